@@ -1,0 +1,111 @@
+"""Camunda Modeler extensions that SpiffWorkflow's CamundaParser reads only partly.
+
+The stock parser keeps `camunda:properties` and forms. We also copy assignment attributes,
+`camunda:inputOutput`, `camunda:connector` and external-task attributes into each spec's
+`extensions`, which the Camunda serializer config keeps, so the runtime can act on them.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask, SendTask, ServiceTask
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
+
+CAMUNDA_ATTRIBUTES = (
+    "assignee",
+    "candidateUsers",
+    "candidateGroups",
+    "dueDate",
+    "followUpDate",
+    "priority",
+    "formKey",
+    "type",
+    "topic",
+    "class",
+    "expression",
+    "delegateExpression",
+    "resultVariable",
+    "modelerTemplate",
+    "asyncBefore",
+    "asyncAfter",
+)
+
+
+def _q(local: str) -> str:
+    return "{%s}%s" % (CAMUNDA_MODEL_NS, local)
+
+
+def parameter_value(element: etree._Element) -> object:
+    """The value of an input/output parameter: text, a list or a map of texts."""
+    for child in element:
+        if child.tag == _q("list"):
+            return [parameter_value(item) if len(item) else (item.text or "") for item in child]
+        if child.tag == _q("map"):
+            return {entry.get("key"): parameter_value(entry) for entry in child if entry.tag == _q("entry")}
+        if child.tag == _q("script"):
+            return {"script": child.text or "", "scriptFormat": child.get("scriptFormat")}
+    return element.text or ""
+
+
+def read_input_output(container: etree._Element | None) -> dict | None:
+    if container is None:
+        return None
+    inputs = {p.get("name"): parameter_value(p) for p in container.iterfind(_q("inputParameter"))}
+    outputs = {p.get("name"): parameter_value(p) for p in container.iterfind(_q("outputParameter"))}
+    return {"inputs": inputs, "outputs": outputs}
+
+
+def read_camunda_extensions(node: etree._Element) -> dict:
+    extensions: dict = {}
+    for name in CAMUNDA_ATTRIBUTES:
+        value = node.get(_q(name))
+        if value is not None:
+            extensions[name] = value
+    ext_elements = node.find(full_tag("extensionElements"))
+    if ext_elements is None:
+        return extensions
+    io = read_input_output(ext_elements.find(_q("inputOutput")))
+    if io:
+        extensions["inputOutput"] = io
+    connector = ext_elements.find(_q("connector"))
+    if connector is not None:
+        connector_id = connector.find(_q("connectorId"))
+        extensions["connector"] = {
+            "id": (connector_id.text or "").strip() if connector_id is not None else "",
+            **(read_input_output(connector.find(_q("inputOutput"))) or {"inputs": {}, "outputs": {}}),
+        }
+    return extensions
+
+
+class _ExtensionsMixin:
+    """Adds our copied Camunda attributes to whatever the stock parser extracts."""
+
+    def parse_extensions(self, node=None):
+        extensions = super().parse_extensions(node)  # type: ignore[misc]
+        extensions.update(read_camunda_extensions(self.node))  # type: ignore[attr-defined]
+        return extensions
+
+
+def _with_extensions(parser_class: type) -> type:
+    return type(f"Cafe{parser_class.__name__}", (_ExtensionsMixin, parser_class), {})
+
+
+class CafeCamundaParser(CamundaParser):
+    """CamundaParser whose task specs carry every Camunda attribute we act on."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        tag: (_with_extensions(parser), spec) for tag, (parser, spec) in CamundaParser.OVERRIDE_PARSER_CLASSES.items()
+    }
+    OVERRIDE_PARSER_CLASSES.update(
+        {
+            full_tag("serviceTask"): (_with_extensions(CamundaTaskParser), ServiceTask),
+        }
+    )
+
+    # send/receive tasks keep their message parsers; only the extension reading is added
+    for _tag, _spec in (("sendTask", SendTask), ("receiveTask", ReceiveTask)):
+        _parser, _ = CamundaParser.PARSER_CLASSES[full_tag(_tag)]
+        OVERRIDE_PARSER_CLASSES[full_tag(_tag)] = (_with_extensions(_parser), _spec)
+    del _tag, _spec, _parser

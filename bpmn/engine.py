@@ -1,0 +1,54 @@
+"""The script engine every instance runs with: sandboxed Python, Camunda `${...}` translated."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+
+from .dialect import Dialect
+from .errors import RunError
+from .expressions import translate
+from .sandbox import SandboxEnvironment
+
+ServiceCall = Callable[[Any, dict], Any]
+"""A service operator: gets the SpiffWorkflow task and evaluated parameters, returns JSON-able data."""
+
+
+class CafeScriptEngine(PythonScriptEngine):
+    """Evaluates expressions in the diagram's dialect inside the sandbox.
+
+    Camunda diagrams write `${approved}` and `Order ${id} shipped`; those are translated to Python
+    before evaluation, so gateways and parameters behave as they would in Camunda. Spiff and plain
+    diagrams are Python already.
+    """
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        time_limit: float = 5.0,
+        services: Mapping[str, ServiceCall] | None = None,
+    ):
+        super().__init__(environment=SandboxEnvironment(time_limit=time_limit))
+        self.dialect = dialect
+        self.services = dict(services or {})
+
+    def to_python(self, expression: str) -> str:
+        return translate(expression) if self.dialect is Dialect.CAMUNDA else expression
+
+    def evaluate(self, task, expression, external_context=None):
+        return super().evaluate(task, self.to_python(expression), external_context)
+
+    def call_service(self, task, operation_name=None, operation_params=None, **_kwargs):
+        """Spiff service tasks land here; SpiffWorkflow's own version raises a NameError."""
+        service = self.services.get(operation_name or "")
+        if service is None:
+            raise RunError(
+                f"unknown service operator {operation_name!r}",
+                element_id=task.task_spec.bpmn_id,
+                task_id=str(task.id),
+            )
+        params = {name: p.get("value") for name, p in (operation_params or {}).items()}
+        return json.dumps(service(task, params))

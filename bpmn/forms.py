@@ -1,0 +1,137 @@
+"""Forms of user tasks, and checking submitted values against them.
+
+Two kinds: Camunda `formData` fields (string, long, boolean, date, enum with validation
+constraints) and SpiffArena JSON-schema forms, whose schema is a separate file of the deployment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import jsonschema
+
+CAMUNDA_TYPES = ("string", "long", "boolean", "date", "enum")
+
+
+def form_of(spec) -> dict | None:
+    """Describe the form a spec declares, or None when it declares none."""
+    form = getattr(spec, "form", None)
+    if form is not None and (getattr(form, "fields", None) or getattr(form, "key", None)):
+        return {
+            "kind": "camunda",
+            "key": getattr(form, "key", None),
+            "fields": [_camunda_field(f) for f in form.fields],
+        }
+    properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
+    if properties.get("formJsonSchemaFilename"):
+        return {
+            "kind": "json-schema",
+            "schema_file": properties["formJsonSchemaFilename"],
+            "ui_schema_file": properties.get("formUiSchemaFilename"),
+        }
+    return None
+
+
+def _camunda_field(field) -> dict:
+    validation = {v.name: v.config for v in getattr(field, "validation", [])}
+    return {
+        "id": field.id,
+        "label": field.label or field.id,
+        "type": field.type or "string",
+        "default": field.default_value,
+        "required": "required" in validation,
+        "validation": validation,
+        "properties": {p.id: p.value for p in getattr(field, "properties", [])},
+        "options": [{"id": o.id, "name": o.name} for o in getattr(field, "options", [])],
+    }
+
+
+class FormInvalid(ValueError):
+    """Submitted values do not fit the form; `errors` maps field id to the reason."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+def _coerce(field: dict, value: Any) -> Any:
+    kind = field["type"]
+    if kind == "long":
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValueError("must be a whole number")
+        return int(value)
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ValueError("must be true or false")
+    if kind == "date":
+        if not isinstance(value, str):
+            raise ValueError("must be a date (YYYY-MM-DD or ISO 8601)")
+        try:
+            dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as err:
+            raise ValueError("must be a date (YYYY-MM-DD or ISO 8601)") from err
+        return value
+    if kind == "enum":
+        allowed = [o["id"] for o in field["options"]]
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    return value
+
+
+def _check_constraints(field: dict, value: Any) -> None:
+    rules = field["validation"]
+    if isinstance(value, str):
+        if "minlength" in rules and len(value) < int(rules["minlength"]):
+            raise ValueError(f"must have at least {rules['minlength']} characters")
+        if "maxlength" in rules and len(value) > int(rules["maxlength"]):
+            raise ValueError(f"must have at most {rules['maxlength']} characters")
+        if "pattern" in rules and not re.fullmatch(rules["pattern"], value):
+            raise ValueError(f"must match {rules['pattern']}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "min" in rules and value < float(rules["min"]):
+            raise ValueError(f"must be at least {rules['min']}")
+        if "max" in rules and value > float(rules["max"]):
+            raise ValueError(f"must be at most {rules['max']}")
+
+
+def validate_camunda(form: dict, values: dict[str, Any]) -> dict[str, Any]:
+    """Coerce and check values of a Camunda form; unknown keys pass through unchanged."""
+    errors: dict[str, str] = {}
+    cleaned = dict(values)
+    for field in form["fields"]:
+        fid = field["id"]
+        value = values.get(fid)
+        if value is None or value == "":
+            if field["required"]:
+                errors[fid] = "is required"
+            continue
+        if "readonly" in field["validation"]:
+            errors[fid] = "is read-only"
+            continue
+        try:
+            cleaned[fid] = _coerce(field, value)
+            _check_constraints(field, cleaned[fid])
+        except (ValueError, TypeError) as err:
+            errors[fid] = str(err)
+    if errors:
+        raise FormInvalid(errors)
+    return cleaned
+
+
+def validate_json_schema(schema: dict, values: dict[str, Any]) -> dict[str, Any]:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = {
+        ".".join(str(p) for p in err.absolute_path) or err.validator: err.message
+        for err in validator.iter_errors(values)
+    }
+    if errors:
+        raise FormInvalid(errors)
+    return values

@@ -1,0 +1,267 @@
+"""Advancing one instance: the pure step between "load state" and "save state".
+
+`ProcessRun` wraps a SpiffWorkflow `BpmnWorkflow` and answers what the server needs after each
+step: which user tasks are open, what it waits for (timers with due times, messages with their
+correlation data), what ran, and whether it failed. It never touches a database or the network.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from .dialect import Dialect
+from .engine import CafeScriptEngine
+from .errors import NotWaiting, RunError
+from .pruning import prune
+from .serializer import SpecBundle, serializer_for
+from .tasks import UserTaskView, describe_user_task
+
+DEFAULT_STEP_BUDGET = 200
+
+
+@dataclass(frozen=True)
+class TimerWait:
+    task_id: str
+    bpmn_id: str
+    due: datetime
+
+
+@dataclass(frozen=True)
+class MessageWait:
+    task_id: str
+    bpmn_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """An element that finished while the engine ran (for history and diagram highlighting)."""
+
+    bpmn_id: str
+    name: str | None
+    type: str
+    at: float
+
+
+@dataclass
+class Outcome:
+    """What one advance left behind."""
+
+    status: str  # "running" (budget spent, more to do), "waiting", "completed" or "error"
+    user_tasks: list[UserTaskView] = field(default_factory=list)
+    timers: list[TimerWait] = field(default_factory=list)
+    messages: list[MessageWait] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    error: RunError | None = None
+
+
+class _BudgetSpent(Exception):
+    pass
+
+
+def _is_recorded(task) -> bool:
+    spec = task.task_spec
+    return bool(getattr(spec, "bpmn_id", None)) and type(spec).__name__ not in ("BoundaryEventSplit",)
+
+
+class ProcessRun:
+    """One instance in memory, with the operations the server performs on it."""
+
+    def __init__(self, workflow: BpmnWorkflow, dialect: Dialect):
+        self.workflow = workflow
+        self.dialect = dialect
+        self._steps: list[StepRecord] = []
+
+    # -- creation and persistence -------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls, specs: SpecBundle, dialect: Dialect, engine: CafeScriptEngine, variables: dict | None = None
+    ) -> ProcessRun:
+        workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=engine)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(variables or {})
+        return cls(workflow, dialect)
+
+    @classmethod
+    def load(cls, state: str, specs: SpecBundle, dialect: Dialect, engine: CafeScriptEngine) -> ProcessRun:
+        workflow = serializer_for(dialect).load_state(state, specs)
+        workflow.script_engine = engine
+        return cls(workflow, dialect)
+
+    def dump(self) -> str:
+        return serializer_for(self.dialect).dump_state(self.workflow)
+
+    # -- running ------------------------------------------------------------------------------
+
+    def advance(self, budget: int = DEFAULT_STEP_BUDGET) -> Outcome:
+        """Run engine tasks until the instance waits, ends, fails, or `budget` tasks have run."""
+        spent = 0
+
+        def before(task) -> None:
+            nonlocal spent
+            if spent >= budget:
+                raise _BudgetSpent()
+            spent += 1
+
+        def after(task) -> None:
+            if _is_recorded(task) and task.state == TaskState.COMPLETED:
+                self._record(task)
+
+        status = "waiting"
+        error = None
+        try:
+            self.workflow.refresh_timers()
+            self.workflow.do_engine_steps(will_complete_task=before, did_complete_task=after)
+        except _BudgetSpent:
+            status = "running"
+        except RunError as err:
+            status, error = "error", err
+        except (SpiffWorkflowException, Exception) as err:  # scripts may raise anything
+            status, error = "error", self._run_error(err)
+        prune(self.workflow)
+        if status == "waiting" and self.workflow.completed:
+            status = "completed"
+        if status != "error" and self.error_tasks():
+            status, error = "error", RunError("a task is in error", *self._first_error_ids())
+        outcome = Outcome(status=status, error=error, steps=self._steps)
+        self._steps = []
+        if status != "completed":
+            outcome.user_tasks = self.user_tasks()
+            outcome.timers, outcome.messages = self.waits()
+        return outcome
+
+    def _record(self, task) -> None:
+        spec = task.task_spec
+        self._steps.append(StepRecord(spec.bpmn_id, spec.bpmn_name, type(spec).__name__, time.time()))
+
+    def _run_error(self, err: Exception) -> RunError:
+        element_id, task_id = self._first_error_ids()
+        task = getattr(err, "task", None)
+        if task is not None:
+            element_id = getattr(task.task_spec, "bpmn_id", element_id)
+            task_id = str(task.id)
+        message = str(err) or type(err).__name__
+        for note in getattr(err, "__notes__", []) or []:
+            if note not in message:
+                message = f"{message}. {note}"
+        return RunError(message, element_id=element_id, task_id=task_id)
+
+    def _first_error_ids(self) -> tuple[str | None, str | None]:
+        tasks = self.error_tasks()
+        if not tasks:
+            return None, None
+        return getattr(tasks[0].task_spec, "bpmn_id", None), str(tasks[0].id)
+
+    def error_tasks(self) -> list:
+        return self.workflow.get_tasks(state=TaskState.ERROR)
+
+    def retry(self) -> None:
+        """Put tasks in error back to READY, so the next advance runs them again."""
+        for task in self.error_tasks():
+            task._set_state(TaskState.READY)
+
+    # -- what the instance waits for -----------------------------------------------------------
+
+    def user_tasks(self) -> list[UserTaskView]:
+        ready = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        return [describe_user_task(task, self.workflow.script_engine) for task in ready]
+
+    def waits(self) -> tuple[list[TimerWait], list[MessageWait]]:
+        timers, messages = [], []
+        for task in self.workflow.event_manager.tasks.values():
+            definition = task.task_spec.event_definition
+            bpmn_id = task.task_spec.bpmn_id
+            if isinstance(definition, TimerEventDefinition):
+                due = _timer_due(task, definition)
+                if due is not None:
+                    timers.append(TimerWait(str(task.id), bpmn_id, due))
+            elif isinstance(definition, MessageEventDefinition):
+                messages.append(MessageWait(str(task.id), bpmn_id, definition.name))
+        return timers, messages
+
+    # -- outside input --------------------------------------------------------------------------
+
+    def find_task(self, task_id: str):
+        try:
+            return self.workflow.get_task_from_id(UUID(task_id))
+        except Exception:
+            return None
+
+    def complete_user_task(self, task_id: str, data: dict) -> StepRecord:
+        task = self.find_task(task_id)
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise NotWaiting(f"task {task_id} is not open")
+        task.data.update(data)
+        task.run()
+        spec = task.task_spec
+        return StepRecord(spec.bpmn_id, spec.bpmn_name, type(spec).__name__, time.time())
+
+    def deliver_message(self, name: str, payload: dict | None = None, variables: dict | None = None) -> None:
+        """Hand a named message to the catch event waiting for it.
+
+        Variables are merged into the waiting task first, as Camunda does with `processVariables`.
+        """
+        for task in list(self.workflow.event_manager.tasks.values()):
+            definition = task.task_spec.event_definition
+            if isinstance(definition, MessageEventDefinition) and definition.name == name:
+                if variables:
+                    task.data.update(variables)
+                self.workflow.send_event(BpmnEvent(definition, payload=dict(payload or variables or {})))
+                return
+        raise NotWaiting(f"the instance is not waiting for message {name!r}")
+
+    # -- variables ------------------------------------------------------------------------------
+
+    def variables(self) -> dict[str, Any]:
+        """The data an observer sees: open tasks' data merged, or the final data once completed."""
+        if self.workflow.completed:
+            return dict(self.workflow.data)
+        merged: dict[str, Any] = {}
+        for task in self._open_tasks():
+            merged.update(task.data)
+        if not merged and self.workflow.last_task is not None:
+            merged.update(self.workflow.last_task.data)
+        return merged
+
+    def set_variables(self, values: dict[str, Any], deletions: list[str] = ()) -> None:
+        targets = self._open_tasks() or [self.workflow.last_task]
+        for task in targets:
+            if task is None:
+                continue
+            task.data.update(values)
+            for name in deletions:
+                task.data.pop(name, None)
+
+    def _open_tasks(self) -> list:
+        mask = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+        return self.workflow.get_tasks(state=mask)
+
+    def cancel(self) -> None:
+        self.workflow.cancel()
+
+
+def _timer_due(task, definition: TimerEventDefinition) -> datetime | None:
+    value = task._get_internal_data("event_value")
+    if value is None:
+        return None
+    if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
+        value = value.get("next")
+    if isinstance(value, str):
+        due = TimerEventDefinition.get_datetime(value)
+        return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
+    return None

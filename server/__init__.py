@@ -1,0 +1,1 @@
+"""The Process Café application: HTTP API, persistence, jobs and the command line."""

@@ -1,0 +1,30 @@
+"""The native REST API under /api/v1, documented by OpenAPI generated from these modules."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from . import definitions, deployments, instances, messages, tasks, users
+
+
+def register_api(app: Flask) -> Api:
+    app.config.setdefault("API_TITLE", "Process Café")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "/docs")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "info": {"description": "Deploy BPMN diagrams, run processes, work on tasks."},
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "basic": {"type": "http", "scheme": "basic"},
+        }},
+        "security": [{"bearer": []}, {"basic": []}],
+    })
+    api = Api(app)
+    for module in (deployments, definitions, instances, tasks, messages, users):
+        api.register_blueprint(module.blp)
+    return api

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..auth import current_principal
+from ..context import cafe
+from ..services import deployments, instances
+from ..services.errors import BadRequest
+from .presenters import instance_dict
+from .schemas import (
+    HistoryList,
+    HistoryQuery,
+    InstanceDetailSchema,
+    InstanceList,
+    InstanceQuery,
+    RetryBody,
+    StartInstance,
+    TerminateQuery,
+    VariablesPatch,
+)
+
+blp = Blueprint("instances", __name__, url_prefix="/api/v1/process-instances",
+                description="Start instances, follow them, change their variables, end them.")
+
+
+@blp.route("")
+class Instances(MethodView):
+    @blp.arguments(StartInstance)
+    @blp.response(201, InstanceDetailSchema)
+    def post(self, body):
+        """Start an instance by key (latest version) or definition id; it runs until it waits."""
+        principal = current_principal()
+        with cafe().unit_of_work() as session:
+            if body.get("definition_id"):
+                definition = deployments.get_definition(session, body["definition_id"])
+            elif body.get("definition_key"):
+                definition = deployments.get_latest(session, body["definition_key"])
+            else:
+                raise BadRequest("name the process: definition_key or definition_id")
+            instance, _ = instances.start(session, cafe().store, definition, body["variables"],
+                                          body.get("business_key"), principal.name)
+            return instance_dict(session, instance, detail=True)
+
+    @blp.arguments(InstanceQuery, location="query")
+    @blp.response(200, InstanceList)
+    def get(self, query):
+        """Instances the caller may see, newest first, with filters and pagination."""
+        principal = current_principal()
+        flt = instances.InstanceFilter(**query)
+        with cafe().db.transaction() as session:
+            rows, total = instances.search(session, principal, flt)
+            return {"items": [instance_dict(session, i) for i in rows], "total": total}
+
+
+@blp.route("/<instance_id>")
+class OneInstance(MethodView):
+    @blp.response(200, InstanceDetailSchema)
+    def get(self, instance_id):
+        """State, variables, open tasks, incidents and version of one instance."""
+        principal = current_principal()
+        with cafe().db.transaction() as session:
+            return instance_dict(session, instances.get_visible(session, principal, instance_id), detail=True)
+
+    @blp.arguments(TerminateQuery, location="query")
+    @blp.response(200, InstanceDetailSchema)
+    def delete(self, query, instance_id):
+        """Terminate a running instance (admins, or the user who started it)."""
+        principal = current_principal()
+        with cafe().unit_of_work() as session:
+            instance = instances.get_visible(session, principal, instance_id)
+            if not principal.is_admin and instance.started_by != principal.name:
+                instances.require_admin(principal, "terminate instances started by others")
+            instance = instances.terminate(session, cafe().store, instance_id, principal.name, query["reason"])
+            return instance_dict(session, instance, detail=True)
+
+
+@blp.route("/<instance_id>/variables")
+class Variables(MethodView):
+    @blp.response(200, {"type": "object"})
+    def get(self, instance_id):
+        principal = current_principal()
+        with cafe().db.transaction() as session:
+            return instances.get_visible(session, principal, instance_id).variables or {}
+
+    @blp.arguments(VariablesPatch)
+    @blp.response(200, {"type": "object"})
+    def patch(self, body, instance_id):
+        """Set and delete variables of a running instance (admins)."""
+        principal = current_principal()
+        instances.require_admin(principal, "change variables")
+        with cafe().unit_of_work() as session:
+            instance = instances.update_variables(session, cafe().store, instance_id, principal.name,
+                                                  body["set"], body["delete"])
+            return instance.variables
+
+
+@blp.route("/<instance_id>/history")
+class History(MethodView):
+    @blp.arguments(HistoryQuery, location="query")
+    @blp.response(200, HistoryList)
+    def get(self, query, instance_id):
+        """The append-only history: started, tasks completed by whom, timers, messages, errors."""
+        principal = current_principal()
+        with cafe().db.transaction() as session:
+            instances.get_visible(session, principal, instance_id)
+            return {"items": instances.history(session, instance_id, query["after"], query["limit"])}
+
+
+@blp.route("/<instance_id>/retry")
+class Retry(MethodView):
+    @blp.arguments(RetryBody)
+    @blp.response(200, InstanceDetailSchema)
+    def post(self, body, instance_id):
+        """Run the failed step of an instance in error again, optionally with corrected variables."""
+        principal = current_principal()
+        instances.require_admin(principal, "retry incidents")
+        with cafe().unit_of_work() as session:
+            instance, _ = instances.retry(session, cafe().store, instance_id, principal.name, body["variables"])
+            return instance_dict(session, instance, detail=True)

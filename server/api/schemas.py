@@ -1,0 +1,263 @@
+"""Request and response shapes of the native API (marshmallow; OpenAPI is generated from them)."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+MAX_PAGE = 500
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+class Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE
+        ordered = True
+
+
+class Page(Strict):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+
+
+class Problem(Lenient):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+
+
+class DiagramProblemSchema(Lenient):
+    reason = fields.String()
+    file = fields.String(allow_none=True)
+    element_id = fields.String(allow_none=True)
+    line = fields.Integer(allow_none=True)
+
+
+class DefinitionSchema(Lenient):
+    id = fields.String()
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String(allow_none=True)
+    dialect = fields.String()
+    deployment_id = fields.String()
+    resource_name = fields.String()
+    created_at = fields.DateTime()
+
+
+class DefinitionQuery(Page):
+    key = fields.String()
+    latest = fields.Boolean(load_default=False)
+
+
+class DefinitionList(Lenient):
+    items = fields.List(fields.Nested(DefinitionSchema))
+    total = fields.Integer()
+
+
+class DeploymentSchema(Lenient):
+    id = fields.String()
+    name = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    created_by = fields.String(allow_none=True)
+    resources = fields.List(fields.String())
+
+
+class DeployResultSchema(DeploymentSchema):
+    created = fields.Boolean()
+    definitions = fields.List(fields.Nested(DefinitionSchema))
+    new_definitions = fields.List(fields.String())
+    not_executable = fields.List(fields.String())
+
+
+class DeploymentList(Lenient):
+    items = fields.List(fields.Nested(DeploymentSchema))
+    total = fields.Integer()
+
+
+class StartInstance(Strict):
+    definition_key = fields.String()
+    definition_id = fields.String()
+    business_key = fields.String(allow_none=True, validate=validate.Length(max=255))
+    variables = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class TaskSchema(Lenient):
+    id = fields.String()
+    instance_id = fields.String()
+    definition_id = fields.String()
+    definition_key = fields.String()
+    bpmn_id = fields.String()
+    name = fields.String(allow_none=True)
+    type = fields.String()
+    lane = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    candidate_users = fields.List(fields.String())
+    candidate_groups = fields.List(fields.String())
+    documentation = fields.String(allow_none=True)
+    priority = fields.Integer(allow_none=True)
+    due = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class TaskDetailSchema(TaskSchema):
+    form = fields.Dict(allow_none=True)
+    variables = fields.Dict()
+
+
+class IncidentSchema(Lenient):
+    id = fields.Integer()
+    task_id = fields.String(allow_none=True)
+    bpmn_id = fields.String(allow_none=True)
+    message = fields.String()
+    created_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+
+
+class InstanceSchema(Lenient):
+    id = fields.String()
+    definition_id = fields.String()
+    definition_key = fields.String()
+    version = fields.Integer()
+    business_key = fields.String(allow_none=True)
+    status = fields.String()
+    started_by = fields.String(allow_none=True)
+    started_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    end_reason = fields.String(allow_none=True)
+
+
+class InstanceDetailSchema(InstanceSchema):
+    variables = fields.Dict()
+    tasks = fields.List(fields.Nested(TaskSchema))
+    incidents = fields.List(fields.Nested(IncidentSchema))
+    revision = fields.Integer()
+
+
+class InstanceQuery(Page):
+    definition_key = fields.String()
+    definition_id = fields.String()
+    business_key = fields.String()
+    status = fields.String(validate=validate.OneOf(["running", "waiting", "completed", "error", "terminated"]))
+    started_by = fields.String()
+
+
+class InstanceList(Lenient):
+    items = fields.List(fields.Nested(InstanceSchema))
+    total = fields.Integer()
+
+
+class VariablesPatch(Strict):
+    set = fields.Dict(keys=fields.String(), load_default=dict)
+    delete = fields.List(fields.String(), load_default=list)
+
+
+class RetryBody(Strict):
+    variables = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class TerminateQuery(Strict):
+    reason = fields.String(load_default="terminated", validate=validate.Length(max=32))
+
+
+class HistoryEventSchema(Lenient):
+    id = fields.Integer()
+    at = fields.DateTime()
+    kind = fields.String()
+    bpmn_id = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    element_type = fields.String(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    user = fields.String(allow_none=True)
+    data = fields.Raw(allow_none=True)
+
+
+class HistoryQuery(Strict):
+    after = fields.Integer(load_default=0, validate=validate.Range(0))
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, 5000))
+
+
+class HistoryList(Lenient):
+    items = fields.List(fields.Nested(HistoryEventSchema))
+
+
+class TaskQuery(Page):
+    assignee = fields.String()
+    candidate_user = fields.String()
+    candidate_group = fields.String()
+    mine = fields.Boolean(load_default=False)
+    instance_id = fields.String()
+    definition_key = fields.String()
+    bpmn_id = fields.String()
+    include_assigned = fields.Boolean(load_default=True)
+
+
+class TaskList(Lenient):
+    items = fields.List(fields.Nested(TaskSchema))
+    total = fields.Integer()
+
+
+class CompleteTask(Strict):
+    variables = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class AssignTask(Strict):
+    user = fields.String(required=True, allow_none=True)
+
+
+class MessageBody(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    business_key = fields.String(allow_none=True)
+    instance_id = fields.String(allow_none=True)
+    correlation_keys = fields.Dict(keys=fields.String(), load_default=dict)
+    variables = fields.Dict(keys=fields.String(), load_default=dict)
+    all = fields.Boolean(load_default=False)
+
+
+class MessageResult(Lenient):
+    instance_id = fields.String()
+    started = fields.Boolean()
+    status = fields.String()
+
+
+class MessageResults(Lenient):
+    items = fields.List(fields.Nested(MessageResult))
+
+
+class UserSchema(Lenient):
+    username = fields.String()
+    display_name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    is_admin = fields.Boolean()
+    active = fields.Boolean()
+    groups = fields.List(fields.String(), attribute="group_names")
+
+
+class NewUser(Strict):
+    username = fields.String(required=True)
+    password = fields.String(load_default=None, allow_none=True, load_only=True)
+    display_name = fields.String(allow_none=True)
+    email = fields.Email(allow_none=True)
+    is_admin = fields.Boolean(load_default=False)
+    groups = fields.List(fields.String(), load_default=list)
+
+
+class UserList(Lenient):
+    items = fields.List(fields.Nested(UserSchema))
+
+
+class NewToken(Strict):
+    name = fields.String(load_default="api", validate=validate.Length(1, 120))
+    username = fields.String(load_default=None, allow_none=True)
+
+
+class TokenSchema(Lenient):
+    token = fields.String()
+    name = fields.String()
+    username = fields.String()

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..auth import current_principal
+from ..context import cafe
+from ..services import tasks
+from .presenters import instance_dict, task_detail, task_dict
+from .schemas import AssignTask, CompleteTask, InstanceDetailSchema, TaskDetailSchema, TaskList, TaskQuery
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks",
+                description="User tasks: visible and completable only by their assignee or candidates.")
+
+
+@blp.route("")
+class Tasks(MethodView):
+    @blp.arguments(TaskQuery, location="query")
+    @blp.response(200, TaskList)
+    def get(self, query):
+        """Open tasks the caller may see; `mine=true` for those assigned to the caller."""
+        principal = current_principal()
+        with cafe().db.transaction() as session:
+            rows, total = tasks.search(session, principal, tasks.TaskFilter(**query))
+            return {"items": [task_dict(t) for t in rows], "total": total}
+
+
+@blp.route("/<task_id>")
+class OneTask(MethodView):
+    @blp.response(200, TaskDetailSchema)
+    def get(self, task_id):
+        """A task with its form and the instance's variables."""
+        principal = current_principal()
+        with cafe().db.transaction() as session:
+            return task_detail(session, tasks.get_visible(session, principal, task_id))
+
+
+@blp.route("/<task_id>/claim")
+class Claim(MethodView):
+    @blp.response(200, TaskDetailSchema)
+    def post(self, task_id):
+        """Take a task you are a candidate for; 409 when someone else holds it."""
+        principal = current_principal()
+        with cafe().unit_of_work() as session:
+            return task_detail(session, tasks.claim(session, principal, task_id))
+
+
+@blp.route("/<task_id>/unclaim")
+class Unclaim(MethodView):
+    @blp.response(200, TaskDetailSchema)
+    def post(self, task_id):
+        principal = current_principal()
+        with cafe().unit_of_work() as session:
+            return task_detail(session, tasks.unclaim(session, principal, task_id))
+
+
+@blp.route("/<task_id>/assignee")
+class Assignee(MethodView):
+    @blp.arguments(AssignTask)
+    @blp.response(200, TaskDetailSchema)
+    def put(self, body, task_id):
+        """Assign a task to someone, or to nobody with null (admins)."""
+        principal = current_principal()
+        with cafe().unit_of_work() as session:
+            return task_detail(session, tasks.assign(session, principal, task_id, body["user"]))
+
+
+@blp.route("/<task_id>/complete")
+class Complete(MethodView):
+    @blp.arguments(CompleteTask)
+    @blp.response(200, InstanceDetailSchema)
+    def post(self, body, task_id):
+        """Complete with variables (checked against the form); 409 if the task is no longer open."""
+        principal = current_principal()
+        with cafe().unit_of_work() as session:
+            instance, _ = tasks.complete(session, cafe().store, principal, task_id, body["variables"])
+            return instance_dict(session, instance, detail=True)

@@ -1,0 +1,90 @@
+"""Request authentication: `Authorization: Bearer <token>` or HTTP Basic, for every API call.
+
+Argon2 is slow on purpose, so a successful Basic login is remembered for a minute (keyed by a
+hash of the credentials) to keep clients that send Basic on every request fast.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+import time
+from functools import wraps
+
+from flask import g, request
+from werkzeug.exceptions import Forbidden, Unauthorized
+
+from .access import Principal
+from .context import cafe
+from .services import identity
+
+_BASIC_CACHE_SECONDS = 60
+_basic_cache: dict[str, tuple[float, Principal]] = {}
+_basic_lock = threading.Lock()
+
+
+def _from_basic(value: str) -> Principal | None:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        username, password = decoded.split(":", 1)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    key = hashlib.sha256(decoded.encode()).hexdigest()
+    now = time.monotonic()
+    with _basic_lock:
+        hit = _basic_cache.get(key)
+        if hit and hit[0] > now:
+            return hit[1]
+    with cafe().db.transaction() as session:
+        user = identity.check_password(session, username, password)
+        principal = identity.principal_of(user) if user else None
+    if principal:
+        with _basic_lock:
+            if len(_basic_cache) > 10_000:
+                _basic_cache.clear()
+            _basic_cache[key] = (now + _BASIC_CACHE_SECONDS, principal)
+    return principal
+
+
+def _from_bearer(token: str) -> Principal | None:
+    with cafe().db.transaction() as session:
+        user = identity.user_for_token(session, token.strip())
+        return identity.principal_of(user) if user else None
+
+
+def authenticate() -> Principal | None:
+    """The caller of this request, from its Authorization header (or the web session)."""
+    if "principal" in g:
+        return g.principal
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    principal = None
+    if scheme.lower() == "bearer" and value:
+        principal = _from_bearer(value)
+    elif scheme.lower() == "basic" and value:
+        principal = _from_basic(value.strip())
+    g.principal = principal
+    return principal
+
+
+def current_principal() -> Principal:
+    principal = authenticate()
+    if principal is None:
+        raise Unauthorized("sign in: send a bearer token or basic credentials")
+    return principal
+
+
+def forget_cached_logins() -> None:
+    with _basic_lock:
+        _basic_cache.clear()
+
+
+def admin_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_principal().is_admin:
+            raise Forbidden("only administrators may do this")
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,141 @@
+"""The `processcafe` command: serve, db upgrade, deploy, start, users and tokens."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+import waitress
+
+from .app import create_app
+from .bootstrap import prepare
+from .config import Settings
+from .context import Cafe
+from .migrations import upgrade
+from .services import deployments, identity, instances
+
+
+def _cafe(app) -> Cafe:
+    return app.extensions["processcafe"]
+
+
+def _app():
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+    return create_app(settings)
+
+
+@click.group()
+@click.option("--verbose", "-v", is_flag=True, help="Log debug output.")
+def main(verbose: bool) -> None:
+    """Process Café: a BPMN process server whose steps talk to people."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Migrate the database, create the first admin, deploy the examples, serve HTTP."""
+    app = _app()
+    cafe = _cafe(app)
+    for line in prepare(cafe):
+        click.echo(line)
+    if cafe.settings.job_runner == "thread":
+        cafe.runner.start()
+    click.echo(f"Process Café serving on http://{host}:{port} (database {cafe.db.engine.url.render_as_string()})")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="processcafe")
+    finally:
+        cafe.runner.stop()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+    click.echo("database is at the newest schema")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", help="Deployment name (default: first file's name).")
+def deploy(files: tuple[Path, ...], name: str | None) -> None:
+    """Deploy .bpmn/.dmn files (and form files) as one deployment."""
+    app = _app()
+    with _cafe(app).db.transaction() as session:
+        result = deployments.deploy(session, [(f.name, f.read_bytes()) for f in files], name=name,
+                                    source="processcafe cli", user="cli")
+        for d in result.definitions:
+            state = "new" if d in result.new_definitions else "unchanged"
+            click.echo(f"{d.key} version {d.version} ({state}): {d.id}")
+
+
+def _parse_var(text: str) -> tuple[str, object]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"{text!r}: write variables as name=value")
+    try:
+        return name, json.loads(raw)
+    except ValueError:
+        return name, raw
+
+
+@main.command()
+@click.argument("key")
+@click.option("--var", "variables", multiple=True, help="name=value; values are JSON when they parse as JSON.")
+@click.option("--business-key")
+def start(key: str, variables: tuple[str, ...], business_key: str | None) -> None:
+    """Start an instance of the latest version of KEY."""
+    app = _app()
+    cafe = _cafe(app)
+    with cafe.db.transaction() as session:
+        definition = deployments.get_latest(session, key)
+        instance, outcome = instances.start(session, cafe.store, definition, dict(map(_parse_var, variables)),
+                                            business_key, "cli")
+        click.echo(f"{instance.id} {instance.status}")
+        for task in outcome.user_tasks:
+            click.echo(f"  task {task.id} {task.name or task.bpmn_id}")
+
+
+@main.group()
+def user() -> None:
+    """Users."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--admin", is_flag=True)
+@click.option("--group", "groups", multiple=True)
+def user_add(username: str, password: str, admin: bool, groups: tuple[str, ...]) -> None:
+    """Create a user."""
+    app = _app()
+    with _cafe(app).db.transaction() as session:
+        identity.create_user(session, username, password, is_admin=admin, groups=list(groups))
+    click.echo(f"user {username} created")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True)
+def token_create(username: str, name: str) -> None:
+    """Create an API token for USERNAME and print it (it is shown only once)."""
+    app = _app()
+    with _cafe(app).db.transaction() as session:
+        click.echo(identity.create_token(session, identity.get_user(session, username), name))

@@ -1,0 +1,68 @@
+"""Settings, read once from the environment, with defaults for the embedded mode."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    secret_key: str = ""
+    admin_password: str | None = None
+    job_runner: str = "thread"  # "thread" (embedded), "celery" (scaled out) or "none" (tests)
+    deploy_examples: bool = True
+    script_time_limit: float = 5.0
+    step_budget: int = 200
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_diagram_bytes: int = 5 * 1024 * 1024
+    job_poll_interval: float = 0.5
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        env = os.environ
+        data_dir = Path(env.get("PROCESSCAFE_DATA", "data"))
+        base = cls(
+            data_dir=data_dir,
+            database_url=env.get("DATABASE_URL", ""),
+            secret_key=env.get("PROCESSCAFE_SECRET_KEY", ""),
+            admin_password=env.get("PROCESSCAFE_ADMIN_PASSWORD") or None,
+            job_runner=env.get("PROCESSCAFE_JOB_RUNNER", "thread"),
+            deploy_examples=_bool(env.get("PROCESSCAFE_EXAMPLES"), True),
+            script_time_limit=float(env.get("PROCESSCAFE_SCRIPT_TIME_LIMIT", "5")),
+            step_budget=int(env.get("PROCESSCAFE_STEP_BUDGET", "200")),
+            max_upload_bytes=int(env.get("PROCESSCAFE_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
+        )
+        return replace(base, **overrides).resolved()
+
+    def resolved(self) -> Settings:
+        """Fill in what depends on the data folder: the SQLite file and a persistent secret key."""
+        data_dir = Path(self.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        url = self.database_url or f"sqlite:///{(data_dir / 'processcafe.db').resolve()}"
+        key = self.secret_key or _secret_from_file(data_dir / "secret.key")
+        return replace(self, data_dir=data_dir, database_url=url, secret_key=key)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _secret_from_file(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,34 @@
+"""The application's shared objects, reachable from request handlers through `current_app`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from .config import Settings
+from .db import Database
+from .jobs.runner import JobRunner
+from .services.store import InstanceStore
+
+
+@dataclass
+class Cafe:
+    settings: Settings
+    db: Database
+    store: InstanceStore
+    runner: JobRunner
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction per request; the job runner is woken after it commits."""
+        with self.db.transaction() as session:
+            yield session
+        self.runner.wake()
+
+
+def cafe() -> Cafe:
+    return current_app.extensions["processcafe"]

@@ -1,0 +1,1 @@
+"""Background work: continuing long runs and firing timers, claimed from the jobs table."""

@@ -1,0 +1,26 @@
+"""SQLAlchemy models. Every table that belongs to an instance carries `instance_id`."""
+
+from .base import Base
+from .definitions import Deployment, MessageStart, ProcessDefinition, Resource
+from .identity import ApiToken, Group, User, group_members
+from .instances import HistoryEvent, Incident, MessageWait, OpenTask, ProcessInstance, TaskCandidate
+from .jobs import Job
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Deployment",
+    "Group",
+    "HistoryEvent",
+    "Incident",
+    "Job",
+    "MessageStart",
+    "MessageWait",
+    "OpenTask",
+    "ProcessDefinition",
+    "ProcessInstance",
+    "Resource",
+    "TaskCandidate",
+    "User",
+    "group_members",
+]

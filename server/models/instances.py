@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, new_id, utcnow
+
+RUNNING, WAITING, COMPLETED, ERROR, TERMINATED = "running", "waiting", "completed", "error", "terminated"
+ACTIVE_STATUSES = (RUNNING, WAITING, ERROR)
+
+
+class ProcessInstance(Base):
+    """An instance: its live state as one compact document plus a few columns to query by."""
+
+    __tablename__ = "process_instances"
+    __table_args__ = (
+        Index("ix_instances_key_status", "definition_key", "status"),
+        Index("ix_instances_business_key", "business_key"),
+        Index("ix_instances_started_at", "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    definition_id: Mapped[str] = mapped_column(ForeignKey("process_definitions.id"), index=True)
+    definition_key: Mapped[str] = mapped_column(String(120))
+    business_key: Mapped[str | None] = mapped_column(String(255))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    variables: Mapped[dict] = mapped_column(default=dict)
+    started_by: Mapped[str | None] = mapped_column(String(120))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class OpenTask(Base):
+    """A ready user task, derived from the state at each commit, for task-list queries."""
+
+    __tablename__ = "open_tasks"
+    __table_args__ = (
+        Index("ix_open_tasks_assignee", "assignee"),
+        Index("ix_open_tasks_instance", "instance_id"),
+        Index("ix_open_tasks_key", "definition_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
+    definition_id: Mapped[str] = mapped_column(String(160))
+    definition_key: Mapped[str] = mapped_column(String(120))
+    bpmn_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(64))
+    lane: Mapped[str | None] = mapped_column(String(255))
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    candidate_users: Mapped[list] = mapped_column(default=list)
+    candidate_groups: Mapped[list] = mapped_column(default=list)
+    form: Mapped[dict | None]
+    documentation: Mapped[str | None] = mapped_column(Text)
+    extensions: Mapped[dict] = mapped_column(default=dict)
+    priority: Mapped[int | None]
+    due: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskCandidate(Base):
+    """One candidate user or group of an open task: the index behind "tasks I may claim"."""
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index("ix_task_candidates_lookup", "kind", "name"),)
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("open_tasks.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "user" or "group"
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+
+
+class MessageWait(Base):
+    """A catch event waiting for a named message."""
+
+    __tablename__ = "message_waits"
+    __table_args__ = (Index("ix_message_waits_name", "message_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(255))
+    message_name: Mapped[str] = mapped_column(String(255))
+
+
+class HistoryEvent(Base):
+    """Append-only record of what happened to an instance; never updated or pruned with state."""
+
+    __tablename__ = "history_events"
+    __table_args__ = (Index("ix_history_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    bpmn_id: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    element_type: Mapped[str | None] = mapped_column(String(64))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    user: Mapped[str | None] = mapped_column(String(120))
+    data: Mapped[dict | None]
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    bpmn_id: Mapped[str | None] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]

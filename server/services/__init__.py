@@ -1,0 +1,1 @@
+"""Application services: the operations of the server, each one transaction, no HTTP here."""

@@ -1,0 +1,101 @@
+"""Correlating messages to waiting instances, or starting instances at message start events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bpmn.errors import NotWaiting
+
+from ..models import HistoryEvent, MessageStart, MessageWait, ProcessDefinition, ProcessInstance
+from . import instances
+from .deployments import latest_definition
+from .errors import BadRequest, Conflict, NotFound
+from .store import InstanceStore
+
+
+@dataclass
+class Correlation:
+    name: str
+    business_key: str | None = None
+    instance_id: str | None = None
+    correlation_keys: dict | None = None  # instance variables that must be equal
+    variables: dict | None = None  # set on the instance before it continues
+    all: bool = False
+
+
+@dataclass
+class Delivery:
+    instance: ProcessInstance
+    started: bool
+
+
+def _matches(instance: ProcessInstance, keys: dict | None) -> bool:
+    variables = instance.variables or {}
+    return all(variables.get(k) == v for k, v in (keys or {}).items())
+
+
+def correlate(session: Session, store: InstanceStore, msg: Correlation, user: str) -> list[Delivery]:
+    if not msg.name:
+        raise BadRequest("a message needs a name")
+    query = (select(MessageWait.instance_id)
+             .join(ProcessInstance, ProcessInstance.id == MessageWait.instance_id)
+             .where(MessageWait.message_name == msg.name))
+    if msg.instance_id:
+        query = query.where(MessageWait.instance_id == msg.instance_id)
+    if msg.business_key:
+        query = query.where(ProcessInstance.business_key == msg.business_key)
+    candidate_ids = list(dict.fromkeys(session.scalars(query)))
+    waiting = [i for i in (session.get(ProcessInstance, c) for c in candidate_ids)
+               if i is not None and _matches(i, msg.correlation_keys)]
+    if waiting:
+        if len(waiting) > 1 and not msg.all:
+            raise Conflict(f"message {msg.name!r} matches {len(waiting)} waiting instances; "
+                           "narrow it with a business key, instance id or correlation keys, or set all")
+        return [Delivery(_deliver(session, store, i.id, msg, user), started=False) for i in waiting]
+    if msg.instance_id is None and not msg.correlation_keys:
+        started = _start_by_message(session, store, msg, user)
+        if started:
+            return started
+    raise NotFound(f"no instance is waiting for message {msg.name!r} with the given correlation, "
+                   "and no process starts with it")
+
+
+def _deliver(session: Session, store: InstanceStore, instance_id: str, msg: Correlation, user: str):
+    instance = store.lock(session, instance_id)
+    run = store.load(session, instance)
+    try:
+        run.deliver_message(msg.name, payload=msg.variables, variables=msg.variables)
+    except NotWaiting as err:
+        raise Conflict(str(err)) from err
+    session.add(HistoryEvent(instance_id=instance.id, kind="message_received", name=msg.name, user=user,
+                             data={"variables": msg.variables or {}}))
+    store.advance_and_save(session, instance, run, user)
+    return instance
+
+
+def _start_by_message(session: Session, store: InstanceStore, msg: Correlation, user: str) -> list[Delivery]:
+    keys = sorted(set(session.scalars(select(MessageStart.definition_key)
+                                      .where(MessageStart.message_name == msg.name))))
+    deliveries = []
+    for key in keys:
+        definition: ProcessDefinition | None = latest_definition(session, key)
+        if definition is None or not session.scalars(select(MessageStart).where(
+                MessageStart.definition_id == definition.id, MessageStart.message_name == msg.name)).first():
+            continue
+        instance, _ = _start_at_message(session, store, definition, msg, user)
+        deliveries.append(Delivery(instance, started=True))
+        if not msg.all:
+            break
+    return deliveries
+
+
+def _start_at_message(session, store, definition, msg: Correlation, user):
+    """A message start event waits for its message right after creation; deliver it there."""
+    instance, outcome = instances.start(session, store, definition, dict(msg.variables or {}),
+                                        msg.business_key, user)
+    if any(w.name == msg.name for w in outcome.messages):
+        _deliver(session, store, instance.id, msg, user)
+    return instance, outcome

@@ -1,0 +1,172 @@
+"""The task list: finding, claiming and completing user tasks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bpmn.errors import NotWaiting
+from bpmn.forms import FormInvalid, validate_camunda, validate_json_schema
+
+from ..access import Principal, can_claim, can_work_on, task_visible
+from ..models import HistoryEvent, OpenTask, ProcessDefinition, TaskCandidate
+from .deployments import resource_content
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .store import InstanceStore
+
+
+@dataclass
+class TaskFilter:
+    assignee: str | None = None
+    candidate_user: str | None = None
+    candidate_group: str | None = None
+    mine: bool = False
+    instance_id: str | None = None
+    definition_key: str | None = None
+    bpmn_id: str | None = None
+    include_assigned: bool = True
+    limit: int = 50
+    offset: int = 0
+
+
+def search(session: Session, principal: Principal, flt: TaskFilter) -> tuple[list[OpenTask], int]:
+    query = select(OpenTask).where(task_visible(principal))
+    if flt.mine:
+        query = query.where(OpenTask.assignee == principal.name)
+    if flt.assignee:
+        query = query.where(OpenTask.assignee == flt.assignee)
+    for kind, name in (("user", flt.candidate_user), ("group", flt.candidate_group)):
+        if name:
+            query = query.where(OpenTask.id.in_(
+                select(TaskCandidate.task_id).where(TaskCandidate.kind == kind, TaskCandidate.name == name)))
+            if not flt.include_assigned:
+                query = query.where(OpenTask.assignee.is_(None))
+    if flt.instance_id:
+        query = query.where(OpenTask.instance_id == flt.instance_id)
+    if flt.definition_key:
+        query = query.where(OpenTask.definition_key == flt.definition_key)
+    if flt.bpmn_id:
+        query = query.where(OpenTask.bpmn_id == flt.bpmn_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(OpenTask.created_at, OpenTask.id).limit(flt.limit).offset(flt.offset))
+    return list(rows), total
+
+
+def get_visible(session: Session, principal: Principal, task_id: str) -> OpenTask:
+    task = session.scalars(select(OpenTask).where(OpenTask.id == task_id, task_visible(principal))).first()
+    if task is None:
+        raise NotFound(f"no open task with id {task_id!r}")
+    return task
+
+
+def _get_for_claim(session: Session, principal: Principal, task_id: str) -> OpenTask:
+    task = session.get(OpenTask, task_id)
+    if task is None or not (can_claim(principal, task) or can_work_on(principal, task)):
+        raise NotFound(f"no open task with id {task_id!r}")
+    return task
+
+
+def claim(session: Session, principal: Principal, task_id: str, user: str | None = None) -> OpenTask:
+    """Take a task; a task another person holds stays theirs (409)."""
+    task = _get_for_claim(session, principal, task_id)
+    user = user or principal.name
+    if user != principal.name and not principal.is_admin:
+        raise Forbidden("only administrators may claim a task for someone else")
+    if not can_claim(principal, task):
+        raise Forbidden(f"{principal.name} is not a candidate of task {task_id}")
+    result = session.execute(
+        update(OpenTask)
+        .where(OpenTask.id == task_id, (OpenTask.assignee.is_(None)) | (OpenTask.assignee == user))
+        .values(assignee=user)
+    )
+    if result.rowcount == 0:
+        raise Conflict(f"task {task_id} is already claimed by someone else")
+    session.add(HistoryEvent(instance_id=task.instance_id, kind="task_claimed", bpmn_id=task.bpmn_id,
+                             name=task.name, task_id=task.id, user=user))
+    session.refresh(task)
+    return task
+
+
+def unclaim(session: Session, principal: Principal, task_id: str) -> OpenTask:
+    task = _get_for_claim(session, principal, task_id)
+    if task.assignee and task.assignee != principal.name and not principal.is_admin:
+        raise Forbidden(f"task {task_id} is assigned to someone else")
+    task.assignee = None
+    session.add(HistoryEvent(instance_id=task.instance_id, kind="task_unclaimed", bpmn_id=task.bpmn_id,
+                             name=task.name, task_id=task.id, user=principal.name))
+    return task
+
+
+def assign(session: Session, principal: Principal, task_id: str, user: str | None) -> OpenTask:
+    if not principal.is_admin:
+        raise Forbidden("only administrators may assign tasks")
+    task = session.get(OpenTask, task_id)
+    if task is None:
+        raise NotFound(f"no open task with id {task_id!r}")
+    task.assignee = user
+    session.add(HistoryEvent(instance_id=task.instance_id, kind="task_assigned", bpmn_id=task.bpmn_id,
+                             name=task.name, task_id=task.id, user=principal.name, data={"assignee": user}))
+    return task
+
+
+def form_schema(session: Session, task: OpenTask) -> dict | None:
+    """The JSON schema of a SpiffArena form, read from the deployment that holds the diagram."""
+    form = task.form or {}
+    if form.get("kind") != "json-schema":
+        return None
+    definition = session.get(ProcessDefinition, task.definition_id)
+    content = resource_content(session, definition, form["schema_file"])
+    if content is None:
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
+def validate_submission(session: Session, task: OpenTask, values: dict) -> dict:
+    form = task.form or {}
+    try:
+        if form.get("kind") == "camunda" and form.get("fields"):
+            return validate_camunda(form, values)
+        schema = form_schema(session, task)
+        if schema is not None:
+            return validate_json_schema(schema, values)
+    except FormInvalid as err:
+        raise Invalid(f"the submitted values do not fit the form: {err}", errors=err.errors) from err
+    return values
+
+
+def complete(session: Session, store: InstanceStore, principal: Principal, task_id: str, values: dict):
+    """Complete a ready task and run the instance on, in one transaction.
+
+    The instance row is locked first; a second completion of the same task then finds the
+    task gone and gets 409, so exactly one completion is recorded.
+    """
+    task = session.get(OpenTask, task_id)
+    if task is None:
+        raise Conflict(f"task {task_id} is not open (completed, cancelled or unknown)")
+    if not can_work_on(principal, task):
+        if can_claim(principal, task):
+            raise Conflict(f"task {task_id} is claimed by {task.assignee}")
+        raise NotFound(f"no open task with id {task_id!r}")
+    instance = store.lock(session, task.instance_id)
+    task = session.scalars(select(OpenTask).where(OpenTask.id == task_id)
+                           .execution_options(populate_existing=True)).first()
+    if task is None:
+        raise Conflict(f"task {task_id} was completed by someone else")
+    cleaned = validate_submission(session, task, values)
+    run = store.load(session, instance)
+    try:
+        step = run.complete_user_task(task_id, cleaned)
+    except NotWaiting as err:
+        raise Conflict(str(err)) from err
+    session.add(HistoryEvent(instance_id=instance.id, kind="task_completed", bpmn_id=step.bpmn_id,
+                             name=step.name, element_type=step.type, task_id=task_id, user=principal.name,
+                             data=cleaned, at=datetime.now(timezone.utc)))
+    outcome = store.advance_and_save(session, instance, run, principal.name)
+    return instance, outcome
