@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from alembic import context
-
 from server.config import Settings
 from server.db import make_engine
 from server.models import Base

@@ -34,7 +34,7 @@ CAMUNDA_ATTRIBUTES = (
 
 
 def _q(local: str) -> str:
-    return "{%s}%s" % (CAMUNDA_MODEL_NS, local)
+    return f"{{{CAMUNDA_MODEL_NS}}}{local}"
 
 
 def parameter_value(element: etree._Element) -> object:

@@ -41,6 +41,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import AdHocSubprocessSpec
 from SpiffWorkflow.bpmn.specs.control import EventSplit
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, ParallelMultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.specs.Join import Join
@@ -85,9 +86,15 @@ def prune(workflow: BpmnWorkflow, include_cancelled: bool = False) -> list[Finis
         dropped.extend(_prune_workflow(wf, protected))
     dropped.extend(_drop_orphaned_subprocesses(workflow, {t.id for t in dropped}))
     _clean_event_manager(workflow)
-    wanted = REMOVABLE if include_cancelled else TaskState.COMPLETED
-    records = [_record(t) for t in dropped if t.state & wanted and getattr(t.task_spec, "bpmn_id", None)]
-    return sorted(records, key=lambda r: r.last_state_change)
+    return _records(dropped, include_cancelled)
+
+
+def finished_in_tree(workflow: BpmnWorkflow, include_cancelled: bool = False) -> list[FinishedTask]:
+    """Records for the finished tasks still in the tree, e.g. to complete the audit trail once an
+    instance has completed (`prune` leaves a workflow without live tasks as it is)."""
+    return _records(
+        [t for wf in [workflow, *workflow.subprocesses.values()] for t in wf.tasks.values()], include_cancelled
+    )
 
 
 def run_engine_steps(
@@ -100,7 +107,9 @@ def run_engine_steps(
     Needed for loops made only of engine tasks (scripts, gateways): they run inside a single
     `do_engine_steps()` call and would hit the depth limit before a caller could prune. Pruning
     happens after every max(MIN_PRUNE_INTERVAL, live tasks) completions, so it stays amortised
-    O(1) per completed task while the tree never gets deeper than a few hundred tasks.
+    O(1) per completed task while the tree never gets deeper than a few hundred tasks, and right
+    after every gateway/end join fires: the engine's joins also count and merge instances left over
+    from earlier loop rounds, so dropping those at once makes the next round see only its own.
     """
     removed: list[FinishedTask] = []
     since, interval = 0, max(MIN_PRUNE_INTERVAL, _live_size(workflow))
@@ -110,7 +119,7 @@ def run_engine_steps(
         if did_complete_task is not None:
             did_complete_task(task)
         since += 1
-        if since >= interval:
+        if since >= interval or (isinstance(task.task_spec, UnstructuredJoin) and task.state & REMOVABLE):
             removed.extend(prune(workflow))
             since, interval = 0, max(MIN_PRUNE_INTERVAL, _live_size(workflow))
 
@@ -152,6 +161,8 @@ def _prune_workflow(wf: BpmnBaseWorkflow, protected: set[UUID]) -> list[Task]:
         if len(pinned_children) != 1:
             break
         new_root = tasks[pinned_children[0]]
+    while isinstance(new_root.task_spec, Join) and new_root._parent in tasks:
+        new_root = tasks[new_root._parent]  # a join (gateways included) reads its instances' parents
     keep.add(new_root.id)
     if len(keep) == len(tasks):
         return []
@@ -281,6 +292,12 @@ def _clean_event_manager(workflow: BpmnWorkflow) -> None:
     for tid, task in list(manager.tasks.items()):
         if id(task.workflow) not in workflows or task.workflow.tasks.get(tid) is not task:
             del manager.tasks[tid]
+
+
+def _records(tasks: Iterable[Task], include_cancelled: bool) -> list[FinishedTask]:
+    wanted = REMOVABLE if include_cancelled else TaskState.COMPLETED
+    records = [_record(t) for t in tasks if t.state & wanted and getattr(t.task_spec, "bpmn_id", None)]
+    return sorted(records, key=lambda r: r.last_state_change)
 
 
 def _record(task: Task) -> FinishedTask:

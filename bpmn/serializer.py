@@ -8,7 +8,7 @@ and gets the already-restored spec objects handed back on load.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
@@ -70,6 +70,6 @@ class DialectSerializer:
         return self.registry.restore(data)
 
 
-@lru_cache(maxsize=None)
+@cache
 def serializer_for(dialect: Dialect) -> DialectSerializer:
     return DialectSerializer(dialect)

@@ -3,6 +3,7 @@ the app with its schema migrated by Alembic, and an authenticated API client."""
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from pathlib import Path
@@ -117,7 +118,7 @@ class Api:
         return self.request("DELETE", path, **kw)
 
     def deploy(self, *paths: Path, expect: int | None = 201):
-        data = {"file": [(open(p, "rb"), p.name) for p in paths]}
+        data = {"file": [(io.BytesIO(p.read_bytes()), p.name) for p in paths]}
         response = self.post("/api/v1/deployments", data=data, content_type="multipart/form-data")
         if expect is not None:
             assert response.status_code in (expect, 200), response.get_json()
@@ -163,3 +164,10 @@ def run_jobs(cafe, rounds: int = 50) -> None:
     for _ in range(rounds):
         if not cafe.runner.run_due():
             return
+
+
+def pytest_collection_modifyitems(config, items):
+    backend = _backend()
+    for item in items:
+        if backend != "postgresql" and "postgres_only" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL test: run with PROCESSCAFE_TEST_DB=postgresql"))

@@ -1,0 +1,79 @@
+"""Running the real server as a separate process, the way a user starts it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ADMIN_PASSWORD = "system-test-admin-pw"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """`processcafe serve` on a free port, with its own data folder and database."""
+
+    def __init__(self, data_dir: Path, database_url: str | None = None, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.env = {
+            **os.environ,
+            "PROCESSCAFE_DATA": str(data_dir),
+            "PROCESSCAFE_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "PROCESSCAFE_EXAMPLES": "false",
+            **({"DATABASE_URL": database_url} if database_url else {}),
+            **{k: str(v) for k, v in env.items()},
+        }
+        self.process: subprocess.Popen | None = None
+        self.log = data_dir / "server.log"
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cli = Path(sys.executable).parent / "processcafe"
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(cli), "serve", "--port", str(self.port)], env=self.env, stdout=log, stderr=log,
+                start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not answer in {timeout}s: {self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def session(self, user: str = "admin", password: str = ADMIN_PASSWORD) -> requests.Session:
+        session = requests.Session()
+        token = requests.post(self.url + "/api/v1/tokens", json={"name": "test"}, auth=(user, password),
+                              timeout=10).json()["token"]
+        session.headers["Authorization"] = f"Bearer {token}"
+        return session
