@@ -1,19 +1,36 @@
-"""Turning uploaded files into deployable process definitions, or a precise refusal."""
+"""Turning uploaded files into deployable process definitions, or a precise refusal.
+
+Nothing is stored unless every file of a deployment reads, checks and compiles; otherwise
+DiagramRejected lists every problem found, each naming file, element id and source line, so the
+API can answer 422 instead of storing half a deployment or failing with a 500.
+
+SpiffWorkflow's parser is third-party code that reports some mistakes as ValidationException and
+trips over others with whatever Python raises (KeyError, IndexError, AttributeError, ...). Every
+call into it therefore goes through `_spiff`, which turns any exception into a DiagramProblem and
+recovers the element it was working on from the traceback when the exception does not say.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from types import FrameType
+from typing import TypeVar
 
 from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
-from .checks import check_process
+from .checks import check_document, check_process
 from .dialect import Dialect, detect_dialect
 from .errors import DiagramProblem, DiagramRejected
 from .serializer import serializer_for
-from .xml import parse_xml
+from .xml import MAX_DIAGRAM_BYTES, parse_xml
+
+log = logging.getLogger(__name__)
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DMN_NAMESPACES = (
@@ -22,6 +39,16 @@ DMN_NAMESPACES = (
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
     "https://www.omg.org/spec/DMN/20230324/MODEL/",
 )
+PROCESS_TAG = f"{{{BPMN_NS}}}process"
+
+# Limits of what a definition can be stored with; refusing longer values here gives a 422 instead
+# of a database error. Process ids become keys (a 120-character column) and definition ids
+# `key:version:uuid` (160 characters), names and message names 255, file names deployment names (200).
+MAX_PROCESS_ID = 100
+MAX_NAME = 255
+MAX_FILE_NAME = 200
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -75,114 +102,274 @@ def _root_kind(root: etree._Element) -> str | None:
     return None
 
 
-def _validation_problem(err: Exception, filename: str, roots: dict[str, etree._Element]) -> DiagramProblem:
-    element_id = getattr(err, "id", None) or None
-    file = getattr(err, "file_name", None) or filename
-    line = getattr(err, "line_number", None) or None
-    root = roots.get(file)
-    if element_id and root is not None and not line:
-        found = root.xpath("//*[@id=$id]", id=element_id)
-        line = found[0].sourceline if found else None
-    reason = str(err).split("\n")[0] or type(err).__name__
-    return DiagramProblem(reason, file=file, element_id=element_id, line=line if isinstance(line, int) else None)
+def _raise_if(problems: list[DiagramProblem]) -> None:
+    if problems:
+        raise DiagramRejected(problems)
 
+
+# -- the whole deployment ------------------------------------------------------------------------
 
 def parse_deployment(files: list[tuple[str, bytes]], max_bytes: int | None = None) -> ParsedDeployment:
     """Parse and check every file; raise DiagramRejected listing all problems found."""
     if not files:
         raise DiagramRejected([DiagramProblem("the deployment contains no files")])
-    resources, problems = [], []
-    roots: dict[str, etree._Element] = {}
-    for name, content in files:
-        kind = classify(name, content)
-        resources.append(Resource(name, content, kind))
-        if kind == "file":
-            continue
-        try:
-            root = parse_xml(content, name, **({"max_bytes": max_bytes} if max_bytes else {}))
-        except DiagramRejected as err:
-            problems.extend(err.problems)
-            continue
-        actual = _root_kind(root)
-        if actual is None:
-            problems.append(DiagramProblem(
-                f"not a BPMN 2.0 or DMN document (root element is {etree.QName(root).localname!r})",
-                file=name, line=root.sourceline))
-            continue
-        roots[name] = root
-    if problems:
-        raise DiagramRejected(problems)
+    resources = [Resource(name, content, classify(name, content)) for name, content in files]
+    _raise_if(_check_file_names(resources))
+    roots = _read(resources, max_bytes or MAX_DIAGRAM_BYTES)
     bpmn_roots = {n: r for n, r in roots.items() if _root_kind(r) == "bpmn"}
     dmn_roots = {n: r for n, r in roots.items() if _root_kind(r) == "dmn"}
     if not bpmn_roots and not dmn_roots:
         raise DiagramRejected([DiagramProblem("the deployment contains no .bpmn or .dmn file")])
-    processes, not_executable = [], []
+    _raise_if(_check_before_parsing(roots, bpmn_roots, dmn_roots))
+    processes = _parse_all(bpmn_roots, dmn_roots)
+    if bpmn_roots and not processes:
+        raise DiagramRejected(_nothing_executable(bpmn_roots))
+    return ParsedDeployment(
+        resources,
+        processes,
+        decisions=[d.get("id") for r in dmn_roots.values() for d in r.iter("{*}decision")],
+        not_executable=[p.get("id") for _, p in _processes(bpmn_roots) if not _is_executable(p)],
+    )
+
+
+def _check_before_parsing(roots: dict[str, etree._Element], bpmn_roots: dict[str, etree._Element],
+                          dmn_roots: dict[str, etree._Element]) -> list[DiagramProblem]:
+    """Our own checks run first: they name problems in the modeler's terms, and SpiffWorkflow
+    reports the same mistakes misleadingly or only at run time."""
+    problems = [p for name, root in roots.items() for p in check_document(root, name)]
+    problems += _check_processes(bpmn_roots) + _check_message_names(bpmn_roots)
+    for name, process in _processes(bpmn_roots):
+        if _is_executable(process):
+            problems += check_process(process, detect_dialect(process.getroottree().getroot()), name)
+    return problems + _check_decisions(dmn_roots)
+
+
+def _parse_all(bpmn_roots: dict[str, etree._Element], dmn_roots: dict[str, etree._Element]) -> list[ParsedProcess]:
+    """SpiffWorkflow's parse of every executable process, one dialect at a time."""
+    processes: list[ParsedProcess] = []
+    problems: list[DiagramProblem] = []
     for dialect in Dialect:
         group = {n: r for n, r in bpmn_roots.items() if detect_dialect(r) is dialect}
         if group:
-            parsed, skipped = _parse_group(dialect, group, dmn_roots, roots, problems)
+            parsed, found = _parse_group(dialect, group, dmn_roots)
             processes.extend(parsed)
-            not_executable.extend(skipped)
-    decisions = [d.get("id") for r in dmn_roots.values() for d in r.iter("{*}decision")]
+            problems.extend(found)
+    _raise_if(problems)
+    return processes
+
+
+def _check_file_names(resources: list[Resource]) -> list[DiagramProblem]:
+    """File names become resource names: unique in a deployment, printable, of bounded length."""
+    problems, seen = [], set()
+    for resource in resources:
+        name = resource.name
+        if not name.strip():
+            problems.append(DiagramProblem("a file has no name", file=name))
+        elif len(name) > MAX_FILE_NAME:
+            problems.append(DiagramProblem(f"the file name is longer than {MAX_FILE_NAME} characters",
+                                           file=name[:MAX_FILE_NAME] + "…"))
+        elif not name.isprintable():
+            problems.append(DiagramProblem("the file name contains control characters", file=repr(name)))
+        elif name in seen:
+            problems.append(DiagramProblem("two files of the deployment have this name", file=name))
+        seen.add(name)
+    return problems
+
+
+def _read(resources: list[Resource], max_bytes: int) -> dict[str, etree._Element]:
+    """Parse every BPMN and DMN file safely; other files only have to respect the size limit."""
+    roots: dict[str, etree._Element] = {}
+    problems: list[DiagramProblem] = []
+    for resource in resources:
+        if resource.kind == "file":
+            if len(resource.content) > max_bytes:
+                problems.append(DiagramProblem(
+                    f"the file is {len(resource.content):,} bytes; the limit for one file is {max_bytes:,} bytes",
+                    file=resource.name))
+            continue
+        try:
+            root = parse_xml(resource.content, resource.name, max_bytes=max_bytes)
+        except DiagramRejected as err:
+            problems.extend(err.problems)
+            continue
+        if _root_kind(root) is None:
+            problems.append(DiagramProblem(
+                f"not a BPMN 2.0 or DMN document (the root element is {etree.QName(root).localname!r}, "
+                "expected a BPMN or DMN 'definitions')",
+                file=resource.name, line=root.sourceline))
+            continue
+        if _root_kind(root) == "dmn":
+            # SpiffWorkflow's DMN parser walks children assuming each is an element; it only
+            # ever sees this tree, the stored resource keeps the file as uploaded.
+            etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+        roots[resource.name] = root
+    _raise_if(problems)
+    return roots
+
+
+def _processes(roots: dict[str, etree._Element]) -> Iterator[tuple[str, etree._Element]]:
+    for name, root in roots.items():
+        for process in root.iter(PROCESS_TAG):
+            yield name, process
+
+
+def _is_executable(process: etree._Element) -> bool:
+    """SpiffWorkflow's rule: executable unless isExecutable says anything but 'true'."""
+    return process.get("isExecutable", "true") == "true"
+
+
+def _check_processes(bpmn_roots: dict[str, etree._Element]) -> list[DiagramProblem]:
+    """Process ids become definition keys: present, short enough, and unique across files
+    (duplicates within one file are reported by check_document)."""
+    problems: list[DiagramProblem] = []
+    first_seen: dict[str, tuple[str, etree._Element]] = {}
+    for name, process in _processes(bpmn_roots):
+        pid, line = process.get("id"), process.sourceline
+        if not pid:
+            problems.append(DiagramProblem("a process has no id", file=name, line=line))
+            continue
+        if len(pid) > MAX_PROCESS_ID:
+            problems.append(DiagramProblem(f"the process id is longer than {MAX_PROCESS_ID} characters",
+                                           file=name, element_id=pid, line=line))
+        if len(process.get("name") or "") > MAX_NAME:
+            problems.append(DiagramProblem(f"the process name is longer than {MAX_NAME} characters",
+                                           file=name, element_id=pid, line=line))
+        other_file, other = first_seen.setdefault(pid, (name, process))
+        if other_file != name:
+            problems.append(DiagramProblem(
+                f"process id {pid!r} is also defined in {other_file} (line {other.sourceline}); "
+                "process ids must be unique in a deployment",
+                file=name, element_id=pid, line=line))
+    return problems
+
+
+def _check_message_names(bpmn_roots: dict[str, etree._Element]) -> list[DiagramProblem]:
+    """Message start events are stored by message name."""
+    return [
+        DiagramProblem(f"the message name is longer than {MAX_NAME} characters", file=name,
+                       element_id=message.get("id"), line=message.sourceline)
+        for name, root in bpmn_roots.items()
+        for message in root.iter(f"{{{BPMN_NS}}}message")
+        if len(message.get("name") or "") > MAX_NAME
+    ]
+
+
+def _nothing_executable(bpmn_roots: dict[str, etree._Element]) -> list[DiagramProblem]:
+    problems = [
+        DiagramProblem(
+            f"process {process.get('id')!r} is not executable (isExecutable=\"{process.get('isExecutable')}\"); "
+            "set isExecutable=\"true\" to deploy it",
+            file=name, element_id=process.get("id"), line=process.sourceline)
+        for name, process in _processes(bpmn_roots)
+    ]
     if problems:
-        raise DiagramRejected(problems)
-    if bpmn_roots and not processes:
-        reason = "no executable process in the deployment"
-        if not_executable:
-            reason += f" (not executable: {', '.join(not_executable)}; set isExecutable=\"true\")"
-        raise DiagramRejected([DiagramProblem(reason, file=next(iter(bpmn_roots)))])
-    return ParsedDeployment(resources, processes, decisions, not_executable)
+        return problems
+    name, root = next(iter(bpmn_roots.items()))
+    return [DiagramProblem("the deployment contains no process", file=name, element_id=root.get("id"),
+                           line=root.sourceline)]
 
 
-def _parse_group(dialect, group, dmn_roots, roots, problems) -> tuple[list[ParsedProcess], list[str]]:
-    parser = dialect.new_parser()
-    try:
-        for name, root in dmn_roots.items():
-            if hasattr(parser, "add_dmn_xml"):
-                parser.add_dmn_xml(root, filename=name)
-        for name, root in group.items():
-            parser.add_bpmn_xml(root, filename=name)
-    except (ValidationException, SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as err:
-        problems.append(_validation_problem(err, next(iter(group)), roots))
-        return [], []
-    parsed, not_executable = [], []
-    executable = set(parser.get_process_ids())
-    for name, root in group.items():
-        for process in root.iter("{%s}process" % BPMN_NS):
-            pid = process.get("id")
-            if pid not in executable:
-                not_executable.append(pid)
-                continue
-            found = check_process(process, dialect, name)
-            if found:
-                problems.extend(found)
-                continue
+# -- DMN -----------------------------------------------------------------------------------------
+
+def _check_decisions(dmn_roots: dict[str, etree._Element]) -> list[DiagramProblem]:
+    """Parse every DMN file now: SpiffWorkflow only reads a decision table when a business rule
+    task first uses it, so a broken table would otherwise be stored and fail later."""
+    problems: list[DiagramProblem] = []
+    first_seen: dict[str, str] = {}
+    for name, root in dmn_roots.items():
+        found = _dmn_structure(name, root)
+        if not found:
             try:
-                spec = parser.get_spec(pid)
-                subprocess_specs = parser.get_subprocess_specs(pid)
-                specs_json = serializer_for(dialect).dump_specs(spec, subprocess_specs)
-            except (ValidationException, SpiffWorkflowException, KeyError, ValueError, TypeError,
-                    AttributeError, IndexError) as err:
-                problems.append(_validation_problem(err, name, roots))
-                continue
-            parsed.append(ParsedProcess(
-                key=pid,
-                name=process.get("name"),
-                dialect=dialect,
-                resource=name,
-                specs_json=specs_json,
-                content_hash=hashlib.sha256(etree.tostring(root)).hexdigest(),
-                message_starts=_start_events(process, "messageEventDefinition", root),
-                timer_starts=_start_events(process, "timerEventDefinition", root),
-            ))
-    return parsed, not_executable
+                _spiff(lambda n=name, r=root: _parse_dmn(n, r), name, {name: root})
+            except DiagramRejected as err:
+                found = err.problems
+        for decision in root.iter("{*}decision"):
+            did = decision.get("id")
+            other = first_seen.setdefault(did, name)
+            if other != name:
+                found.append(DiagramProblem(f"decision id {did!r} is also defined in {other}",
+                                            file=name, element_id=did, line=decision.sourceline))
+        problems.extend(found)
+    return problems
+
+
+def _dmn_structure(name: str, root: etree._Element) -> list[DiagramProblem]:
+    """What SpiffWorkflow's DMN support needs: exactly one decision, holding a decision table."""
+    decisions = [d for d in root.iterchildren(etree.Element) if etree.QName(d).localname == "decision"]
+    if not decisions:
+        return [DiagramProblem("the DMN file contains no decision", file=name, element_id=root.get("id"),
+                               line=root.sourceline)]
+    if len(decisions) > 1:
+        extra = decisions[1]
+        return [DiagramProblem(f"only one decision per DMN file is supported (found {len(decisions)})",
+                               file=name, element_id=extra.get("id"), line=extra.sourceline)]
+    decision = decisions[0]
+    if not any(etree.QName(child).localname == "decisionTable" for child in decision.iter(etree.Element)):
+        return [DiagramProblem("the decision has no decision table; only decision tables are supported",
+                               file=name, element_id=decision.get("id"), line=decision.sourceline)]
+    return []
+
+
+def _parse_dmn(name: str, root: etree._Element) -> None:
+    parser = BpmnDmnParser()
+    parser.add_dmn_xml(root, filename=name)
+    for dmn_parser in parser.dmn_parsers.values():
+        dmn_parser.parse()
+
+
+# -- BPMN, one dialect at a time -----------------------------------------------------------------
+
+def _parse_group(
+    dialect: Dialect, group: dict[str, etree._Element], dmn_roots: dict[str, etree._Element]
+) -> tuple[list[ParsedProcess], list[DiagramProblem]]:
+    """Parse the files of one dialect with that dialect's parser (calls between them resolve)."""
+    parser = dialect.new_parser()
+    problems: list[DiagramProblem] = []
+    added = {}
+    if hasattr(parser, "add_dmn_xml"):
+        for name, root in dmn_roots.items():
+            problems.extend(_attempt(lambda n=name, r=root: parser.add_dmn_xml(r, filename=n), name, dmn_roots))
+    for name, root in group.items():
+        found = _attempt(lambda n=name, r=root: parser.add_bpmn_xml(r, filename=n), name, group)
+        problems.extend(found)
+        if not found:
+            added[name] = root
+    parsed = []
+    for name, process in _processes(added):
+        if not _is_executable(process):
+            continue
+        try:
+            parsed.append(_parse_process(parser, dialect, name, process, group))
+        except DiagramRejected as err:
+            problems.extend(err.problems)
+    return parsed, problems
+
+
+def _parse_process(parser: BpmnParser, dialect: Dialect, name: str, process: etree._Element,
+                   roots: dict[str, etree._Element]) -> ParsedProcess:
+    """SpiffWorkflow's spec of one process and its JSON form (what instances start from)."""
+    root = roots[name]
+    pid = process.get("id")
+    spec = _spiff(lambda: parser.get_spec(pid), name, roots, process)
+    subprocess_specs = _spiff(lambda: parser.get_subprocess_specs(pid), name, roots, process)
+    specs_json = _spiff(lambda: serializer_for(dialect).dump_specs(spec, subprocess_specs), name, roots, process)
+    return ParsedProcess(
+        key=pid,
+        name=process.get("name"),
+        dialect=dialect,
+        resource=name,
+        specs_json=specs_json,
+        content_hash=hashlib.sha256(etree.tostring(root)).hexdigest(),
+        message_starts=_start_events(process, "messageEventDefinition", root),
+        timer_starts=_start_events(process, "timerEventDefinition", root),
+    )
 
 
 def _start_events(process: etree._Element, definition: str, root: etree._Element) -> list[str]:
     """Message names (or timer ids) of the process's own start events."""
     names = []
-    for start in process.findall("{%s}startEvent" % BPMN_NS):
-        for d in start.findall("{%s}%s" % (BPMN_NS, definition)):
+    for start in process.findall(f"{{{BPMN_NS}}}startEvent"):
+        for d in start.findall(f"{{{BPMN_NS}}}{definition}"):
             if definition == "messageEventDefinition":
                 ref = d.get("messageRef")
                 msg = root.xpath("//*[local-name()='message' and @id=$id]", id=ref) if ref else []
@@ -190,3 +377,124 @@ def _start_events(process: etree._Element, definition: str, root: etree._Element
             else:
                 names.append(start.get("id"))
     return [n for n in names if n]
+
+
+# -- calling SpiffWorkflow -----------------------------------------------------------------------
+
+def _spiff(call: Callable[[], T], filename: str, roots: dict[str, etree._Element],
+           fallback: etree._Element | None = None) -> T:
+    """Run one SpiffWorkflow step; whatever it raises becomes DiagramRejected with file, element, line.
+
+    Anything is caught on purpose: the parser meets arbitrary uploaded XML and its failures are
+    facts about the diagram, never a reason for a 500. Failures that are not its own
+    ValidationException are logged, since they may point at a gap in the checks above.
+    """
+    try:
+        return call()
+    except Exception as err:  # noqa: BLE001 - see docstring
+        if not isinstance(err, ValidationException):
+            log.warning("SpiffWorkflow failed on %s with %s", filename, type(err).__name__, exc_info=True)
+        raise DiagramRejected([_spiff_problem(err, filename, roots, fallback)]) from err
+
+
+def _attempt(call: Callable[[], object], filename: str, roots: dict[str, etree._Element]) -> list[DiagramProblem]:
+    """`_spiff` for steps whose result is not needed: the problems, or an empty list."""
+    try:
+        _spiff(call, filename, roots)
+    except DiagramRejected as err:
+        return err.problems
+    return []
+
+
+def _spiff_problem(err: Exception, filename: str, roots: dict[str, etree._Element],
+                   fallback: etree._Element | None) -> DiagramProblem:
+    """The problem in the file SpiffWorkflow names (a called process may live in another file)."""
+    file = getattr(err, "file_name", None) or filename
+    if file not in roots:
+        file = filename
+    where = _locate(err, roots[file]) if file in roots else None
+    if where is None and fallback is not None and file == filename:
+        where = fallback.get("id"), fallback.sourceline
+    element_id, line = where or (None, None)
+    return DiagramProblem(_reason(err), file=file, element_id=element_id, line=line)
+
+
+def _locate(err: Exception, root: etree._Element) -> tuple[str | None, int | None] | None:
+    """(element id, line) of what SpiffWorkflow was working on, when it can be found.
+
+    Its ValidationException names the id (its `line_number` is always empty with lxml); for
+    KeyError, IndexError and the like the frames that raised them hold the element or task spec.
+    """
+    known = _known_ids(root)
+    if isinstance(err, ValidationException) and err.id in known:
+        return err.id, known[err.id]
+    for frame in _frames_innermost_first(err):
+        element = _deepest_element(frame.f_locals.values(), root)
+        if element is not None:
+            return element.get("id"), element.sourceline
+        for name in ("spec", "task_spec", "self"):
+            element_id = _spec_id(frame.f_locals.get(name))
+            if element_id in known:
+                return element_id, known[element_id]
+    return None
+
+
+def _caused_by(err: BaseException, kind: type[BaseException]) -> bool:
+    """SpiffWorkflow wraps what its task parsers meet in a ValidationException; look underneath."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _frames_innermost_first(err: BaseException) -> list[FrameType]:
+    frames = []
+    tb = err.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    return frames[::-1]
+
+
+def _deepest_element(values: Iterable[object], root: etree._Element) -> etree._Element | None:
+    """The most specific element of this document among a frame's locals (not the root itself)."""
+    elements = [v for v in values if isinstance(v, etree._Element) and v is not root
+                and v.getroottree().getroot() is root]
+    return max(elements, key=lambda e: sum(1 for _ in e.iterancestors()), default=None)
+
+
+def _spec_id(value: object) -> str | None:
+    """The BPMN id of a task spec or of the element a SpiffWorkflow parser holds."""
+    attributes = getattr(value, "__dict__", None) or {}
+    node = attributes.get("node")
+    if isinstance(node, etree._Element):
+        return node.get("id")
+    bpmn_id = attributes.get("bpmn_id")
+    return bpmn_id if isinstance(bpmn_id, str) else None
+
+
+def _known_ids(root: etree._Element) -> dict[str, int | None]:
+    """Element id -> source line. lxml knows the line; SpiffWorkflow's `line_number` is always empty."""
+    lines: dict[str, int | None] = {}
+    for element in root.iter(etree.Element):
+        element_id = element.get("id")
+        if element_id is not None:
+            lines.setdefault(element_id, element.sourceline)
+    return lines
+
+
+def _reason(err: Exception) -> str:
+    """The message without SpiffWorkflow's trailing '. ' and with its notes, if any."""
+    if _caused_by(err, RecursionError):
+        return ("the process is too long or too deeply nested to parse (Python's recursion limit was "
+                "reached); split it into sub-processes or call activities")
+    message = str(err.args[0]) if err.args else ""
+    notes = [str(n) for n in (getattr(err, "notes", None) or getattr(err, "__notes__", None) or [])]
+    text = ". ".join(part.strip().rstrip(".") for part in [message, *notes] if part.strip())
+    if isinstance(err, ValidationException):
+        return text or "the diagram is not valid"
+    return f"the diagram could not be parsed ({type(err).__name__}{': ' + text if text else ''})"

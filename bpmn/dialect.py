@@ -11,6 +11,8 @@ import enum
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
@@ -22,7 +24,18 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 
 
-class Dialect(str, enum.Enum):
+def _with_service_tasks(config: dict) -> dict:
+    """SpiffWorkflow's default and Camunda serializer configs lack a converter for the ServiceTask
+    their parsers build, so without this no plain or Camunda diagram with a service task (the
+    social task types among them) could be stored."""
+    return {**config, ServiceTask: config.get(ServiceTask, BpmnTaskSpecConverter)}
+
+
+_PLAIN_CONFIG = _with_service_tasks(DEFAULT_CONFIG)
+_CAMUNDA_CONFIG = _with_service_tasks(CAMUNDA_CONFIG)
+
+
+class Dialect(enum.StrEnum):
     """Expression language and extension set of a diagram."""
 
     SPIFF = "spiff"  # SpiffArena's modeler: Python expressions, spiffworkflow: extensions
@@ -38,11 +51,11 @@ class Dialect(str, enum.Enum):
 
     @property
     def serializer_config(self) -> dict:
-        return {Dialect.SPIFF: SPIFF_CONFIG, Dialect.CAMUNDA: CAMUNDA_CONFIG}.get(self, DEFAULT_CONFIG)
+        return {Dialect.SPIFF: SPIFF_CONFIG, Dialect.CAMUNDA: _CAMUNDA_CONFIG}.get(self, _PLAIN_CONFIG)
 
 
 def _uses_namespace(root: etree._Element, namespace: str) -> bool:
-    prefix = "{%s}" % namespace
+    prefix = f"{{{namespace}}}"
     for element in root.iter(etree.Element):
         if isinstance(element.tag, str) and element.tag.startswith(prefix):
             return True

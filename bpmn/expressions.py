@@ -160,7 +160,7 @@ class _Parser:
         kind, text, pos = self.next()
         node: Node
         if kind == "number":
-            node = (str(int(text)) if text.isdigit() else text), ATOM
+            node = (text.lstrip("0") or "0" if text.isdigit() else text), ATOM  # 007 is 7, not an error
         elif kind == "string":
             node = repr(_unquote(text)), ATOM
         elif kind == "name" and text in _LITERALS:
@@ -218,7 +218,10 @@ def is_juel(text: str) -> bool:
 @lru_cache(maxsize=4096)
 def juel_to_python(expr: str) -> str:
     """Translate one JUEL expression body (the inside of `${...}`) into a Python expression."""
-    return _Parser(expr).parse()
+    try:
+        return _Parser(expr).parse()
+    except RecursionError:
+        raise ExpressionError(f"expression is too deeply nested: {expr[:80]!r}", expr) from None
 
 
 def _closing_brace(text: str, start: int) -> int:

@@ -59,8 +59,9 @@ class FormInvalid(ValueError):
 def _coerce(field: dict, value: Any) -> Any:
     kind = field["type"]
     if kind == "long":
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ValueError("must be a whole number")
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or (
+                isinstance(value, str) and not re.fullmatch(r"\s*[+-]?[0-9]+\s*", value)):
+            raise ValueError("must be a whole number")  # int() alone also takes "1_000" and non-ASCII digits
         return int(value)
     if kind == "boolean":
         if isinstance(value, bool):
@@ -110,10 +111,14 @@ def validate_camunda(form: dict, values: dict[str, Any]) -> dict[str, Any]:
         fid = field["id"]
         value = values.get(fid)
         if value is None or value == "":
+            default = field.get("default")
             if field["required"]:
                 errors[fid] = "is required"
-            continue
-        if "readonly" in field["validation"]:
+                continue
+            if default in (None, "") or "{" in str(default):  # expression defaults are not evaluated
+                continue
+            value = default  # as Camunda does on submit: a field left out takes its default value
+        elif "readonly" in field["validation"]:
             errors[fid] = "is read-only"
             continue
         try:
@@ -128,10 +133,17 @@ def validate_camunda(form: dict, values: dict[str, Any]) -> dict[str, Any]:
 
 def validate_json_schema(schema: dict, values: dict[str, Any]) -> dict[str, Any]:
     validator = jsonschema.Draft202012Validator(schema)
-    errors = {
-        ".".join(str(p) for p in err.absolute_path) or err.validator: err.message
-        for err in validator.iter_errors(values)
-    }
+    errors = {_error_key(err): err.message for err in validator.iter_errors(values)}
     if errors:
         raise FormInvalid(errors)
     return values
+
+
+def _error_key(err: jsonschema.ValidationError) -> str:
+    """The dotted path of the offending field; for a missing one, the path of the field itself."""
+    path = [str(p) for p in err.absolute_path]
+    if err.validator == "required" and isinstance(err.validator_value, list):
+        missing = [p for p in err.validator_value if err.message.startswith(repr(p))]
+        if missing:
+            path.append(str(missing[0]))
+    return ".".join(path) or str(err.validator)

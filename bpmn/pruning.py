@@ -152,7 +152,7 @@ def _prune_workflow(wf: BpmnBaseWorkflow, protected: set[UUID]) -> list[Task]:
 
     pinned: set[UUID] = set()  # kept tasks and all of their ancestors
     for tid in keep:
-        while tid is not None and tid not in pinned:
+        while tid in tasks and tid not in pinned:
             pinned.add(tid)
             tid = tasks[tid]._parent
     new_root = root

@@ -20,13 +20,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.camunda.specs.event_definitions import (
+    MessageEventDefinition as CamundaMessageEventDefinition,
+)
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from .dialect import Dialect
 from .engine import CafeScriptEngine
 from .errors import NotWaiting, RunError
-from .pruning import prune
+from .pruning import prune, run_engine_steps
 from .serializer import SpecBundle, serializer_for
 from .tasks import UserTaskView, describe_user_task
 
@@ -126,7 +129,7 @@ class ProcessRun:
         error = None
         try:
             self.workflow.refresh_timers()
-            self.workflow.do_engine_steps(will_complete_task=before, did_complete_task=after)
+            run_engine_steps(self.workflow, will_complete_task=before, did_complete_task=after)
         except _BudgetSpent:
             status = "running"
         except RunError as err:
@@ -155,7 +158,13 @@ class ProcessRun:
         if task is not None:
             element_id = getattr(task.task_spec, "bpmn_id", element_id)
             task_id = str(task.id)
-        message = str(err) or type(err).__name__
+        if isinstance(err, SpiffWorkflowException):
+            # SpiffWorkflow renders "Type:message. note. " with its own notes already appended
+            message = str(err).strip().rstrip(".").rstrip() or type(err).__name__
+            if getattr(err, "line_number", None):
+                message = f"{message} (script line {err.line_number})"
+        else:  # a bare KeyError('x') would read only "'x'"
+            message = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
         for note in getattr(err, "__notes__", []) or []:
             if note not in message:
                 message = f"{message}. {note}"
@@ -221,7 +230,22 @@ class ProcessRun:
             if isinstance(definition, MessageEventDefinition) and definition.name == name:
                 if variables:
                     task.data.update(variables)
-                self.workflow.send_event(BpmnEvent(definition, payload=dict(payload or variables or {})))
+                body = dict(payload or variables or {})
+                try:  # diagrams with correlation properties only take messages whose keys match
+                    correlations = definition.get_correlations(task, body)
+                except Exception:  # the message lacks a property; the catch reports it below
+                    correlations = {}
+                if isinstance(definition, CamundaMessageEventDefinition):
+                    # The Camunda catch reads body["payload"] into its result variable (default
+                    # `<task id>_Response`); a bare dict fails there with KeyError: 'payload'.
+                    body = {"payload": body, "result_var": definition.result_var}
+                try:
+                    self.workflow.send_event(BpmnEvent(definition, payload=body, correlations=correlations))
+                except Exception as err:  # correlation mismatch, or a property missing from the message
+                    reason = (f"its correlation properties {correlations} do not match the instance's "
+                              f"{self.workflow.correlations}" if isinstance(err, WorkflowException)
+                              else self._run_error(err).message)
+                    raise NotWaiting(f"message {name!r} cannot be delivered to this instance: {reason}") from err
                 return
         raise NotWaiting(f"the instance is not waiting for message {name!r}")
 

@@ -43,6 +43,7 @@ class Settings:
             script_time_limit=float(env.get("PROCESSCAFE_SCRIPT_TIME_LIMIT", "5")),
             step_budget=int(env.get("PROCESSCAFE_STEP_BUDGET", "200")),
             max_upload_bytes=int(env.get("PROCESSCAFE_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
+            max_diagram_bytes=int(env.get("PROCESSCAFE_MAX_DIAGRAM_BYTES", str(5 * 1024 * 1024))),
         )
         return replace(base, **overrides).resolved()
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 09:22:30.728641
+Create Date: 2026-11-27 09:42:30.565122
 """
 from alembic import op
 import sqlalchemy as sa
@@ -102,7 +102,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('group_id', 'user_id', name=op.f('pk_group_members'))
     )
     op.create_table('process_definitions',
-    sa.Column('id', sa.String(length=160), nullable=False),
+    sa.Column('id', sa.String(length=255), nullable=False),
     sa.Column('key', sa.String(length=120), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('tenant_id', sa.String(length=64), nullable=True),
@@ -136,7 +136,7 @@ def upgrade() -> None:
 
     op.create_table('message_starts',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('definition_id', sa.String(length=160), nullable=False),
+    sa.Column('definition_id', sa.String(length=255), nullable=False),
     sa.Column('definition_key', sa.String(length=120), nullable=False),
     sa.Column('message_name', sa.String(length=255), nullable=False),
     sa.ForeignKeyConstraint(['definition_id'], ['process_definitions.id'], name=op.f('fk_message_starts_definition_id_process_definitions'), ondelete='CASCADE'),
@@ -147,7 +147,7 @@ def upgrade() -> None:
 
     op.create_table('process_instances',
     sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('definition_id', sa.String(length=160), nullable=False),
+    sa.Column('definition_id', sa.String(length=255), nullable=False),
     sa.Column('definition_key', sa.String(length=120), nullable=False),
     sa.Column('business_key', sa.String(length=255), nullable=True),
     sa.Column('tenant_id', sa.String(length=64), nullable=True),
@@ -200,7 +200,7 @@ def upgrade() -> None:
     op.create_table('open_tasks',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('instance_id', sa.String(length=36), nullable=False),
-    sa.Column('definition_id', sa.String(length=160), nullable=False),
+    sa.Column('definition_id', sa.String(length=255), nullable=False),
     sa.Column('definition_key', sa.String(length=120), nullable=False),
     sa.Column('bpmn_id', sa.String(length=255), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=True),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, send_from_directory
 from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
 
 from . import definitions, deployments, instances, messages, tasks, users
 
@@ -15,7 +16,8 @@ def register_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "/docs")
-    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    # Swagger UI's files come from a Python package and are served here, so the page works offline.
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "/api/v1/docs/assets/")
     app.config.setdefault("API_SPEC_OPTIONS", {
         "info": {"description": "Deploy BPMN diagrams, run processes, work on tasks."},
         "components": {"securitySchemes": {
@@ -25,6 +27,8 @@ def register_api(app: Flask) -> Api:
         "security": [{"bearer": []}, {"basic": []}],
     })
     api = Api(app)
+    app.add_url_rule("/api/v1/docs/assets/<path:filename>", "swagger_ui_assets",
+                     lambda filename: send_from_directory(swagger_ui_path, filename))
     for module in (deployments, definitions, instances, tasks, messages, users):
         api.register_blueprint(module.blp)
     return api

@@ -37,6 +37,13 @@ def uploaded_files() -> list[tuple[str, bytes]]:
     return files
 
 
+def form_text(field: str, limit: int = 200) -> str | None:
+    value = request.form.get(field)
+    if value is not None and len(value) > limit:
+        raise BadRequest(f"the form field {field!r} is longer than {limit} characters")
+    return value
+
+
 @blp.route("")
 class Deployments(MethodView):
     @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
@@ -52,10 +59,11 @@ class Deployments(MethodView):
         if not principal.is_admin:
             raise Forbidden("deploying diagrams is reserved to administrators")
         files = uploaded_files()
+        name, source = form_text("name"), form_text("source")
         settings = cafe().settings
         with cafe().unit_of_work() as session:
             result = deployments.deploy(
-                session, files, name=request.form.get("name"), source=request.form.get("source"),
+                session, files, name=name, source=source,
                 user=principal.name, max_bytes=settings.max_diagram_bytes)
             body = deployment_dict(result.deployment) | {
                 "created": result.created,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -81,7 +82,8 @@ class Variables(MethodView):
     def get(self, instance_id):
         principal = current_principal()
         with cafe().db.transaction() as session:
-            return instances.get_visible(session, principal, instance_id).variables or {}
+            # a returned Response bypasses the schema, which only documents "any object" here
+            return jsonify(instances.get_visible(session, principal, instance_id).variables or {})
 
     @blp.arguments(VariablesPatch)
     @blp.response(200, {"type": "object"})
@@ -92,7 +94,7 @@ class Variables(MethodView):
         with cafe().unit_of_work() as session:
             instance = instances.update_variables(session, cafe().store, instance_id, principal.name,
                                                   body["set"], body["delete"])
-            return instance.variables
+            return jsonify(instance.variables or {})
 
 
 @blp.route("/<instance_id>/history")

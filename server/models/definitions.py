@@ -41,7 +41,7 @@ class ProcessDefinition(Base):
     __tablename__ = "process_definitions"
     __table_args__ = (UniqueConstraint("key", "version", "tenant_id", name="uq_definition_version"),)
 
-    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # key:version:uuid, as Camunda
     key: Mapped[str] = mapped_column(String(120), index=True)
     version: Mapped[int]
     tenant_id: Mapped[str | None] = mapped_column(String(64))

@@ -51,7 +51,7 @@ class OpenTask(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
-    definition_id: Mapped[str] = mapped_column(String(160))
+    definition_id: Mapped[str] = mapped_column(String(255))
     definition_key: Mapped[str] = mapped_column(String(120))
     bpmn_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))

@@ -87,9 +87,11 @@ def deploy(
             specs_json=process.specs_json,
         )
         session.add(definition)
+        new.append(definition)
+    session.flush()  # no relationship orders these inserts: the definitions must exist first (FK)
+    for (process, _), definition in zip(changed, new, strict=True):
         for message in process.message_starts:
             session.add(MessageStart(definition_id=definition.id, definition_key=process.key, message_name=message))
-        new.append(definition)
     session.flush()
     return DeployResult(deployment, unchanged + new, new, parsed.not_executable, created=True)
 

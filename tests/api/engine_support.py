@@ -21,7 +21,7 @@ def get_instance(api, instance_id: str) -> dict:
 
 
 def history(api, instance_id: str) -> list[dict]:
-    response = api.get(f"/api/v1/process-instances/{instance_id}/history")
+    response = api.get(f"/api/v1/process-instances/{instance_id}/history?limit=5000")
     assert response.status_code == 200, response.get_json()
     return response.get_json()["items"]
 

@@ -19,6 +19,8 @@ def test_docs_page_is_served(anonymous_api):
     response = anonymous_api.get("/api/v1/docs")
     assert response.status_code == 200
     assert b"swagger" in response.data.lower()
+    assets = anonymous_api.get("/api/v1/docs/assets/swagger-ui-bundle.js")
+    assert assets.status_code == 200 and len(assets.data) > 100_000
 
 
 def test_request_bodies_are_validated_against_the_schema(admin_api):

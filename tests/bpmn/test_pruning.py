@@ -101,7 +101,9 @@ def test_unpruned_engine_stalls_at_the_depth_limit():
     assert workflow.last_task.data["count"] < 400
 
 
-@pytest.mark.parametrize("process_id, body", [("script_loop", "body"), ("subprocess_loop", "sub_work")])
+@pytest.mark.parametrize(
+    "process_id, body", [("script_loop", "body"), ("subprocess_loop", "sub_work"), ("call_loop", "sub_work")]
+)
 def test_script_loops_run_flat(process_id, body):
     workflow = start(process_id, limit=2000)
     probe = Probe(workflow, body)
@@ -144,6 +146,28 @@ def test_user_task_loop_with_roundtrips():
     assert all(r.bpmn_id for r in records)  # markers without a bpmn_id are not reported
     with pytest.raises(FrozenInstanceError):
         reviews[0].state = "CANCELLED"
+
+
+def test_loop_inside_a_live_subprocess():
+    workflow = start("loop_in_subprocess", limit=1200)
+    run_engine_steps(workflow)
+    sizes = {}
+    for i in range(1200):
+        task = ready_user_task(workflow)
+        task.data["answer"] = i
+        task.run()
+        run_engine_steps(workflow)
+        if not workflow.completed:
+            (subprocess,) = workflow.subprocesses.values()  # its parent task was never dropped
+            assert workflow.get_task_from_id(subprocess.parent_task_id).state == TaskState.STARTED
+            assert len(subprocess.tasks) < MAX_TASKS and len(workflow.tasks) < MAX_TASKS
+        if i in (10, 1100):
+            sizes[i] = size(workflow)
+        if i % 50 == 49:
+            workflow = roundtrip(workflow)
+    assert workflow.completed and workflow.data["finished"] and workflow.data["count"] == 1200
+    assert workflow.data["total"] == sum(range(1200))
+    assert_flat(sizes)
 
 
 def test_pruned_state_roundtrips_and_continues():

@@ -1,0 +1,242 @@
+"""Throughput benchmark: instances per second, bare SpiffWorkflow against the server over HTTP.
+
+Two diagrams (bench/diagrams):
+
+- straight.bpmn: start -> 3 script tasks -> end (runs to the end in one go);
+- user_cycle.bpmn: start -> user task -> end (one start, one completion, end).
+
+Bare SpiffWorkflow (one thread, this process): the BPMN is parsed once with
+`SpiffWorkflow.bpmn.parser.BpmnParser`; then per instance a `BpmnWorkflow` is created,
+`do_engine_steps()` run and the workflow serialized with `BpmnWorkflowSerializer().serialize_json`.
+For the user-task cycle that JSON is also deserialized, the user task completed
+(`task.data.update`, `task.run()`), `do_engine_steps()` run and the workflow serialized again.
+One `PythonScriptEngine` is shared by all instances, as an embedding application would.
+
+Server: `processcafe serve` as a separate process on SQLite in a temporary data folder (removed
+afterwards), driven over real HTTP by `--clients` threads (default 4), each with its own
+`requests.Session` and bearer token. Per instance: POST /api/v1/process-instances (201, status
+"completed" for straight.bpmn); for the user-task cycle also POST /api/v1/tasks/{id}/complete with
+the task id from the start response's `tasks` (200, status "completed"). The clients run on the
+same machine as the server and share its CPUs.
+
+Each measurement is preceded by a `--warmup` phase of the same work (not counted) and then runs
+for `--seconds` (default 10); the rate is finished instances divided by the time from the common
+start to the last thread's last response. Printed: instances/s for both paths and both
+diagrams, client-observed request latencies of the server path, and the ratio server/bare, with
+PASS when the ratio reaches `--target` (0.5) and FAIL otherwise (exit code 1 on any FAIL).
+
+    python bench/throughput.py [--seconds 10] [--warmup 2] [--clients 4] [--target 0.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+from SpiffWorkflow.bpmn.parser import BpmnParser
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from support import DIAGRAMS, ServerProcess, deploy, describe_machine, running_server
+
+DIAGRAM_FILES = {"straight": "straight.bpmn", "user_cycle": "user_cycle.bpmn"}
+PROCESS_IDS = {"straight": "bench_straight", "user_cycle": "bench_user_cycle"}
+LABELS = {"straight": "straight-through (3 scripts)", "user_cycle": "user-task cycle (start, complete, end)"}
+COMPLETION = {"approved": True}
+
+
+@dataclass
+class Result:
+    instances: int
+    seconds: float
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.instances / self.seconds if self.seconds else 0.0
+
+
+# -- bare SpiffWorkflow ----------------------------------------------------------------------------
+
+class BareEngine:
+    """The engine alone: spec parsed once, stock serializer (spec embedded in every instance)."""
+
+    def __init__(self, name: str):
+        parser = BpmnParser()
+        parser.add_bpmn_file(str(DIAGRAMS / DIAGRAM_FILES[name]))
+        process_id = PROCESS_IDS[name]
+        self.spec = parser.get_spec(process_id)
+        self.subprocess_specs = parser.get_subprocess_specs(process_id)
+        self.serializer = BpmnWorkflowSerializer()
+        self.script_engine = PythonScriptEngine()
+        self.one = self.straight if name == "straight" else self.user_cycle
+
+    def start(self) -> tuple[BpmnWorkflow, str]:
+        workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self.script_engine)
+        workflow.do_engine_steps()
+        return workflow, self.serializer.serialize_json(workflow)
+
+    def straight(self) -> None:
+        workflow, _ = self.start()
+        if not workflow.completed:
+            raise RuntimeError("straight-through instance did not complete")
+
+    def user_cycle(self) -> None:
+        _, state = self.start()
+        workflow = self.serializer.deserialize_json(state)
+        workflow.script_engine = self.script_engine
+        [task] = workflow.get_tasks(state=TaskState.READY, manual=True)
+        task.data.update(COMPLETION)
+        task.run()
+        workflow.do_engine_steps()
+        self.serializer.serialize_json(workflow)
+        if not workflow.completed:
+            raise RuntimeError("user-task instance did not complete")
+
+
+def timed_loop(operation: Callable[[], None], seconds: float) -> tuple[int, float]:
+    count, t0 = 0, time.perf_counter()
+    deadline = t0 + seconds
+    while time.perf_counter() < deadline:
+        operation()
+        count += 1
+    return count, time.perf_counter() - t0
+
+
+def measure_bare(name: str, seconds: float, warmup: float) -> Result:
+    engine = BareEngine(name)
+    timed_loop(engine.one, warmup)
+    return Result(*timed_loop(engine.one, seconds))
+
+
+# -- the server over HTTP -------------------------------------------------------------------------
+
+def _post(session: requests.Session, url: str, body: dict, expected: int, latencies: list[float]) -> dict:
+    t0 = time.perf_counter()
+    response = session.post(url, json=body, timeout=60)
+    latencies.append(time.perf_counter() - t0)
+    if response.status_code != expected:
+        raise RuntimeError(f"POST {url} answered {response.status_code}: {response.text[:500]}")
+    return response.json()
+
+
+def server_operation(server: ServerProcess, name: str) -> Callable[[requests.Session, dict], None]:
+    start_url = server.url + "/api/v1/process-instances"
+    start_body = {"definition_key": PROCESS_IDS[name]}
+
+    def straight(session: requests.Session, latencies: dict[str, list[float]]) -> None:
+        instance = _post(session, start_url, start_body, 201, latencies["start"])
+        if instance["status"] != "completed":
+            raise RuntimeError(f"straight-through instance is {instance['status']!r}")
+
+    def user_cycle(session: requests.Session, latencies: dict[str, list[float]]) -> None:
+        instance = _post(session, start_url, start_body, 201, latencies["start"])
+        [task] = instance["tasks"]
+        done = _post(session, f"{server.url}/api/v1/tasks/{task['id']}/complete", {"variables": COMPLETION},
+                     200, latencies["complete"])
+        if done["status"] != "completed":
+            raise RuntimeError(f"user-task instance is {done['status']!r} after the completion")
+
+    return straight if name == "straight" else user_cycle
+
+
+def run_clients(sessions: list[requests.Session], operation, seconds: float) -> Result:
+    """Every session in its own thread runs `operation` back to back for `seconds`."""
+    barrier = threading.Barrier(len(sessions))
+    counts = [0] * len(sessions)
+    starts = [0.0] * len(sessions)
+    ends = [0.0] * len(sessions)
+    latencies: list[dict[str, list[float]]] = [{"start": [], "complete": []} for _ in sessions]
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        starts[i] = time.perf_counter()
+        deadline = starts[i] + seconds
+        try:
+            while time.perf_counter() < deadline:
+                operation(sessions[i], latencies[i])
+                counts[i] += 1
+        except BaseException as err:  # reported by the main thread
+            errors.append(err)
+        ends[i] = time.perf_counter()
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(sessions))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} client(s) failed; first: {errors[0]}") from errors[0]
+    merged = {kind: [v for lat in latencies for v in lat[kind]] for kind in ("start", "complete")}
+    return Result(sum(counts), max(ends) - min(starts), {k: v for k, v in merged.items() if v})
+
+
+def measure_server(server: ServerProcess, sessions: list[requests.Session], name: str, seconds: float,
+                   warmup: float) -> Result:
+    operation = server_operation(server, name)
+    if warmup > 0:
+        run_clients(sessions, operation, warmup)
+    return run_clients(sessions, operation, seconds)
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+def latency_line(kind: str, values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return (f"    {kind:<8} request: mean {statistics.fmean(values) * 1000:6.2f} ms, "
+            f"median {statistics.median(values) * 1000:6.2f} ms, p95 {p95 * 1000:6.2f} ms ({len(values)} requests)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each measurement (default 10)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up before each measurement (default 2)")
+    parser.add_argument("--clients", type=int, default=4, help="client threads against the server (default 4)")
+    parser.add_argument("--target", type=float, default=0.5, help="PASS bound for server/bare (default 0.5)")
+    parser.add_argument("--diagram", choices=[*DIAGRAM_FILES, "all"], default="all", help="what to measure")
+    args = parser.parse_args()
+    names = list(DIAGRAM_FILES) if args.diagram == "all" else [args.diagram]
+
+    print(f"throughput benchmark: {args.seconds:g} s per measurement after {args.warmup:g} s warm-up, "
+          f"{args.clients} server clients; {describe_machine()}")
+    bare: dict[str, Result] = {}
+    for name in names:
+        bare[name] = measure_bare(name, args.seconds, args.warmup)
+        print(f"  bare SpiffWorkflow, {LABELS[name]}: {bare[name].rate:8.1f} instances/s", flush=True)
+
+    served: dict[str, Result] = {}
+    with running_server() as server:
+        admin = server.session()
+        deploy(server, admin, *(DIAGRAM_FILES[name] for name in names))
+        sessions = [server.session() for _ in range(args.clients)]
+        for name in names:
+            served[name] = measure_server(server, sessions, name, args.seconds, args.warmup)
+            print(f"  server over HTTP,   {LABELS[name]}: {served[name].rate:8.1f} instances/s", flush=True)
+        for session in [admin, *sessions]:
+            session.close()
+
+    print()
+    print(f"{'diagram':<40} {'bare/s':>9} {'server/s':>9} {'server/bare':>12}  verdict (target >= {args.target:g})")
+    ok = True
+    for name in names:
+        ratio = served[name].rate / bare[name].rate
+        passed = ratio >= args.target
+        ok = ok and passed
+        print(f"{LABELS[name]:<40} {bare[name].rate:9.1f} {served[name].rate:9.1f} {ratio:12.2f}  "
+              f"{'PASS' if passed else 'FAIL'}")
+        for kind, values in served[name].latencies.items():
+            print(latency_line(kind, values))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Messages through the API: correlation by business key, instance id and correlation keys, receive
+tasks, message start events, and the 404/409 answers; Camunda, Spiff and plain diagrams."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.engine_support import diagram, get_instance, history, problem
+
+MESSAGES = "/api/v1/messages"
+
+
+def send(api, name: str, **body):
+    return api.post(MESSAGES, json={"name": name, **body})
+
+
+def delivered(response) -> list[dict]:
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["items"]
+
+
+def test_camunda_catch_event_by_business_key(admin_api):
+    admin_api.deploy(diagram("message_catch_camunda.bpmn"))
+    first = admin_api.start("payment_camunda", {"customer": "ann"}, business_key="order-1")
+    second = admin_api.start("payment_camunda", {"customer": "bob"}, business_key="order-2")
+    assert first["status"] == second["status"] == "waiting"
+
+    [item] = delivered(send(admin_api, "payment_received", business_key="order-2", variables={"amount": 150}))
+    assert item == {"instance_id": second["id"], "started": False, "status": "completed"}
+
+    done = get_instance(admin_api, second["id"])
+    assert done["variables"]["amount"] == 150
+    assert done["variables"]["size"] == "big"
+    assert done["variables"]["customer"] == "bob"
+    variables = admin_api.get(f"/api/v1/process-instances/{second['id']}/variables").get_json()
+    assert variables["amount"] == 150 and variables["size"] == "big"
+    received = [e for e in history(admin_api, second["id"]) if e["kind"] == "message_received"]
+    assert [e["name"] for e in received] == ["payment_received"]
+    assert get_instance(admin_api, first["id"])["status"] == "waiting"
+
+    [item] = delivered(send(admin_api, "payment_received", business_key="order-1", variables={"amount": 5}))
+    assert item["instance_id"] == first["id"]
+    assert get_instance(admin_api, first["id"])["variables"]["size"] == "small"
+
+
+def test_spiff_catch_event_by_instance_id(admin_api):
+    admin_api.deploy(diagram("message_catch_spiff.bpmn"))
+    first = admin_api.start("payment_spiff")
+    second = admin_api.start("payment_spiff")
+
+    [item] = delivered(send(admin_api, "payment_received", instance_id=first["id"], variables={"amount": 21}))
+    assert item["instance_id"] == first["id"] and item["status"] == "completed"
+    variables = get_instance(admin_api, first["id"])["variables"]
+    assert variables["payment"] == {"amount": 21}
+    assert variables["booked"] == 42
+    assert get_instance(admin_api, second["id"])["status"] == "waiting"
+
+
+def test_receive_task_by_correlation_keys(admin_api):
+    admin_api.deploy(diagram("receive_task.bpmn"))
+    first = admin_api.start("receive_document", {"case": 1})
+    second = admin_api.start("receive_document", {"case": 2})
+    assert first["status"] == "waiting"
+
+    [item] = delivered(send(admin_api, "document_ready", correlation_keys={"case": 2},
+                            variables={"document_id": "doc-7"}))
+    assert item["instance_id"] == second["id"]
+    done = get_instance(admin_api, second["id"])
+    assert done["status"] == "completed"
+    assert done["variables"]["filed"] == "doc-7"
+    assert get_instance(admin_api, first["id"])["status"] == "waiting"
+
+    response = send(admin_api, "document_ready", correlation_keys={"case": 3})
+    assert "document_ready" in problem(response, 404)["detail"]
+
+
+def test_message_start_event_starts_an_instance(admin_api):
+    admin_api.deploy(diagram("message_start.bpmn"))
+    [item] = delivered(send(admin_api, "order_placed", business_key="web-9", variables={"quantity": 4}))
+    assert item["started"] is True
+    instance = get_instance(admin_api, item["instance_id"])
+    assert instance["definition_key"] == "order_by_message"
+    assert instance["business_key"] == "web-9"
+    assert instance["status"] == "waiting"
+    assert instance["variables"]["quantity"] == 4 and instance["variables"]["total"] == 12
+    assert [t["bpmn_id"] for t in instance["tasks"]] == ["ship"]
+
+
+def test_no_match_is_404_with_a_reason(admin_api):
+    admin_api.deploy(diagram("receive_task.bpmn"))
+    admin_api.start("receive_document", {"case": 1}, business_key="b-1")
+    body = problem(send(admin_api, "nobody_waits_for_this"), 404)
+    assert "nobody_waits_for_this" in body["detail"]
+    assert "waiting" in body["detail"]
+    body = problem(send(admin_api, "document_ready", business_key="other"), 404)
+    assert "document_ready" in body["detail"]
+    body = problem(send(admin_api, "document_ready", instance_id="no-such-instance"), 404)
+    assert "document_ready" in body["detail"]
+
+
+@pytest.mark.parametrize("diagram_name,key", [("receive_task.bpmn", "receive_document"),
+                                              ("message_catch_camunda.bpmn", "payment_camunda")])
+def test_ambiguous_message_is_409_unless_all(admin_api, diagram_name, key):
+    admin_api.deploy(diagram(diagram_name))
+    first = admin_api.start(key, {"document_id": "d", "amount": 1})
+    second = admin_api.start(key, {"document_id": "d", "amount": 1})
+    name = "document_ready" if key == "receive_document" else "payment_received"
+
+    body = problem(send(admin_api, name), 409)
+    assert "2 waiting instances" in body["detail"]
+    assert get_instance(admin_api, first["id"])["status"] == "waiting"
+
+    items = delivered(send(admin_api, name, all=True, variables={"note": "for all"}))
+    assert sorted(i["instance_id"] for i in items) == sorted([first["id"], second["id"]])
+    assert all(i["started"] is False and i["status"] == "completed" for i in items)
+    for instance in (first, second):
+        assert get_instance(admin_api, instance["id"])["variables"]["note"] == "for all"
+    problem(send(admin_api, name, all=True), 404)
+
+
+def test_message_needs_a_name(admin_api):
+    response = admin_api.post(MESSAGES, json={"business_key": "x"})
+    assert response.status_code == 422
+
+
+def test_spiff_correlation_properties(admin_api):
+    """SpiffArena diagrams with a collaboration correlation key take a second message only when its
+    correlation property matches the one the first message set."""
+    admin_api.deploy(diagram("message_correlation_spiff.bpmn"))
+    seven = admin_api.start("order_correlation", {"order_id": 7})
+    eight = admin_api.start("order_correlation", {"order_id": 8})
+    for order_id in (7, 8):
+        [item] = delivered(send(admin_api, "order_paid", correlation_keys={"order_id": order_id},
+                                variables={"order_id": order_id, "amount": order_id * 10}))
+        assert item["status"] == "waiting"
+    assert get_instance(admin_api, seven["id"])["variables"]["payment"] == {"order_id": 7, "amount": 70}
+
+    body = problem(send(admin_api, "order_shipped", instance_id=seven["id"], variables={"order_id": 8}), 409)
+    assert "order_shipped" in body["detail"] and "correlation" in body["detail"]
+    assert get_instance(admin_api, seven["id"])["variables"]["order_id"] == 7
+
+    [item] = delivered(send(admin_api, "order_shipped", correlation_keys={"order_id": 7},
+                            variables={"order_id": 7, "carrier": "post"}))
+    assert item == {"instance_id": seven["id"], "started": False, "status": "completed"}
+    assert get_instance(admin_api, seven["id"])["variables"]["shipment"] == {"order_id": 7, "carrier": "post"}
+    assert get_instance(admin_api, eight["id"])["status"] == "waiting"
