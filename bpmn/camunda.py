@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask, SendTask, ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask, SendTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
+
+from .service_tasks import CafeServiceTask
 
 CAMUNDA_ATTRIBUTES = (
     "assignee",
@@ -100,7 +102,7 @@ class CafeCamundaParser(CamundaParser):
     }
     OVERRIDE_PARSER_CLASSES.update(
         {
-            full_tag("serviceTask"): (_with_extensions(CamundaTaskParser), ServiceTask),
+            full_tag("serviceTask"): (_with_extensions(CamundaTaskParser), CafeServiceTask),
         }
     )
 

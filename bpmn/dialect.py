@@ -11,28 +11,19 @@ import enum
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
-from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
-from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
-from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
-from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from .camunda import CafeCamundaParser
+from .service_tasks import CafePlainParser, CafeSpiffParser, with_service_converters
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 
 
-def _with_service_tasks(config: dict) -> dict:
-    """SpiffWorkflow's default and Camunda serializer configs lack a converter for the ServiceTask
-    their parsers build, so without this no plain or Camunda diagram with a service task (the
-    social task types among them) could be stored."""
-    return {**config, ServiceTask: config.get(ServiceTask, BpmnTaskSpecConverter)}
-
-
-_PLAIN_CONFIG = _with_service_tasks(DEFAULT_CONFIG)
-_CAMUNDA_CONFIG = _with_service_tasks(CAMUNDA_CONFIG)
+_PLAIN_CONFIG = with_service_converters(DEFAULT_CONFIG)
+_CAMUNDA_CONFIG = with_service_converters(CAMUNDA_CONFIG)
+_SPIFF_CONFIG = with_service_converters(SPIFF_CONFIG)
 
 
 class Dialect(enum.StrEnum):
@@ -44,14 +35,14 @@ class Dialect(enum.StrEnum):
 
     def new_parser(self) -> BpmnParser:
         if self is Dialect.SPIFF:
-            return SpiffBpmnParser()
+            return CafeSpiffParser()
         if self is Dialect.CAMUNDA:
             return CafeCamundaParser()
-        return BpmnDmnParser()
+        return CafePlainParser()
 
     @property
     def serializer_config(self) -> dict:
-        return {Dialect.SPIFF: SPIFF_CONFIG, Dialect.CAMUNDA: _CAMUNDA_CONFIG}.get(self, _PLAIN_CONFIG)
+        return {Dialect.SPIFF: _SPIFF_CONFIG, Dialect.CAMUNDA: _CAMUNDA_CONFIG}.get(self, _PLAIN_CONFIG)
 
 
 def _uses_namespace(root: etree._Element, namespace: str) -> bool:

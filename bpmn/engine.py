@@ -41,6 +41,10 @@ class CafeScriptEngine(PythonScriptEngine):
     def evaluate(self, task, expression, external_context=None):
         return super().evaluate(task, self.to_python(expression), external_context)
 
+    def evaluate_in(self, expression: str, context: dict):
+        """Evaluate against an explicit scope (Camunda output parameters see the connector result)."""
+        return self.environment.evaluate(self.to_python(expression), dict(context))
+
     def call_service(self, task, operation_name=None, operation_params=None, **_kwargs):
         """Spiff service tasks land here; SpiffWorkflow's own version raises a NameError."""
         service = self.services.get(operation_name or "")

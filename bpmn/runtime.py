@@ -31,6 +31,7 @@ from .engine import CafeScriptEngine
 from .errors import NotWaiting, RunError
 from .pruning import prune, run_engine_steps
 from .serializer import SpecBundle, serializer_for
+from .service_tasks import ServiceRequest, finish_service_task, pending_request, throw_error
 from .tasks import UserTaskView, describe_user_task
 
 DEFAULT_STEP_BUDGET = 200
@@ -69,6 +70,7 @@ class Outcome:
     timers: list[TimerWait] = field(default_factory=list)
     messages: list[MessageWait] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
+    requests: list[ServiceRequest] = field(default_factory=list)  # parked service tasks, new this advance
     error: RunError | None = None
 
 
@@ -88,6 +90,7 @@ class ProcessRun:
         self.workflow = workflow
         self.dialect = dialect
         self._steps: list[StepRecord] = []
+        self._requests: list[ServiceRequest] = []
 
     # -- creation and persistence -------------------------------------------------------------
 
@@ -122,7 +125,11 @@ class ProcessRun:
             spent += 1
 
         def after(task) -> None:
-            if _is_recorded(task) and task.state == TaskState.COMPLETED:
+            if task.state == TaskState.STARTED:
+                request = pending_request(task)
+                if request is not None:
+                    self._requests.append(request)
+            elif _is_recorded(task) and task.state == TaskState.COMPLETED:
                 self._record(task)
 
         status = "waiting"
@@ -140,9 +147,11 @@ class ProcessRun:
         if status == "waiting" and self.workflow.completed:
             status = "completed"
         if status != "error" and self.error_tasks():
-            status, error = "error", RunError("a task is in error", *self._first_error_ids())
-        outcome = Outcome(status=status, error=error, steps=self._steps)
-        self._steps = []
+            failed = self.error_tasks()[0]
+            message = failed.internal_data.get("error") or "a task is in error"
+            status, error = "error", RunError(message, failed.task_spec.bpmn_id, str(failed.id))
+        outcome = Outcome(status=status, error=error, steps=self._steps, requests=self._requests)
+        self._steps, self._requests = [], []
         if status != "completed":
             outcome.user_tasks = self.user_tasks()
             outcome.timers, outcome.messages = self.waits()
@@ -219,6 +228,23 @@ class ProcessRun:
         task.run()
         spec = task.task_spec
         return StepRecord(spec.bpmn_id, spec.bpmn_name, type(spec).__name__, time.time())
+
+    def finish_service_task(self, task_id: str, result: Any) -> StepRecord:
+        """The work of a parked service task is done: store its result and move on."""
+        task = self._parked(task_id)
+        finish_service_task(task, result)
+        spec = task.task_spec
+        return StepRecord(spec.bpmn_id, spec.bpmn_name, type(spec).__name__, time.time())
+
+    def throw_error(self, task_id: str, code: str, message: str) -> bool:
+        """Throw a BPMN error at a parked task; False when nothing catches it (the task is in error)."""
+        return throw_error(self._parked(task_id), code, message)
+
+    def _parked(self, task_id: str):
+        task = self.find_task(task_id)
+        if task is None or task.state != TaskState.STARTED or pending_request(task) is None:
+            raise NotWaiting(f"task {task_id} is not waiting for its service work")
+        return task
 
     def deliver_message(self, name: str, payload: dict | None = None, variables: dict | None = None) -> None:
         """Hand a named message to the catch event waiting for it.

@@ -1,0 +1,193 @@
+"""Service tasks that hand their work to the server and wait, instead of calling out inline.
+
+A social step or an external task must not do network I/O inside the engine step (the instance
+is locked, and a crash would lose or repeat the call). Such a task evaluates its inputs, records
+a `ServiceRequest` in its internal data and stays STARTED. The server turns the request into a
+job written in the same transaction; when the work is done it finishes the task with a result
+or throws a BPMN error at it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
+from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser as SpiffServiceTaskParser
+from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter as SpiffServiceTaskConverter
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
+
+from .social import OPERATORS
+
+REQUEST_KEY = "service_request"
+EXTERNAL_PREFIX = "external:"
+
+
+@dataclass(frozen=True)
+class ServiceRequest:
+    """Work a parked service task asks the server to do."""
+
+    task_id: str
+    bpmn_id: str
+    operator: str  # "social.publishStatus", ... or "external:<topic>"
+    params: dict[str, Any]
+    result_variable: str | None
+    outputs: dict[str, Any] | None = None  # Camunda output parameters: name -> expression
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> ServiceRequest:
+        return cls(**data)
+
+    @property
+    def is_external(self) -> bool:
+        return self.operator.startswith(EXTERNAL_PREFIX)
+
+
+def parks(operator: str | None) -> bool:
+    return bool(operator) and (operator in OPERATORS or operator.startswith(EXTERNAL_PREFIX))
+
+
+def _jsonable(value: Any) -> Any:
+    """Inputs travel through the database as JSON; anything else becomes its text."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _park(task, operator: str, params: dict, result_variable: str | None, outputs: dict | None = None) -> None:
+    request = ServiceRequest(str(task.id), task.task_spec.bpmn_id, operator, _jsonable(params),
+                             result_variable, outputs)
+    task.internal_data[REQUEST_KEY] = request.to_json()
+
+
+def pending_request(task) -> ServiceRequest | None:
+    data = task.internal_data.get(REQUEST_KEY)
+    return ServiceRequest.from_json(data) if data else None
+
+
+class CafeServiceTask(ServiceTask):
+    """Plain and Camunda service tasks.
+
+    `camunda:connector` with a social connector id, or `camunda:type="external"`, parks the task.
+    A service task with no implementation completes at once (diagrams from other tools often
+    carry service tasks that only document a step).
+    """
+
+    def _execute(self, task):
+        extensions = self.extensions or {}
+        engine = task.workflow.script_engine
+        connector = extensions.get("connector") or {}
+        if connector.get("id") and parks(connector["id"]):
+            operator = connector["id"]
+            params = {k: _evaluate_parameter(engine, task, v) for k, v in connector.get("inputs", {}).items()}
+            outputs = connector.get("outputs") or None
+            _park(task, operator, params, OPERATORS[operator].result_variable, outputs)
+            return None
+        if extensions.get("type") == "external":
+            io = extensions.get("inputOutput") or {}
+            params = {k: _evaluate_parameter(engine, task, v) for k, v in io.get("inputs", {}).items()}
+            _park(task, EXTERNAL_PREFIX + extensions.get("topic", ""), params, None, io.get("outputs") or None)
+            return None
+        return True
+
+
+def _evaluate_parameter(engine, task, value: Any) -> Any:
+    if isinstance(value, str):
+        return engine.evaluate(task, value)
+    if isinstance(value, list):
+        return [_evaluate_parameter(engine, task, v) for v in value]
+    if isinstance(value, dict) and "script" not in value:
+        return {k: _evaluate_parameter(engine, task, v) for k, v in value.items()}
+    return value
+
+
+class SpiffCafeServiceTask(SpiffServiceTask):
+    """SpiffArena service tasks: social operators park; other operators are called inline."""
+
+    def _execute(self, task):
+        if not parks(self.operation_name):
+            return super()._execute(task)
+        params = {name: p["value"] for name, p in self.evaluate_params(task).items()}
+        default = OPERATORS[self.operation_name].result_variable if self.operation_name in OPERATORS else None
+        chosen = self.result_variable if not self.result_variable.startswith("spiff__") else default
+        _park(task, self.operation_name, params, chosen)
+        return None
+
+
+def finish_service_task(task, result: Any) -> None:
+    """Store the result (through Camunda output parameters when the diagram has them), complete."""
+    request = pending_request(task)
+    engine = task.workflow.script_engine
+    if request.outputs:
+        scope = dict(task.data)
+        if request.result_variable:
+            scope[request.result_variable] = result
+        if isinstance(result, dict):
+            scope.update(result)
+        for name, expression in request.outputs.items():
+            task.data[name] = engine.evaluate_in(expression, scope) if isinstance(expression, str) else expression
+    elif request.result_variable:
+        task.data[request.result_variable] = result
+    elif isinstance(result, dict):
+        task.data.update(result)
+    task.internal_data.pop(REQUEST_KEY, None)
+    task.complete()
+
+
+def throw_error(task, code: str, message: str) -> bool:
+    """Throw BPMN error `code` at a parked task, for its error boundary event to catch.
+
+    The boundary events attached to the task are tried first; then the enclosing process (an
+    error propagates out of subprocesses). Uncaught, the task is put in ERROR for an incident.
+    """
+    event = BpmnEvent(ErrorEventDefinition(code, code=code), payload={"code": code, "message": message})
+    for sibling in task.parent.children if task.parent else []:
+        spec = sibling.task_spec
+        definition = getattr(spec, "event_definition", None)
+        if sibling is not task and definition is not None and spec.catches(sibling, event):
+            spec.catch(sibling, event)
+            spec._update(sibling)
+            return True
+    workflow = task.workflow
+    if workflow.parent_workflow is not None:
+        event.target = workflow.parent_workflow
+        before = len(workflow.top_workflow.bpmn_events)
+        workflow.top_workflow.catch(event)
+        if len(workflow.top_workflow.bpmn_events) == before:
+            return True
+        workflow.top_workflow.bpmn_events.pop()
+    task.internal_data["error"] = message
+    task.error()
+    return False
+
+
+class CafeSpiffParser(SpiffBpmnParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (SpiffServiceTaskParser, SpiffCafeServiceTask),
+    }
+
+
+class CafePlainParser(BpmnDmnParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **BpmnDmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (TaskParser, CafeServiceTask),
+    }
+
+
+def with_service_converters(config: dict) -> dict:
+    """Serializer configs need a converter for every spec class our parsers build."""
+    return {
+        **config,
+        CafeServiceTask: BpmnTaskSpecConverter,
+        SpiffCafeServiceTask: SpiffServiceTaskConverter,
+    }
