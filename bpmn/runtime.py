@@ -61,6 +61,15 @@ class StepRecord:
     at: float
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """What an instance waits for, in the terms the server indexes: task ids, timers, messages."""
+
+    user_task_ids: frozenset[str] = frozenset()
+    timers: frozenset[TimerWait] = frozenset()
+    messages: frozenset[MessageWait] = frozenset()
+
+
 @dataclass
 class Outcome:
     """What one advance left behind."""
@@ -91,6 +100,7 @@ class ProcessRun:
         self.dialect = dialect
         self._steps: list[StepRecord] = []
         self._requests: list[ServiceRequest] = []
+        self.baseline = Waiting()  # what the stored state waited for; empty for a new instance
 
     # -- creation and persistence -------------------------------------------------------------
 
@@ -107,7 +117,9 @@ class ProcessRun:
     def load(cls, state: str, specs: SpecBundle, dialect: Dialect, engine: CafeScriptEngine) -> ProcessRun:
         workflow = serializer_for(dialect).load_state(state, specs)
         workflow.script_engine = engine
-        return cls(workflow, dialect)
+        run = cls(workflow, dialect)
+        run.baseline = run.waiting()
+        return run
 
     def dump(self) -> str:
         return serializer_for(self.dialect).dump_state(self.workflow)
@@ -198,6 +210,12 @@ class ProcessRun:
     def user_tasks(self) -> list[UserTaskView]:
         ready = self.workflow.get_tasks(state=TaskState.READY, manual=True)
         return [describe_user_task(task, self.workflow.script_engine) for task in ready]
+
+    def waiting(self) -> Waiting:
+        """A cheap summary (no forms or assignment evaluated) to compare before and after a step."""
+        timers, messages = self.waits()
+        ids = frozenset(str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True))
+        return Waiting(ids, frozenset(timers), frozenset(messages))
 
     def waits(self) -> tuple[list[TimerWait], list[MessageWait]]:
         timers, messages = [], []

@@ -131,16 +131,19 @@ class MastodonConnector:
         """New replies since `cursor` (the newest reply id seen); likes and the poll as they stand now.
 
         Likes and poll tallies are state, not events (a like can be withdrawn), so every page carries
-        all current likers and counts; only replies are filtered by the cursor.
+        all current likers and counts; only replies are filtered by the cursor. The channel's own
+        replies and likes (reminders, say) are left out: reactions are what other people said.
         """
         with self._errors():
             status = self.api.status(ref.remote_id)
             replies = [s for s in self.api.status_context(ref.remote_id).descendants
                        if cursor is None or int(s.id) > int(cursor)]
             likers = self.api.status_favourited_by(ref.remote_id)
+        own = str(status.account.id)
         items = [Reaction("reply", str(s.account.id), remote_id=str(s.id), author_handle=s.account.acct,
-                          at=s.created_at, text=plain_text(s.content)) for s in replies]
-        items += [Reaction("like", str(a.id), author_handle=a.acct) for a in likers]
+                          at=_aware(s.created_at), text=plain_text(s.content)) for s in replies
+                 if str(s.account.id) != own]
+        items += [Reaction("like", str(a.id), author_handle=a.acct) for a in likers if str(a.id) != own]
         poll = None if not status.poll else PollResult(
             {o.title: o.votes_count or 0 for o in status.poll.options}, closed=bool(status.poll.expired))
         newest = max([int(s.id) for s in replies] + ([int(cursor)] if cursor else []), default=None)
@@ -152,7 +155,7 @@ class MastodonConnector:
         with self._errors():
             notes = self.api.notifications(types=["mention"], min_id=cursor, limit=40)
         posts = [InboundPost(str(n.status.id), str(n.account.id), plain_text(n.status.content), url=n.status.url,
-                             author_handle=n.account.acct, at=n.status.created_at) for n in notes if n.status]
+                             author_handle=n.account.acct, at=_aware(n.status.created_at)) for n in notes if n.status]
         newest = max([int(n.id) for n in notes] + ([int(cursor)] if cursor else []), default=None)
         return sorted(posts, key=lambda p: int(p.remote_id)), None if newest is None else str(newest)
 
@@ -194,5 +197,6 @@ class MastodonConnector:
 
 
 def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    """In UTC: Mastodon.py returns times in the machine's local zone."""
+    return at.astimezone(timezone.utc) if at.tzinfo else at.replace(tzinfo=timezone.utc)
 

@@ -4,13 +4,12 @@ Settings `{"homeserver": url, "room_id": "!..."}`; credentials `{"user_id", "dev
 "access_token"}` (a logged-in device restored with restore_login, so no password is stored).
 
 Why it looks the way it does:
-- nio is asyncio/aiohttp while connectors are called from worker threads, so each method runs one
-  `asyncio.run` with a fresh client, bounded by `asyncio.wait_for`, and closes it.
-- nio retries 429s and timeouts forever by default, sleeping; here it never retries a 429 and
-  retries a timeout at most twice, so a worker is never parked: M_LIMIT_EXCEEDED becomes RateLimited.
+- nio is asyncio while connectors run in worker threads: each method is one `asyncio.run` with a
+  fresh client, bounded by `asyncio.wait_for`. nio retries 429s and timeouts forever by default,
+  sleeping; here a 429 is never retried (it becomes RateLimited) and a timeout at most twice.
 - nio uses aiohttp, not the channel's GuardedSession, so the host rule is enforced here: the
-  homeserver URL is checked with the session's `check` before each call, and every request and
-  redirect of the aiohttp session is checked again.
+  homeserver URL goes through the session's `check` before each call, and so does every request
+  and redirect of the aiohttp session.
 - nio *returns* errors (RoomSendError, ...) instead of raising; `_raise_for` maps them.
 - Idempotency is native: the event is sent with txnId = post key, and the homeserver answers a
   repeated txnId from the same device with the first event id (Synapse keeps them for hours).
@@ -34,10 +33,8 @@ from nio.api import Api
 from nio.responses import RoomEventRelationsResponse
 from yarl import URL
 
-from .base import (
-    MEDIA, MENTIONS, NATIVE_IDEMPOTENCY, REACTIONS, REPLIES, AuthFailed, ConnectorError, InboundPost,
-    MediaFile, Post, PostRef, RateLimited, Reaction, ReactionPage, Rejected, Transient,
-)
+from . import base
+from .base import InboundPost, MediaFile, Post, PostRef, Reaction, ReactionPage
 from .http import GuardedSession, HostNotAllowed
 from .registry import register
 
@@ -50,6 +47,7 @@ PAGE, MAX_PAGES = 50, 20
 TIMELINE_LIMIT = 50
 MAX_REPLY_IMAGE = 20 * 1024 * 1024
 AUTH_CODES = {"M_FORBIDDEN", "M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"}
+MESSAGES, NOTHING = {"types": ["m.room.message"]}, {"not_types": ["*"]}
 
 
 def _raise_for(response: Any, what: str) -> None:
@@ -59,12 +57,16 @@ def _raise_for(response: Any, what: str) -> None:
     status = getattr(response.transport_response, "status", None)
     if response.status_code == "M_LIMIT_EXCEEDED" or status == 429:
         retry_ms = response.retry_after_ms or 30_000
-        raise RateLimited(datetime.now(timezone.utc) + timedelta(milliseconds=retry_ms), f"{what}: {response}")
+        raise base.RateLimited(datetime.now(timezone.utc) + timedelta(milliseconds=retry_ms), f"{what}: {response}")
     if response.status_code in AUTH_CODES or status == 401:
-        raise AuthFailed(f"{what}: {response}")
+        raise base.AuthFailed(f"{what}: {response}")
     if status is None or status >= 500:
-        raise Transient(f"{what}: {response}")
-    raise Rejected(f"{what}: {response}")
+        raise base.Transient(f"{what}: {response}")
+    raise base.Rejected(f"{what}: {response}")
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() else -1
 
 
 def _at(source: dict[str, Any]) -> datetime | None:
@@ -77,7 +79,8 @@ class MatrixConnector:
     """One device of one Matrix account, posting to one room."""
 
     kind: ClassVar[str] = "matrix"
-    capabilities: ClassVar[frozenset[str]] = frozenset({MEDIA, REPLIES, REACTIONS, MENTIONS, NATIVE_IDEMPOTENCY})
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {base.MEDIA, base.REPLIES, base.REACTIONS, base.MENTIONS, base.NATIVE_IDEMPOTENCY})
 
     def __init__(self, name: str, settings: dict[str, Any], credentials: dict[str, Any],
                  http: requests.Session) -> None:
@@ -126,17 +129,34 @@ class MatrixConnector:
             self.http.check(self.homeserver)
             return asyncio.run(main())
         except HostNotAllowed as err:
-            raise Rejected(str(err)) from None
-        except ConnectorError:
-            raise
+            raise base.Rejected(str(err)) from None
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            raise Transient(f"{self.homeserver}: {type(err).__name__}: {err}") from None
+            raise base.Transient(f"{self.homeserver}: {type(err).__name__}: {err}") from None
 
     def _ref(self, event_id: str, **extra: Any) -> PostRef:
         url = f"https://matrix.to/#/{quote(self.room_id, safe='!:')}/{quote(event_id, safe='$')}"
         return PostRef(channel=self.name, remote_id=event_id, url=url, extra={"room_id": self.room_id, **extra})
 
-    # publishing
+    @staticmethod
+    async def _back_to(fetch: Callable[[str | None], Awaitable[tuple[list, str | None]]], last_id: str,
+                       stop_ts: int) -> list[dict[str, Any]]:
+        """Page backwards (newest first) down to the event `last_id` or the first one older than `stop_ts`."""
+        fresh: list[dict[str, Any]] = []
+        token = None
+        for _ in range(MAX_PAGES):
+            sources, token = await fetch(token)
+            done = next((i for i, s in enumerate(sources) if s.get("event_id") == last_id
+                         or s.get("origin_server_ts", 0) < stop_ts), None)
+            fresh += sources[:done]
+            if done is not None or not sources or not token:
+                break
+        return fresh
+
+    async def _messages(self, client: AsyncClient, token: str | None, filter_: dict) -> tuple[list, str | None]:
+        page = await client.room_messages(self.room_id, start=token, direction=MessageDirection.back, limit=PAGE,
+                                          message_filter=filter_)
+        _raise_for(page, "reading the room")
+        return [e.source for e in page.chunk], page.end
 
     async def _thread_of(self, client: AsyncClient, reply_to: str) -> dict[str, Any]:
         """Reply in the thread of `reply_to` (its own thread, or the one it already belongs to)."""
@@ -177,25 +197,15 @@ class MatrixConnector:
         return self._call(lambda client: self._publish(client, post))
 
     async def _find(self, client: AsyncClient, post: Post, not_before: datetime) -> PostRef | None:
-        token, since_ms = None, not_before.timestamp() * 1000
-        filter_ = {"senders": [self.user_id], "types": ["m.room.message"]}
-        for _ in range(MAX_PAGES):
-            page = await client.room_messages(self.room_id, start=token, direction=MessageDirection.back,
-                                              limit=PAGE, message_filter=filter_)
-            _raise_for(page, "reading the room")
-            for event in page.chunk:
-                if event.source.get("content", {}).get(KEY_FIELD) == post.key:
-                    return self._ref(event.source["event_id"])
-            if not page.chunk or not page.end or page.chunk[-1].source.get("origin_server_ts", 0) < since_ms:
-                return None
-            token = page.end
-        return None
+        mine = {"senders": [self.user_id], **MESSAGES}
+        ours = await self._back_to(lambda token: self._messages(client, token, mine), "",
+                                   int(not_before.timestamp() * 1000))
+        found = next((s for s in ours if (s.get("content") or {}).get(KEY_FIELD) == post.key), None)
+        return self._ref(found["event_id"]) if found else None
 
     def find_published(self, post: Post, not_before: datetime) -> PostRef | None:
         """Our messages since `not_before`, newest first, matched on the key in their content."""
         return self._call(lambda client: self._find(client, post, not_before))
-
-    # reading
 
     async def _reaction(self, client: AsyncClient, source: dict[str, Any]) -> Reaction | None:
         content, sender = source.get("content") or {}, source.get("sender", "")
@@ -217,27 +227,19 @@ class MatrixConnector:
         text = None if media else content.get("body")
         return Reaction(kind="reply", text=text, media=media, **common)
 
+    async def _relations(self, client: AsyncClient, ref: PostRef, token: str | None) -> tuple[list, str | None]:
+        room_id = ref.extra.get("room_id", self.room_id)
+        method, path = Api.room_get_event_relations(client.access_token, room_id, ref.remote_id, limit=PAGE,
+                                                    direction=MessageDirection.back, paginate_from=token)
+        # nio's room_get_event_relations iterator swallows errors; its own request path does not.
+        page = await client._send(RoomEventRelationsResponse, method, path, response_data=(room_id, ref.remote_id))
+        _raise_for(page, "reading reactions")
+        return [e.source for e in page.events], page.next_batch
+
     async def _reactions(self, client: AsyncClient, ref: PostRef, cursor: str | None) -> ReactionPage:
-        """Relations newest first, down to the event the cursor names (or one older than it)."""
-        seen_id, _, seen_ts = (cursor or "").partition("@")
-        stop_ts = int(seen_ts) if seen_ts.isdigit() else -1
-        room_id, token, fresh = ref.extra.get("room_id", self.room_id), None, []
-        for _ in range(MAX_PAGES):
-            method, path = Api.room_get_event_relations(client.access_token, room_id, ref.remote_id,
-                                                        direction=MessageDirection.back, paginate_from=token,
-                                                        limit=PAGE)
-            # nio's room_get_event_relations iterator swallows errors; its own request path does not.
-            page = await client._send(RoomEventRelationsResponse, method, path, response_data=(room_id, ref.remote_id))
-            _raise_for(page, "reading reactions")
-            sources = [e.source for e in page.events]
-            done = next((i for i, s in enumerate(sources) if s.get("event_id") == seen_id
-                         or s.get("origin_server_ts", 0) < stop_ts), None)
-            fresh += sources[:done]
-            if done is not None or not page.next_batch:
-                break
-            token = page.next_batch
-        newest = fresh[0] if fresh else None
-        next_cursor = f"{newest['event_id']}@{newest.get('origin_server_ts', 0)}" if newest else cursor
+        seen_id, _, seen_ts = (cursor or "").partition("|")
+        fresh = await self._back_to(lambda token: self._relations(client, ref, token), seen_id, _int(seen_ts))
+        next_cursor = f"{fresh[0]['event_id']}|{fresh[0].get('origin_server_ts', '')}" if fresh else cursor
         items = [r for s in reversed(fresh) if (r := await self._reaction(client, s))]
         return ReactionPage(items=items, cursor=next_cursor)
 
@@ -246,44 +248,37 @@ class MatrixConnector:
         return self._call(lambda client: self._reactions(client, ref, cursor))
 
     def _mentions_me(self, content: dict[str, Any]) -> bool:
-        if self.user_id in ((content.get("m.mentions") or {}).get("user_ids") or []):
-            return True
-        return self.user_id in (content.get("body") or "") or f"matrix.to/#/{self.user_id}" in (
-            content.get("formatted_body") or "")
+        """Intentional mentions (m.mentions), else the user id in the text or a matrix.to pill."""
+        return (self.user_id in ((content.get("m.mentions") or {}).get("user_ids") or [])
+                or self.user_id in f"{content.get('body')} {content.get('formatted_body')}")
 
     async def _inbound(self, client: AsyncClient, cursor: str | None) -> tuple[list[InboundPost], str | None]:
-        room_filter = {"rooms": [self.room_id], "timeline": {"limit": TIMELINE_LIMIT if cursor else 1,
-                                                             "types": ["m.room.message"]},
-                       "state": {"types": []}, "ephemeral": {"not_types": ["*"]},
-                       "account_data": {"not_types": ["*"]}}
-        sync = await client.sync(timeout=0, since=cursor, full_state=False, sync_filter={
-            "room": room_filter, "presence": {"not_types": ["*"]}, "account_data": {"not_types": ["*"]}})
+        # The cursor is "sync token|newest message id|its timestamp": a sync token alone cannot bound
+        # the back-pagination that fills a gap (Synapse mixes stream and topological positions there).
+        token, _, last = (cursor or "").partition("|")
+        last_id, _, last_ts = last.partition("|")
+        wanted = {"rooms": [self.room_id], "timeline": {"limit": TIMELINE_LIMIT if cursor else 1, **MESSAGES},
+                "state": {"types": []}, "ephemeral": NOTHING, "account_data": NOTHING}
+        sync = await client.sync(timeout=0, since=token or None, full_state=False,
+                                 sync_filter={"room": wanted, "presence": NOTHING, "account_data": NOTHING})
         _raise_for(sync, "syncing")
-        if cursor is None:  # first call: start from now, old mentions do not start processes
-            return [], sync.next_batch
         room = sync.rooms.join.get(self.room_id)
         events = [e.source for e in room.timeline.events] if room else []
-        if room and room.timeline.limited:  # more than one timeline's worth since the cursor
-            events = await self._gap(client, room.timeline.prev_batch, cursor) + events
+        if cursor and room and room.timeline.limited:  # more than one timeline's worth since the cursor
+            gap = room.timeline.prev_batch
+            older = await self._back_to(lambda token: self._messages(client, token or gap, MESSAGES), last_id,
+                                        _int(last_ts))
+            events = older[::-1] + events
+        newest = events[-1] if events else {"event_id": last_id, "origin_server_ts": last_ts}
+        next_cursor = f"{sync.next_batch}|{newest['event_id']}|{newest.get('origin_server_ts', '')}"
+        if cursor is None:  # first call: start from now, old mentions do not start processes
+            return [], next_cursor
         posts = [InboundPost(remote_id=s["event_id"], author_id=s["sender"], text=s["content"].get("body", ""),
                              url=self._ref(s["event_id"]).url, at=_at(s))
                  for s in events if s.get("sender") != self.user_id and s.get("type") == "m.room.message"
                  and self._mentions_me(s.get("content") or {})]
-        return posts, sync.next_batch
-
-    async def _gap(self, client: AsyncClient, start: str | None, cursor: str) -> list[dict[str, Any]]:
-        older: list[dict[str, Any]] = []
-        for _ in range(MAX_PAGES):
-            page = await client.room_messages(self.room_id, start=start, end=cursor, limit=PAGE,
-                                              direction=MessageDirection.back,
-                                              message_filter={"types": ["m.room.message"]})
-            _raise_for(page, "reading missed messages")
-            older += [e.source for e in page.chunk]
-            if not page.chunk or not page.end:
-                break
-            start = page.end
-        return older[::-1]
+        return posts, next_cursor
 
     def inbound(self, cursor: str | None) -> tuple[list[InboundPost], str | None]:
-        """Room messages that mention this account, newer than the cursor (a sync token)."""
+        """Room messages that mention this account, newer than the cursor."""
         return self._call(lambda client: self._inbound(client, cursor))

@@ -13,6 +13,7 @@ Settings: `{"preset": "generic"|"slack"|"teams"|"discord"|"mattermost"}` (defaul
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -151,10 +152,8 @@ class WebhookConnector:
             raise Rejected(f"webhook {self.host} rejected the post ({status}): {response.text[:200]}")
         remote_id = post.key
         if self.preset == "discord":
-            try:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
                 remote_id = str(response.json()["id"])
-            except (ValueError, KeyError, TypeError):
-                pass
         return PostRef(channel=self.name, remote_id=remote_id, extra={"preset": self.preset})
 
     def find_published(self, post: Post, not_before: datetime) -> PostRef | None:

@@ -48,6 +48,8 @@ API_HOSTS = ("api.twitter.com", "api.x.com")
 UPLOAD_URL = "https://api.x.com/2/media/upload"
 MAX_PAGES = 5  # of 100 tweets, per look-up
 _INVISIBLE = "\u200b\u200c\u200d\u2060"
+# 403s about the post, not the account: retrying the same post will not help, but the credentials are fine.
+_CONTENT_403 = ("duplicate content", "deleted or not visible", "reply to this conversation is not allowed")
 _NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 for _noisy in ("tweepy", "requests_oauthlib", "oauthlib"):
@@ -89,7 +91,8 @@ class XConnector:
         self.name = name
         self.username = settings.get("username")
         keys = [credentials[k] for k in ("consumer_key", "consumer_secret", "access_token", "access_token_secret")]
-        self.client = tweepy.Client(*([None] + keys), wait_on_rate_limit=False)
+        self.client = tweepy.Client(consumer_key=keys[0], consumer_secret=keys[1], access_token=keys[2],
+                                    access_token_secret=keys[3], wait_on_rate_limit=False)
         self.client.session = http
         self.http = http
         self._auth = OAuth1(keys[0], keys[1], keys[2], keys[3], decoding=None)
@@ -122,7 +125,8 @@ class XConnector:
         return None
 
     def fetch_reactions(self, ref: PostRef, cursor: str | None) -> ReactionPage:
-        """Replies newer than `cursor` (a tweet id); likers and the poll as they stand now (state, not events)."""
+        """Replies newer than `cursor` (a tweet id); likers and the poll as they stand now (state, not
+        events); the channel's own replies and likes left out."""
         with self._errors():
             pages = list(tweepy.Paginator(
                 self.client.search_recent_tweets, f"conversation_id:{ref.remote_id}",
@@ -136,8 +140,8 @@ class XConnector:
             raise Rejected(f"tweet {ref.remote_id} no longer exists")
         replies = [(t, _handles(page)) for page in pages for t in page.data or []]
         items = [Reaction("reply", str(t.author_id), remote_id=str(t.id), author_handle=names.get(t.author_id),
-                          at=t.created_at, text=t.text) for t, names in replies]
-        items += [Reaction("like", str(u.id), author_handle=u.username) for u in likers]
+                          at=t.created_at, text=t.text) for t, names in replies if str(t.author_id) != self.user_id]
+        items += [Reaction("like", str(u.id), author_handle=u.username) for u in likers if str(u.id) != self.user_id]
         polls = tweet.includes.get("polls") or []
         poll = PollResult({o["label"]: o["votes"] for o in polls[0].options},
                           closed=polls[0].voting_status == "closed") if polls else None
@@ -186,8 +190,8 @@ class XConnector:
         except tweepy.Unauthorized as err:
             raise AuthFailed("X refused the credentials") from err
         except tweepy.Forbidden as err:
-            if any("duplicate" in m.lower() for m in err.api_messages):
-                raise Rejected("X refused a duplicate of an earlier post") from err
+            if any(phrase in m.lower() for m in err.api_messages for phrase in _CONTENT_403):
+                raise Rejected(f"X refused the post: {'; '.join(err.api_messages)}") from err
             raise AuthFailed(f"X forbids this: {'; '.join(err.api_messages)}") from err
         except tweepy.HTTPException as err:
             raise Rejected(f"X rejected the request: {err}") from err

@@ -1,7 +1,9 @@
 """Request authentication: `Authorization: Bearer <token>` or HTTP Basic, for every API call.
 
 Argon2 is slow on purpose, so a successful Basic login is remembered for a minute (keyed by a
-hash of the credentials) to keep clients that send Basic on every request fast.
+hash of the credentials) to keep clients that send Basic on every request fast. Tokens are
+remembered for half a minute for the same reason: a changed group membership or a disabled
+user takes effect within that time in every server process.
 """
 
 from __future__ import annotations
@@ -20,8 +22,24 @@ from .context import cafe
 from .services import identity
 
 _BASIC_CACHE_SECONDS = 60
+_TOKEN_CACHE_SECONDS = 30
+_CACHE_LIMIT = 10_000
 _basic_cache: dict[str, tuple[float, Principal]] = {}
+_token_cache: dict[str, tuple[float, Principal]] = {}
 _basic_lock = threading.Lock()
+
+
+def _cached(cache: dict, key: str) -> Principal | None:
+    with _basic_lock:
+        hit = cache.get(key)
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
+
+def _remember(cache: dict, key: str, principal: Principal, seconds: float) -> None:
+    with _basic_lock:
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        cache[key] = (time.monotonic() + seconds, principal)
 
 
 def _from_basic(value: str) -> Principal | None:
@@ -31,26 +49,27 @@ def _from_basic(value: str) -> Principal | None:
     except (ValueError, UnicodeDecodeError):
         return None
     key = hashlib.sha256(decoded.encode()).hexdigest()
-    now = time.monotonic()
-    with _basic_lock:
-        hit = _basic_cache.get(key)
-        if hit and hit[0] > now:
-            return hit[1]
-    with cafe().db.transaction() as session:
+    principal = _cached(_basic_cache, key)
+    if principal is not None:
+        return principal
+    with cafe().db.read() as session:
         user = identity.check_password(session, username, password)
         principal = identity.principal_of(user) if user else None
     if principal:
-        with _basic_lock:
-            if len(_basic_cache) > 10_000:
-                _basic_cache.clear()
-            _basic_cache[key] = (now + _BASIC_CACHE_SECONDS, principal)
+        _remember(_basic_cache, key, principal, _BASIC_CACHE_SECONDS)
     return principal
 
 
 def _from_bearer(token: str) -> Principal | None:
-    with cafe().db.transaction() as session:
-        user = identity.user_for_token(session, token.strip())
-        return identity.principal_of(user) if user else None
+    key = hashlib.sha256(token.strip().encode()).hexdigest()
+    principal = _cached(_token_cache, key)
+    if principal is not None:
+        return principal
+    with cafe().db.read() as session:
+        principal = identity.principal_for_token(session, token.strip())
+    if principal:
+        _remember(_token_cache, key, principal, _TOKEN_CACHE_SECONDS)
+    return principal
 
 
 def authenticate() -> Principal | None:
@@ -78,6 +97,7 @@ def current_principal() -> Principal:
 def forget_cached_logins() -> None:
     with _basic_lock:
         _basic_cache.clear()
+        _token_cache.clear()
 
 
 def admin_required(view):

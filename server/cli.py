@@ -100,7 +100,7 @@ def start(key: str, variables: tuple[str, ...], business_key: str | None) -> Non
     app = _app()
     cafe = _cafe(app)
     with cafe.db.transaction() as session:
-        definition = deployments.get_latest(session, key)
+        definition = cafe.store.specs.latest(session, key)
         instance, outcome = instances.start(session, cafe.store, definition, dict(map(_parse_var, variables)),
                                             business_key, "cli")
         click.echo(f"{instance.id} {instance.status}")

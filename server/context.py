@@ -24,10 +24,12 @@ class Cafe:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """One transaction per request; the job runner is woken after it commits."""
+        """One transaction per request; the job runner is woken after it commits a job due now."""
         with self.db.transaction() as session:
             yield session
-        self.runner.wake()
+            wake = session.info.get("wake_jobs", False)
+        if wake:
+            self.runner.wake()
 
 
 def cafe() -> Cafe:

@@ -1,47 +1,68 @@
-"""Database engine and sessions; SQLite gets WAL and a busy timeout, PostgreSQL row locks."""
+"""Database engine and sessions.
+
+SQLite allows one writer at a time. Write transactions start with BEGIN IMMEDIATE (so two writers
+never deadlock upgrading a read lock) and are serialized inside the process by a lock, so a
+waiting writer wakes the moment the previous one commits instead of polling in SQLite's busy
+handler. Reads use plain deferred transactions and run alongside writers (WAL). On PostgreSQL
+both are ordinary transactions; instances are locked with SELECT ... FOR UPDATE.
+"""
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+
+
+def _sqlite_engine(url: str, immediate: bool) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    synchronous = os.environ.get("PROCESSCAFE_SQLITE_SYNCHRONOUS", "FULL").upper()
+    if synchronous not in SQLITE_SYNCHRONOUS:
+        synchronous = "FULL"
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # SQLAlchemy's begin event below issues BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
-            # Let SQLAlchemy issue BEGIN itself (IMMEDIATE), so writers queue instead of deadlocking.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # pragma: no cover - trivial
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
+        return _sqlite_engine(url, immediate=True)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
 class Database:
-    """Owns the engine and hands out transactional sessions."""
+    """Owns the engines and hands out transactional sessions."""
 
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.read_engine = _sqlite_engine(url, immediate=False) if self.is_sqlite else self.engine
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._writer = threading.Lock() if self.is_sqlite else None
 
     @property
     def is_postgres(self) -> bool:
@@ -49,16 +70,28 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: commit on success, roll back on any error."""
-        session = self.sessions()
+        """One unit of work that may write: commit on success, roll back on any error."""
+        with self._writer or nullcontext():
+            session = self.sessions()
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work; on SQLite it does not wait for writers."""
+        session = self.read_sessions()
         try:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
         finally:
-            session.close()
+            session.close()  # ends the transaction; loaded objects stay readable
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

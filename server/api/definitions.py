@@ -30,7 +30,7 @@ class Definitions(MethodView):
                       .group_by(ProcessDefinition.key).subquery())
             stmt = stmt.join(newest, (newest.c.key == ProcessDefinition.key)
                              & (newest.c.v == ProcessDefinition.version))
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             total = session.scalar(select(func.count()).select_from(stmt.subquery()))
             rows = session.scalars(stmt.order_by(ProcessDefinition.key, ProcessDefinition.version.desc())
                                    .limit(query["limit"]).offset(query["offset"])).all()
@@ -43,7 +43,7 @@ class OneDefinition(MethodView):
     def get(self, definition_id):
         """A definition by id, or the latest version when given a key."""
         current_principal()
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             return _by_id_or_key(session, definition_id)
 
 
@@ -53,7 +53,7 @@ class DefinitionXml(MethodView):
     def get(self, definition_id):
         """The BPMN XML exactly as deployed."""
         current_principal()
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             content = deployments.definition_xml(session, _by_id_or_key(session, definition_id))
         return Response(content, mimetype="application/xml")
 

@@ -78,7 +78,7 @@ class Deployments(MethodView):
     def get(self, query):
         """List deployments, newest first."""
         current_principal()
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             total = session.scalar(select(func.count()).select_from(Deployment))
             rows = session.scalars(select(Deployment).order_by(Deployment.created_at.desc())
                                    .limit(query["limit"]).offset(query["offset"])).all()
@@ -90,7 +90,7 @@ class OneDeployment(MethodView):
     @blp.response(200, DeploymentSchema)
     def get(self, deployment_id):
         current_principal()
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             deployment = session.get(Deployment, deployment_id)
             if deployment is None:
                 raise NotFound(f"no deployment with id {deployment_id!r}")

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from ..auth import current_principal
 from ..context import cafe
-from ..services import deployments, instances
+from ..services import instances
 from ..services.errors import BadRequest
 from .presenters import instance_dict
 from .schemas import (
@@ -33,10 +33,11 @@ class Instances(MethodView):
         """Start an instance by key (latest version) or definition id; it runs until it waits."""
         principal = current_principal()
         with cafe().unit_of_work() as session:
+            specs = cafe().store.specs
             if body.get("definition_id"):
-                definition = deployments.get_definition(session, body["definition_id"])
+                definition = specs.info(session, body["definition_id"])
             elif body.get("definition_key"):
-                definition = deployments.get_latest(session, body["definition_key"])
+                definition = specs.latest(session, body["definition_key"])
             else:
                 raise BadRequest("name the process: definition_key or definition_id")
             instance, _ = instances.start(session, cafe().store, definition, body["variables"],
@@ -49,7 +50,7 @@ class Instances(MethodView):
         """Instances the caller may see, newest first, with filters and pagination."""
         principal = current_principal()
         flt = instances.InstanceFilter(**query)
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             rows, total = instances.search(session, principal, flt)
             return {"items": [instance_dict(session, i) for i in rows], "total": total}
 
@@ -60,7 +61,7 @@ class OneInstance(MethodView):
     def get(self, instance_id):
         """State, variables, open tasks, incidents and version of one instance."""
         principal = current_principal()
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             return instance_dict(session, instances.get_visible(session, principal, instance_id), detail=True)
 
     @blp.arguments(TerminateQuery, location="query")
@@ -81,7 +82,7 @@ class Variables(MethodView):
     @blp.response(200, {"type": "object"})
     def get(self, instance_id):
         principal = current_principal()
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             # a returned Response bypasses the schema, which only documents "any object" here
             return jsonify(instances.get_visible(session, principal, instance_id).variables or {})
 
@@ -104,7 +105,7 @@ class History(MethodView):
     def get(self, query, instance_id):
         """The append-only history: started, tasks completed by whom, timers, messages, errors."""
         principal = current_principal()
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             instances.get_visible(session, principal, instance_id)
             return {"items": instances.history(session, instance_id, query["after"], query["limit"])}
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..models import OpenTask, ProcessDefinition, ProcessInstance
+from ..context import cafe
+from ..models import OpenTask, ProcessInstance
 from ..services import instances, tasks
 
 
@@ -37,7 +38,7 @@ def task_detail(session: Session, task: OpenTask) -> dict:
 
 
 def instance_dict(session: Session, instance: ProcessInstance, detail: bool = False) -> dict:
-    definition = session.get(ProcessDefinition, instance.definition_id)
+    definition = cafe().store.specs.info(session, instance.definition_id)
     body = {
         "id": instance.id,
         "definition_id": instance.definition_id,

@@ -20,7 +20,7 @@ class Tasks(MethodView):
     def get(self, query):
         """Open tasks the caller may see; `mine=true` for those assigned to the caller."""
         principal = current_principal()
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             rows, total = tasks.search(session, principal, tasks.TaskFilter(**query))
             return {"items": [task_dict(t) for t in rows], "total": total}
 
@@ -31,7 +31,7 @@ class OneTask(MethodView):
     def get(self, task_id):
         """A task with its form and the instance's variables."""
         principal = current_principal()
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             return task_detail(session, tasks.get_visible(session, principal, task_id))
 
 

@@ -20,7 +20,7 @@ class Me(MethodView):
     def get(self):
         """The signed-in user."""
         principal = current_principal()
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             return identity.get_user(session, principal.name)
 
 
@@ -31,7 +31,7 @@ class Users(MethodView):
         principal = current_principal()
         if not principal.is_admin:
             raise Forbidden("only administrators may list users")
-        with cafe().db.transaction() as session:
+        with cafe().db.read() as session:
             return {"items": session.scalars(select(User).order_by(User.username)).all()}
 
     @blp.arguments(NewUser)

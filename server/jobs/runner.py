@@ -78,14 +78,17 @@ class JobRunner:
 
     def claim(self) -> list[int]:
         now = datetime.now(timezone.utc)
+        query = (
+            select(Job.id)
+            .where(Job.status == PENDING, Job.due_at <= now,
+                   or_(Job.locked_until.is_(None), Job.locked_until < now))
+            .order_by(Job.due_at, Job.id)
+            .limit(self.batch)
+        )
+        with self.db.read() as session:  # most polls find nothing; don't take the write lock for that
+            if session.scalars(query.limit(1)).first() is None:
+                return []
         with self.db.transaction() as session:
-            query = (
-                select(Job.id)
-                .where(Job.status == PENDING, Job.due_at <= now,
-                       or_(Job.locked_until.is_(None), Job.locked_until < now))
-                .order_by(Job.due_at, Job.id)
-                .limit(self.batch)
-            )
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
             ids = list(session.scalars(query))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access import Principal
-from ..models import ApiToken, Group, User
+from ..models import ApiToken, Group, User, group_members
 from .errors import BadRequest, Conflict, NotFound
 
 _hasher = PasswordHasher()
@@ -97,6 +97,23 @@ def create_token(session: Session, user: User, name: str = "api", expires_at: da
     session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token), expires_at=expires_at))
     session.flush()
     return token
+
+
+def principal_for_token(session: Session, token: str) -> Principal | None:
+    """The caller behind a token, in one query (this runs on every API request)."""
+    now = datetime.now(timezone.utc)
+    rows = session.execute(
+        select(User.username, User.is_admin, Group.name)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .outerjoin(group_members, group_members.c.user_id == User.id)
+        .outerjoin(Group, Group.id == group_members.c.group_id)
+        .where(ApiToken.token_hash == _token_hash(token), User.active.is_(True),
+               (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))
+    ).all()
+    if not rows:
+        return None
+    groups = tuple(sorted({r[2] for r in rows if r[2]}))
+    return Principal(name=rows[0][0], groups=groups, is_admin=bool(rows[0][1]))
 
 
 def user_for_token(session: Session, token: str) -> User | None:

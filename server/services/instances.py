@@ -17,12 +17,13 @@ from ..models import (
     Job,
     MessageWait,
     OpenTask,
-    ProcessDefinition,
     ProcessInstance,
     TaskCandidate,
 )
+from ..models.base import new_id
 from ..models.instances import ACTIVE_STATUSES, ERROR, RUNNING, TERMINATED
 from .errors import Conflict, Forbidden, NotFound
+from .specs import DefinitionInfo
 from .store import InstanceStore
 
 
@@ -40,12 +41,14 @@ class InstanceFilter:
 def start(
     session: Session,
     store: InstanceStore,
-    definition: ProcessDefinition,
+    definition: DefinitionInfo,
     variables: dict | None = None,
     business_key: str | None = None,
     user: str | None = None,
 ) -> tuple[ProcessInstance, Outcome]:
+    """Create an instance and run it until it waits; the row is written once, with its state."""
     instance = ProcessInstance(
+        id=new_id(),
         definition_id=definition.id,
         definition_key=definition.key,
         business_key=business_key,
@@ -54,7 +57,6 @@ def start(
         started_by=user,
     )
     session.add(instance)
-    session.flush()
     session.add(HistoryEvent(instance_id=instance.id, kind="started", user=user,
                              data={"variables": variables or {}, "business_key": business_key,
                                    "definition_id": definition.id}))

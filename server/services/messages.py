@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from bpmn.errors import NotWaiting
 
-from ..models import HistoryEvent, MessageStart, MessageWait, ProcessDefinition, ProcessInstance
+from ..models import HistoryEvent, MessageStart, MessageWait, ProcessInstance
 from . import instances
-from .deployments import latest_definition
 from .errors import BadRequest, Conflict, NotFound
 from .store import InstanceStore
 
@@ -81,8 +80,8 @@ def _start_by_message(session: Session, store: InstanceStore, msg: Correlation, 
                                       .where(MessageStart.message_name == msg.name))))
     deliveries = []
     for key in keys:
-        definition: ProcessDefinition | None = latest_definition(session, key)
-        if definition is None or not session.scalars(select(MessageStart).where(
+        definition = store.specs.latest(session, key)
+        if not session.scalars(select(MessageStart).where(
                 MessageStart.definition_id == definition.id, MessageStart.message_name == msg.name)).first():
             continue
         instance, _ = _start_at_message(session, store, definition, msg, user)

@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from bpmn.dialect import Dialect
 from bpmn.engine import CafeScriptEngine
-from bpmn.runtime import Outcome, ProcessRun
+from bpmn.runtime import MessageWait as MessageWaiting
+from bpmn.runtime import Outcome, ProcessRun, TimerWait, Waiting
+from bpmn.tasks import UserTaskView
 
 from ..models import (
     HistoryEvent,
@@ -23,16 +25,13 @@ from ..models import (
     Job,
     MessageWait,
     OpenTask,
-    ProcessDefinition,
     ProcessInstance,
     TaskCandidate,
 )
 from ..models.instances import ACTIVE_STATUSES, COMPLETED, ERROR, RUNNING
 from ..models.jobs import PENDING
 from .errors import Conflict, NotFound
-from .specs import SpecCache
-
-MAX_VARIABLES_BYTES = 1024 * 1024
+from .specs import DefinitionInfo, SpecCache
 
 
 @dataclass
@@ -65,51 +64,63 @@ class InstanceStore:
     def load(self, session: Session, instance: ProcessInstance) -> ProcessRun:
         if instance.state is None:
             raise Conflict(f"instance {instance.id} has ended")
-        definition = session.get(ProcessDefinition, instance.definition_id)
-        dialect = Dialect(definition.dialect)
-        return ProcessRun.load(instance.state, self.specs.get(definition), dialect, self.engine(dialect))
+        info = self.specs.info(session, instance.definition_id)
+        return ProcessRun.load(instance.state, info.specs, info.dialect, self.engine(info.dialect))
 
-    def new_run(self, definition: ProcessDefinition, variables: dict) -> ProcessRun:
-        dialect = Dialect(definition.dialect)
-        return ProcessRun.start(self.specs.get(definition), dialect, self.engine(dialect), variables)
+    def new_run(self, info: DefinitionInfo, variables: dict) -> ProcessRun:
+        return ProcessRun.start(info.specs, info.dialect, self.engine(info.dialect), variables)
 
     # -- saving -----------------------------------------------------------------------------------
 
     def advance_and_save(self, session: Session, instance: ProcessInstance, run: ProcessRun,
                          user: str | None = None) -> Outcome:
         outcome = run.advance(self.settings.step_budget)
-        self.save(session, instance, run, outcome, user)
+        self.save(session, instance, run, outcome)
         return outcome
 
-    def save(self, session: Session, instance: ProcessInstance, run: ProcessRun, outcome: Outcome,
-             user: str | None = None) -> None:
+    def save(self, session: Session, instance: ProcessInstance, run: ProcessRun, outcome: Outcome) -> None:
+        """Write the state and bring the derived rows from what the stored state waited for
+        (`run.baseline`) to what the outcome waits for.
+
+        Only differences are written: a step that leaves the waits unchanged costs one UPDATE.
+        """
+        before = run.baseline
         now = datetime.now(timezone.utc)
         instance.state = run.dump()
         instance.variables = run.variables()
         instance.updated_at = now
-        for step in outcome.steps:
-            session.add(HistoryEvent(instance_id=instance.id, kind="activity_completed", bpmn_id=step.bpmn_id,
-                                     name=step.name, element_type=step.type,
-                                     at=datetime.fromtimestamp(step.at, timezone.utc)))
+        # every column is set before the first statement below, so a new instance is one INSERT
+        history = [
+            {"instance_id": instance.id, "kind": "activity_completed", "bpmn_id": s.bpmn_id, "name": s.name,
+             "element_type": s.type, "at": datetime.fromtimestamp(s.at, timezone.utc)}
+            for s in outcome.steps
+        ]
         if outcome.status == COMPLETED:
             instance.status = COMPLETED
             instance.ended_at = now
             instance.end_reason = "completed"
-            session.add(HistoryEvent(instance_id=instance.id, kind="ended", at=now))
+            history.append({"instance_id": instance.id, "kind": "ended", "at": now})
         elif outcome.status == ERROR:
             self._open_incident(session, instance, outcome)
             instance.status = ERROR
         else:
             instance.status = outcome.status
-        self._sync_tasks(session, instance, outcome)
-        self._sync_waits(session, instance, outcome)
+        if history:
+            session.execute(insert(HistoryEvent), history)
+        self._sync_tasks(session, instance, before.user_task_ids, outcome.user_tasks)
+        self._sync_messages(session, instance, before.messages, set(outcome.messages))
+        self._sync_timers(session, instance, before.timers, set(outcome.timers))
         if outcome.status == RUNNING:
             session.add(Job(instance_id=instance.id, kind="continue", due_at=now))
+        if outcome.status == RUNNING or outcome.requests:
+            session.info["wake_jobs"] = True
+        run.baseline = Waiting(frozenset(v.id for v in outcome.user_tasks), frozenset(outcome.timers),
+                               frozenset(outcome.messages))
 
     def _open_incident(self, session: Session, instance: ProcessInstance, outcome: Outcome) -> None:
         error = outcome.error
         open_incident = session.scalars(
-            select(Incident).where(Incident.instance_id == instance.id, Incident.resolved_at.is_(None))
+            select(Incident.id).where(Incident.instance_id == instance.id, Incident.resolved_at.is_(None))
         ).first()
         if open_incident is not None:
             return
@@ -118,47 +129,60 @@ class InstanceStore:
         session.add(HistoryEvent(instance_id=instance.id, kind="error", bpmn_id=error.element_id,
                                  task_id=error.task_id, data={"message": error.message}))
 
-    def _sync_tasks(self, session: Session, instance: ProcessInstance, outcome: Outcome) -> None:
-        existing = {t.id: t for t in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id))}
-        ready = {view.id: view for view in outcome.user_tasks}
-        gone = [tid for tid in existing if tid not in ready]
+    def _sync_tasks(self, session: Session, instance: ProcessInstance, before: frozenset[str],
+                    ready: list[UserTaskView]) -> None:
+        now_ids = {view.id for view in ready}
+        gone = [tid for tid in before if tid not in now_ids]
         if gone:
             session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
             session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)))
-        for view in outcome.user_tasks:
-            if view.id in existing:
-                continue
-            session.add(OpenTask(
-                id=view.id, instance_id=instance.id, definition_id=instance.definition_id,
-                definition_key=instance.definition_key, bpmn_id=view.bpmn_id, name=view.name, type=view.type,
-                lane=view.lane, assignee=view.assignee, candidate_users=view.candidate_users,
-                candidate_groups=view.candidate_groups, form=view.form, documentation=view.documentation,
-                extensions=view.extensions, priority=view.priority, due=view.due,
-            ))
-            session.flush()
-            for kind, names in (("user", view.candidate_users), ("group", view.candidate_groups)):
-                for name in dict.fromkeys(names):
-                    session.add(TaskCandidate(task_id=view.id, kind=kind, name=name, instance_id=instance.id))
+        new = [view for view in ready if view.id not in before]
+        if not new:
+            return
+        session.execute(insert(OpenTask), [
+            {"id": v.id, "instance_id": instance.id, "definition_id": instance.definition_id,
+             "definition_key": instance.definition_key, "bpmn_id": v.bpmn_id, "name": v.name, "type": v.type,
+             "lane": v.lane, "assignee": v.assignee, "candidate_users": v.candidate_users,
+             "candidate_groups": v.candidate_groups, "form": v.form, "documentation": v.documentation,
+             "extensions": v.extensions, "priority": v.priority, "due": v.due,
+             "created_at": datetime.now(timezone.utc)}
+            for v in new
+        ])
+        candidates = [
+            {"task_id": v.id, "kind": kind, "name": name, "instance_id": instance.id}
+            for v in new
+            for kind, names in (("user", v.candidate_users), ("group", v.candidate_groups))
+            for name in dict.fromkeys(names)
+        ]
+        if candidates:
+            session.execute(insert(TaskCandidate), candidates)
 
-    def _sync_waits(self, session: Session, instance: ProcessInstance, outcome: Outcome) -> None:
-        session.execute(delete(MessageWait).where(MessageWait.instance_id == instance.id))
-        for wait in outcome.messages:
-            session.add(MessageWait(instance_id=instance.id, task_id=wait.task_id, bpmn_id=wait.bpmn_id,
-                                    message_name=wait.name))
-        pending = {
-            job.task_id: job
-            for job in session.scalars(
-                select(Job).where(Job.instance_id == instance.id, Job.kind == "timer", Job.status == PENDING)
-            )
-        }
-        wanted = {t.task_id: t for t in outcome.timers} if instance.status in ACTIVE_STATUSES else {}
-        for task_id, job in pending.items():
-            if task_id not in wanted:
-                session.delete(job)
-        for task_id, timer in wanted.items():
-            job = pending.get(task_id)
-            if job is None:
-                session.add(Job(instance_id=instance.id, kind="timer", task_id=task_id, due_at=timer.due,
-                                payload={"bpmn_id": timer.bpmn_id}))
-            elif job.due_at != timer.due:
-                job.due_at = timer.due
+    def _sync_messages(self, session: Session, instance: ProcessInstance, before: frozenset[MessageWaiting],
+                       after: set[MessageWaiting]) -> None:
+        gone = [w.task_id for w in before - after]
+        if gone:
+            session.execute(delete(MessageWait).where(MessageWait.instance_id == instance.id,
+                                                      MessageWait.task_id.in_(gone)))
+        new = after - before
+        if new:
+            session.execute(insert(MessageWait), [
+                {"instance_id": instance.id, "task_id": w.task_id, "bpmn_id": w.bpmn_id, "message_name": w.name}
+                for w in new
+            ])
+
+    def _sync_timers(self, session: Session, instance: ProcessInstance, before: frozenset[TimerWait],
+                     after: set[TimerWait]) -> None:
+        if instance.status not in ACTIVE_STATUSES:
+            after = set()
+        gone = [t.task_id for t in before - after]
+        if gone:
+            session.execute(delete(Job).where(Job.instance_id == instance.id, Job.kind == "timer",
+                                              Job.status == PENDING, Job.task_id.in_(gone)))
+        new = after - before
+        if new:
+            session.execute(insert(Job), [
+                {"instance_id": instance.id, "kind": "timer", "task_id": t.task_id, "due_at": t.due,
+                 "payload": {"bpmn_id": t.bpmn_id}, "status": PENDING, "attempts": 0,
+                 "created_at": datetime.now(timezone.utc)}
+                for t in new
+            ])

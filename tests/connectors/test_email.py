@@ -12,6 +12,7 @@ import pytest
 from connectors import base
 from connectors.base import AuthFailed, MediaFile, Post, Rejected, Transient
 from connectors.email import EmailConnector, message_id
+from connectors.http import guarded_session
 from connectors.registry import connector_class
 from tests.fakes.smtp import SmtpRecorder, smtp_server
 
@@ -146,3 +147,9 @@ def test_connection_refused_is_transient():
     sock.close()
     with pytest.raises(Transient):
         EmailConnector("mail", {**SETTINGS, "host": "127.0.0.1", "port": port}, {}).publish(POST)
+
+
+def test_private_allowed_by_the_channel_session(smtp):
+    settings = {**SETTINGS, "host": "127.0.0.1", "port": smtp.port, "allow_private": False}
+    EmailConnector("mail", settings, {}, guarded_session(["127.0.0.1"], allow_private=True)).publish(POST)
+    assert len(smtp.delivered) == 1

@@ -59,6 +59,7 @@ class FakeMastodon(FakeService):
         self.favourites: dict[str, list[str]] = {}
         self.notifications: list[dict[str, Any]] = []
         self.idempotency: dict[tuple[str, str], str] = {}
+        self.strip_invisible = False  # act like a server that drops zero-width characters
         self._routes()
 
     # -- what other people do -------------------------------------------------------------------
@@ -79,6 +80,8 @@ class FakeMastodon(FakeService):
              media_ids: list[str] | None = None, poll: dict[str, Any] | None = None,
              created_at: datetime | None = None) -> dict[str, Any]:
         """Create a status as `account_id`; mentioning @username notifies that local account."""
+        if self.strip_invisible:
+            text = re.sub("[\u200b-\u200d\u2060]", "", text)
         with self.lock:
             status_id = self._next_id()
             status = {"id": status_id, "account_id": account_id, "text": text, "in_reply_to_id": in_reply_to_id,

@@ -63,6 +63,10 @@ class Synapse:
         return response.json()
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _venv_python() -> Path:
     return VENV / "bin" / "python"
 
@@ -110,6 +114,7 @@ def _overrides(port: int, folder: Path) -> dict:
         "enable_metrics": False,
         "url_preview_enabled": False,
         "presence": {"enabled": False},
+        "caches": {"sync_response_cache_duration": 0},  # each test's first sync must see "now"
         "rc_message": HIGH, "rc_registration": HIGH, "rc_admin_redaction": HIGH,
         "rc_login": {"address": HIGH, "account": HIGH, "failed_attempts": HIGH},
         "rc_joins": {"local": HIGH, "remote": HIGH}, "rc_joins_per_room": HIGH,
@@ -185,11 +190,13 @@ def start_synapse(folder: Path) -> tuple[Synapse, subprocess.Popen]:
 @pytest.fixture(scope="session")
 def synapse(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
     """A running homeserver with users @cafe (the channel's bot) and @alice in one private room."""
+    problem = None
     try:
         venv_seconds = ensure_venv()
     except (RuntimeError, OSError, subprocess.SubprocessError) as err:
-        pytest.fail(f"No synapse venv at .cache/synapse-venv and it could not be created: {err}\n{HOW_TO_INSTALL}",
-                    pytrace=False)
+        problem = f"No synapse venv at {_shown(VENV)} and it could not be created: {err}\n{HOW_TO_INSTALL}"
+    if problem:
+        pytest.fail(problem, pytrace=False)
     server, process = start_synapse(tmp_path_factory.mktemp("synapse"))
     server.timings["venv"] = venv_seconds
     reporter = request.config.pluginmanager.getplugin("terminalreporter")
