@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import click
-import waitress
 
+from . import wsgi
 from .app import create_app
 from .bootstrap import prepare
 from .config import Settings
@@ -38,20 +39,19 @@ def main(verbose: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int) -> None:
+@click.option("--workers", default=min(2, os.cpu_count() or 1), show_default=True, type=int,
+              help="Server processes (each with its own job-runner thread in the embedded mode).")
+@click.option("--threads", default=8, show_default=True, type=int, help="Request threads per process.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Migrate the database, create the first admin, deploy the examples, serve HTTP."""
     app = _app()
     cafe = _cafe(app)
     for line in prepare(cafe):
         click.echo(line)
-    if cafe.settings.job_runner == "thread":
-        cafe.runner.start()
-    click.echo(f"Process Café serving on http://{host}:{port} (database {cafe.db.engine.url.render_as_string()})")
-    try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="processcafe")
-    finally:
-        cafe.runner.stop()
+    cafe.db.dispose()
+    click.echo(f"Process Café serving on http://{host}:{port} with {workers} process(es) "
+               f"(database {cafe.db.engine.url.render_as_string()})")
+    wsgi.serve(app, host, port, workers, threads)
 
 
 @main.group()

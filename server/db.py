@@ -1,14 +1,16 @@
 """Database engine and sessions.
 
 SQLite allows one writer at a time. Write transactions start with BEGIN IMMEDIATE (so two writers
-never deadlock upgrading a read lock) and are serialized inside the process by a lock, so a
-waiting writer wakes the moment the previous one commits instead of polling in SQLite's busy
-handler. Reads use plain deferred transactions and run alongside writers (WAL). On PostgreSQL
-both are ordinary transactions; instances are locked with SELECT ... FOR UPDATE.
+never deadlock upgrading a read lock) and are serialized by a lock shared by every thread and
+every server process (a thread lock plus `flock` on a file next to the database), so a waiting
+writer wakes the moment the previous one commits instead of sleeping in SQLite's busy handler.
+Reads use plain deferred transactions and run alongside writers (WAL). On PostgreSQL both are
+ordinary transactions; instances are locked with SELECT ... FOR UPDATE.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from collections.abc import Iterator
@@ -44,6 +46,37 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     return engine
 
 
+class WriterLock:
+    """One SQLite writer at a time across threads and processes (forked server workers included)."""
+
+    def __init__(self, database_path: str):
+        self.path = database_path + "-writer.lock"
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def _file(self) -> int:
+        if self._pid != os.getpid():  # a forked worker needs its own open file for flock
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def __enter__(self) -> WriterLock:
+        self._thread_lock.acquire()
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, immediate=True)
@@ -62,7 +95,8 @@ class Database:
         self.read_engine = _sqlite_engine(url, immediate=False) if self.is_sqlite else self.engine
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
-        self._writer = threading.Lock() if self.is_sqlite else None
+        path = self.engine.url.database
+        self._writer = WriterLock(path) if self.is_sqlite and path and path != ":memory:" else None
 
     @property
     def is_postgres(self) -> bool:

@@ -42,7 +42,7 @@ class Instances(MethodView):
                 raise BadRequest("name the process: definition_key or definition_id")
             instance, _ = instances.start(session, cafe().store, definition, body["variables"],
                                           body.get("business_key"), principal.name)
-            return instance_dict(session, instance, detail=True)
+            return instance_dict(session, instance, detail=True, with_incidents=instance.status == "error")
 
     @blp.arguments(InstanceQuery, location="query")
     @blp.response(200, InstanceList)

@@ -37,7 +37,9 @@ def task_detail(session: Session, task: OpenTask) -> dict:
     return task_dict(task) | {"form": form, "variables": (instance.variables if instance else {}) or {}}
 
 
-def instance_dict(session: Session, instance: ProcessInstance, detail: bool = False) -> dict:
+def instance_dict(session: Session, instance: ProcessInstance, detail: bool = False,
+                  with_incidents: bool = True) -> dict:
+    """`with_incidents=False` spares a query on the hot paths (start, complete) unless in error."""
     definition = cafe().store.specs.info(session, instance.definition_id)
     body = {
         "id": instance.id,
@@ -55,6 +57,6 @@ def instance_dict(session: Session, instance: ProcessInstance, detail: bool = Fa
     if detail:
         body["variables"] = instance.variables or {}
         body["tasks"] = [task_dict(t) for t in instances.open_tasks(session, instance.id)]
-        body["incidents"] = instances.incidents(session, instance.id)
+        body["incidents"] = instances.incidents(session, instance.id) if with_incidents else []
         body["revision"] = instance.revision
     return body

@@ -74,4 +74,4 @@ class Complete(MethodView):
         principal = current_principal()
         with cafe().unit_of_work() as session:
             instance, _ = tasks.complete(session, cafe().store, principal, task_id, body["variables"])
-            return instance_dict(session, instance, detail=True)
+            return instance_dict(session, instance, detail=True, with_incidents=instance.status == "error")

@@ -34,6 +34,13 @@ from .errors import Conflict, NotFound
 from .specs import DefinitionInfo, SpecCache
 
 
+def _history_row(instance_id: str, kind: str, at: datetime, **values) -> dict:
+    """Every row has every column, so SQLAlchemy sends them as one multi-row INSERT."""
+    row = dict.fromkeys(("bpmn_id", "name", "element_type", "task_id", "user", "data"))
+    row.update(values, instance_id=instance_id, kind=kind, at=at)
+    return row
+
+
 @dataclass
 class EngineSettings:
     script_time_limit: float = 5.0
@@ -91,22 +98,22 @@ class InstanceStore:
         instance.updated_at = now
         # every column is set before the first statement below, so a new instance is one INSERT
         history = [
-            {"instance_id": instance.id, "kind": "activity_completed", "bpmn_id": s.bpmn_id, "name": s.name,
-             "element_type": s.type, "at": datetime.fromtimestamp(s.at, timezone.utc)}
+            _history_row(instance.id, "activity_completed", datetime.fromtimestamp(s.at, timezone.utc),
+                         bpmn_id=s.bpmn_id, name=s.name, element_type=s.type)
             for s in outcome.steps
         ]
         if outcome.status == COMPLETED:
             instance.status = COMPLETED
             instance.ended_at = now
             instance.end_reason = "completed"
-            history.append({"instance_id": instance.id, "kind": "ended", "at": now})
+            history.append(_history_row(instance.id, "ended", now))
         elif outcome.status == ERROR:
             self._open_incident(session, instance, outcome)
             instance.status = ERROR
         else:
             instance.status = outcome.status
         if history:
-            session.execute(insert(HistoryEvent), history)
+            session.execute(insert(HistoryEvent).execution_options(render_nulls=True), history)
         self._sync_tasks(session, instance, before.user_task_ids, outcome.user_tasks)
         self._sync_messages(session, instance, before.messages, set(outcome.messages))
         self._sync_timers(session, instance, before.timers, set(outcome.timers))
@@ -133,13 +140,12 @@ class InstanceStore:
                     ready: list[UserTaskView]) -> None:
         now_ids = {view.id for view in ready}
         gone = [tid for tid in before if tid not in now_ids]
-        if gone:
-            session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
+        if gone:  # task_candidates rows go with them (ON DELETE CASCADE)
             session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)))
         new = [view for view in ready if view.id not in before]
         if not new:
             return
-        session.execute(insert(OpenTask), [
+        session.execute(insert(OpenTask).execution_options(render_nulls=True), [
             {"id": v.id, "instance_id": instance.id, "definition_id": instance.definition_id,
              "definition_key": instance.definition_key, "bpmn_id": v.bpmn_id, "name": v.name, "type": v.type,
              "lane": v.lane, "assignee": v.assignee, "candidate_users": v.candidate_users,

@@ -155,10 +155,13 @@ def complete(session: Session, store: InstanceStore, principal: Principal, task_
             raise Conflict(f"task {task_id} is claimed by {task.assignee}")
         raise NotFound(f"no open task with id {task_id!r}")
     instance = store.lock(session, task.instance_id)
-    task = session.scalars(select(OpenTask).where(OpenTask.id == task_id)
-                           .execution_options(populate_existing=True)).first()
-    if task is None:
-        raise Conflict(f"task {task_id} was completed by someone else")
+    if session.get_bind().dialect.name == "postgresql":
+        # the row lock was taken after the first read; a concurrent completion may have won since.
+        # (SQLite transactions are serialized from their start, so there the first read is current.)
+        task = session.scalars(select(OpenTask).where(OpenTask.id == task_id)
+                               .execution_options(populate_existing=True)).first()
+        if task is None:
+            raise Conflict(f"task {task_id} was completed by someone else")
     cleaned = validate_submission(session, task, values)
     run = store.load(session, instance)
     try:

@@ -199,11 +199,13 @@ def synapse(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         pytest.fail(problem, pytrace=False)
     server, process = start_synapse(tmp_path_factory.mktemp("synapse"))
     server.timings["venv"] = venv_seconds
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"synapse: venv {venv_seconds:.1f} s (0 = cached), homeserver up in "
-                            f"{server.timings['start']:.1f} s, with users and room in "
-                            f"{server.timings['ready_with_users_and_room']:.1f} s")
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.getplugin("terminalreporter"), plugins.getplugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # one line, so the cost of this fixture is visible
+            reporter.write_line(f"\nsynapse: venv {venv_seconds:.1f} s (0 = cached), homeserver up in "
+                                f"{server.timings['start']:.1f} s, with users and room in "
+                                f"{server.timings['ready_with_users_and_room']:.1f} s")
     yield server
     process.terminate()
     try:
