@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 
 from server.app import create_app
 from server.auth import forget_cached_logins
@@ -17,6 +18,9 @@ from server.config import Settings
 from server.migrations import upgrade
 from server.models import Base
 from server.services import identity
+
+# Argon2 with its production cost takes ~0.3 s per user; tests create many users.
+identity.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = Path(__file__).resolve().parent / "diagrams"

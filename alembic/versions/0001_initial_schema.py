@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 09:42:30.565122
+Create Date: 2026-11-27 09:59:54.119564
 """
 from alembic import op
 import sqlalchemy as sa
@@ -223,6 +223,29 @@ def upgrade() -> None:
         batch_op.create_index('ix_open_tasks_instance', ['instance_id'], unique=False)
         batch_op.create_index('ix_open_tasks_key', ['definition_key'], unique=False)
 
+    op.create_table('service_calls',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('instance_id', sa.String(length=36), nullable=False),
+    sa.Column('task_id', sa.String(length=36), nullable=False),
+    sa.Column('bpmn_id', sa.String(length=255), nullable=False),
+    sa.Column('operator', sa.String(length=255), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('request', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('worker_id', sa.String(length=255), nullable=True),
+    sa.Column('locked_until', server.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('retries', sa.Integer(), nullable=True),
+    sa.Column('error_message', sa.Text(), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('created_at', server.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', server.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], name=op.f('fk_service_calls_instance_id_process_instances'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_service_calls'))
+    )
+    with op.batch_alter_table('service_calls', schema=None) as batch_op:
+        batch_op.create_index('ix_service_calls_instance', ['instance_id'], unique=False)
+        batch_op.create_index('ix_service_calls_topic', ['operator', 'status'], unique=False)
+
     op.create_table('task_candidates',
     sa.Column('task_id', sa.String(length=36), nullable=False),
     sa.Column('kind', sa.String(length=8), nullable=False),
@@ -245,6 +268,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_task_candidates_instance_id'))
 
     op.drop_table('task_candidates')
+    with op.batch_alter_table('service_calls', schema=None) as batch_op:
+        batch_op.drop_index('ix_service_calls_topic')
+        batch_op.drop_index('ix_service_calls_instance')
+
+    op.drop_table('service_calls')
     with op.batch_alter_table('open_tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_open_tasks_key')
         batch_op.drop_index('ix_open_tasks_instance')

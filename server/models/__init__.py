@@ -3,7 +3,15 @@
 from .base import Base
 from .definitions import Deployment, MessageStart, ProcessDefinition, Resource
 from .identity import ApiToken, Group, User, group_members
-from .instances import HistoryEvent, Incident, MessageWait, OpenTask, ProcessInstance, TaskCandidate
+from .instances import (
+    HistoryEvent,
+    Incident,
+    MessageWait,
+    OpenTask,
+    ProcessInstance,
+    ServiceCall,
+    TaskCandidate,
+)
 from .jobs import Job
 
 __all__ = [
@@ -20,6 +28,7 @@ __all__ = [
     "ProcessDefinition",
     "ProcessInstance",
     "Resource",
+    "ServiceCall",
     "TaskCandidate",
     "User",
     "group_members",

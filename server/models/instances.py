@@ -121,3 +121,33 @@ class Incident(Base):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+
+
+class ServiceCall(Base):
+    """Work a parked service task handed to the server: a social step or an external task.
+
+    Written in the same transaction as the step that parked, so it is never lost; finished by
+    `services.service_calls`, which completes the task or throws a BPMN error at it.
+    """
+
+    __tablename__ = "service_calls"
+    __table_args__ = (
+        Index("ix_service_calls_topic", "operator", "status"),
+        Index("ix_service_calls_instance", "instance_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
+    task_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(255))
+    operator: Mapped[str] = mapped_column(String(255))
+    params: Mapped[dict] = mapped_column(default=dict)
+    request: Mapped[dict] = mapped_column(default=dict)  # the whole ServiceRequest, to finish the task
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, done, failed, cancelled
+    worker_id: Mapped[str | None] = mapped_column(String(255))
+    locked_until: Mapped[datetime | None]
+    retries: Mapped[int | None]
+    error_message: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

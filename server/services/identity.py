@@ -23,6 +23,13 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,120}$")
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Swap the Argon2 parameters (tests use cheap ones; production keeps the library defaults)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash("not-a-real-password")
+
+
 def principal_of(user: User) -> Principal:
     return Principal(name=user.username, groups=tuple(user.group_names), is_admin=user.is_admin)
 

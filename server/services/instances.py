@@ -22,6 +22,7 @@ from ..models import (
 )
 from ..models.base import new_id
 from ..models.instances import ACTIVE_STATUSES, ERROR, RUNNING, TERMINATED
+from . import service_calls
 from .errors import Conflict, Forbidden, NotFound
 from .specs import DefinitionInfo
 from .store import InstanceStore
@@ -140,6 +141,7 @@ def terminate(session: Session, store: InstanceStore, instance_id: str, user: st
     instance.ended_at = now
     instance.end_reason = reason
     _drop_derived_rows(session, instance.id)
+    service_calls.cancel_open_calls(session, instance.id)
     session.execute(delete(Job).where(Job.instance_id == instance.id))
     for incident in incidents(session, instance.id, open_only=True):
         incident.resolved_at = now

@@ -30,6 +30,7 @@ from ..models import (
 )
 from ..models.instances import ACTIVE_STATUSES, COMPLETED, ERROR, RUNNING
 from ..models.jobs import PENDING
+from . import service_calls
 from .errors import Conflict, NotFound
 from .specs import DefinitionInfo, SpecCache
 
@@ -117,12 +118,19 @@ class InstanceStore:
         self._sync_tasks(session, instance, before.user_task_ids, outcome.user_tasks)
         self._sync_messages(session, instance, before.messages, set(outcome.messages))
         self._sync_timers(session, instance, before.timers, set(outcome.timers))
-        if outcome.status == RUNNING:
+        for request in outcome.requests:
+            service_calls.record(session, instance.id, request)
+        if outcome.status == RUNNING and not self._continue_pending(session, instance.id):
             session.add(Job(instance_id=instance.id, kind="continue", due_at=now))
         if outcome.status == RUNNING or outcome.requests:
             session.info["wake_jobs"] = True
         run.baseline = Waiting(frozenset(v.id for v in outcome.user_tasks), frozenset(outcome.timers),
                                frozenset(outcome.messages))
+
+    @staticmethod
+    def _continue_pending(session: Session, instance_id: str) -> bool:
+        return session.scalars(select(Job.id).where(Job.instance_id == instance_id, Job.kind == "continue",
+                                                    Job.status == PENDING).limit(1)).first() is not None
 
     def _open_incident(self, session: Session, instance: ProcessInstance, outcome: Outcome) -> None:
         error = outcome.error
