@@ -7,11 +7,14 @@ The stock parser keeps `camunda:properties` and forms. We also copy assignment a
 
 from __future__ import annotations
 
+from copy import deepcopy
+
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask, SendTask
+from SpiffWorkflow.bpmn.serializer.default.task_spec import SubWorkflowConverter
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ReceiveTask, SendTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CallActivityParser, CamundaTaskParser
 
 from .service_tasks import CafeServiceTask
 
@@ -71,6 +74,10 @@ def read_camunda_extensions(node: etree._Element) -> dict:
     io = read_input_output(ext_elements.find(_q("inputOutput")))
     if io:
         extensions["inputOutput"] = io
+    for tag, key in (("in", "callInputs"), ("out", "callOutputs")):
+        mappings = [dict(m.attrib) for m in ext_elements.iterfind(_q(tag))]
+        if mappings:
+            extensions[key] = mappings
     connector = ext_elements.find(_q("connector"))
     if connector is not None:
         connector_id = connector.find(_q("connectorId"))
@@ -94,6 +101,51 @@ def _with_extensions(parser_class: type) -> type:
     return type(f"Cafe{parser_class.__name__}", (_ExtensionsMixin, parser_class), {})
 
 
+class CafeCallActivity(CallActivity):
+    """A call activity with Camunda's `camunda:in` / `camunda:out` variable mappings.
+
+    With mappings, only the mapped variables cross (`source`/`sourceExpression` -> `target`, or
+    `variables="all"`), as in Camunda. Without any, SpiffWorkflow's rule stays: everything is
+    copied in and out, unless the called process declares data inputs/outputs.
+    """
+
+    def copy_data(self, my_task, subworkflow):
+        mappings = (self.extensions or {}).get("callInputs")
+        if not mappings:
+            super().copy_data(my_task, subworkflow)
+            return
+        engine = my_task.workflow.script_engine
+        data = _mapped(mappings, dict(my_task.data), lambda e: engine.evaluate(my_task, e))
+        start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
+        start.set_data(**data)
+
+    def update_data(self, my_task, subworkflow):
+        mappings = (self.extensions or {}).get("callOutputs")
+        if not mappings:
+            super().update_data(my_task, subworkflow)
+            return
+        engine = my_task.workflow.script_engine
+        scope = dict(subworkflow.last_task.data)
+        my_task.data.update(_mapped(mappings, scope, lambda e: engine.evaluate_in(e, scope)))
+
+
+def _mapped(mappings: list[dict], scope: dict, evaluate) -> dict:
+    """Apply Camunda in/out mappings to `scope`; a missing source maps to None, as Camunda's null."""
+    data: dict = {}
+    for mapping in mappings:
+        if mapping.get("variables") == "all":
+            data.update(deepcopy(scope))
+        elif mapping.get("target") and mapping.get("sourceExpression"):
+            data[mapping["target"]] = evaluate(mapping["sourceExpression"])
+        elif mapping.get("target") and mapping.get("source"):
+            data[mapping["target"]] = deepcopy(scope.get(mapping["source"]))
+    return data
+
+
+CONVERTERS = {CafeCallActivity: SubWorkflowConverter}
+"""Serializer converters for the spec classes defined here."""
+
+
 class CafeCamundaParser(CamundaParser):
     """CamundaParser whose task specs carry every Camunda attribute we act on."""
 
@@ -103,6 +155,7 @@ class CafeCamundaParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES.update(
         {
             full_tag("serviceTask"): (_with_extensions(CamundaTaskParser), CafeServiceTask),
+            full_tag("callActivity"): (_with_extensions(CallActivityParser), CafeCallActivity),
         }
     )
 

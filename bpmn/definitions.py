@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
+from .calls import ResolveCalled, called_elsewhere, content_hash
 from .checks import check_document, check_process
 from .dialect import Dialect, detect_dialect
 from .errors import DiagramProblem, DiagramRejected
@@ -71,6 +72,7 @@ class ParsedProcess:
     specs_json: str
     content_hash: str
     message_starts: list[str] = field(default_factory=list)
+    signal_starts: list[str] = field(default_factory=list)
     timer_starts: list[str] = field(default_factory=list)
 
 
@@ -109,8 +111,16 @@ def _raise_if(problems: list[DiagramProblem]) -> None:
 
 # -- the whole deployment ------------------------------------------------------------------------
 
-def parse_deployment(files: list[tuple[str, bytes]], max_bytes: int | None = None) -> ParsedDeployment:
-    """Parse and check every file; raise DiagramRejected listing all problems found."""
+def parse_deployment(files: list[tuple[str, bytes]], max_bytes: int | None = None,
+                     resolve_called: ResolveCalled | None = None,
+                     run_non_executable: bool = False) -> ParsedDeployment:
+    """Parse and check every file; raise DiagramRejected listing all problems found.
+
+    A call activity may call a process deployed earlier: `resolve_called` supplies its XML, which
+    is parsed along (and folded into the caller's content hash) but not deployed again.
+    `run_non_executable` deploys processes marked isExecutable="false" as if they were executable
+    (interchange models from other tools); they are still listed in `not_executable`.
+    """
     if not files:
         raise DiagramRejected([DiagramProblem("the deployment contains no files")])
     resources = [Resource(name, content, classify(name, content)) for name, content in files]
@@ -120,15 +130,19 @@ def parse_deployment(files: list[tuple[str, bytes]], max_bytes: int | None = Non
     dmn_roots = {n: r for n, r in roots.items() if _root_kind(r) == "dmn"}
     if not bpmn_roots and not dmn_roots:
         raise DiagramRejected([DiagramProblem("the deployment contains no .bpmn or .dmn file")])
+    not_executable = [p.get("id") for _, p in _processes(bpmn_roots) if not _is_executable(p)]
+    if run_non_executable:
+        for _, process in _processes(bpmn_roots):
+            process.set("isExecutable", "true")  # the parsed copy only; the resource keeps its bytes
     _raise_if(_check_before_parsing(roots, bpmn_roots, dmn_roots))
-    processes = _parse_all(bpmn_roots, dmn_roots)
+    processes = _parse_all(bpmn_roots, dmn_roots, resolve_called, max_bytes or MAX_DIAGRAM_BYTES)
     if bpmn_roots and not processes:
         raise DiagramRejected(_nothing_executable(bpmn_roots))
     return ParsedDeployment(
         resources,
         processes,
         decisions=[d.get("id") for r in dmn_roots.values() for d in r.iter("{*}decision")],
-        not_executable=[p.get("id") for _, p in _processes(bpmn_roots) if not _is_executable(p)],
+        not_executable=not_executable,
     )
 
 
@@ -144,14 +158,20 @@ def _check_before_parsing(roots: dict[str, etree._Element], bpmn_roots: dict[str
     return problems + _check_decisions(dmn_roots)
 
 
-def _parse_all(bpmn_roots: dict[str, etree._Element], dmn_roots: dict[str, etree._Element]) -> list[ParsedProcess]:
+def _parse_all(bpmn_roots: dict[str, etree._Element], dmn_roots: dict[str, etree._Element],
+               resolve_called: ResolveCalled | None, max_bytes: int) -> list[ParsedProcess]:
     """SpiffWorkflow's parse of every executable process, one dialect at a time."""
     processes: list[ParsedProcess] = []
     problems: list[DiagramProblem] = []
     for dialect in Dialect:
         group = {n: r for n, r in bpmn_roots.items() if detect_dialect(r) is dialect}
         if group:
-            parsed, found = _parse_group(dialect, group, dmn_roots)
+            try:
+                called = called_elsewhere(group, bpmn_roots, resolve_called, max_bytes)
+            except DiagramRejected as err:
+                problems.extend(err.problems)
+                continue
+            parsed, found = _parse_group(dialect, group, dmn_roots, called)
             processes.extend(parsed)
             problems.extend(found)
     _raise_if(problems)
@@ -320,10 +340,16 @@ def _parse_dmn(name: str, root: etree._Element) -> None:
 # -- BPMN, one dialect at a time -----------------------------------------------------------------
 
 def _parse_group(
-    dialect: Dialect, group: dict[str, etree._Element], dmn_roots: dict[str, etree._Element]
+    dialect: Dialect, group: dict[str, etree._Element], dmn_roots: dict[str, etree._Element],
+    called: dict[str, etree._Element] | None = None,
 ) -> tuple[list[ParsedProcess], list[DiagramProblem]]:
-    """Parse the files of one dialect with that dialect's parser (calls between them resolve)."""
+    """Parse the files of one dialect with that dialect's parser (calls between them resolve).
+
+    `called` holds files the group's call activities need from elsewhere (other files of the
+    upload, processes deployed earlier): parsed along with the group, never deployed from here.
+    """
     parser = dialect.new_parser()
+    called = called or {}
     problems: list[DiagramProblem] = []
     added = {}
     if hasattr(parser, "add_dmn_xml"):
@@ -334,20 +360,26 @@ def _parse_group(
         problems.extend(found)
         if not found:
             added[name] = root
+    for name, root in called.items():
+        problems.extend(_attempt(lambda n=name, r=root: parser.add_bpmn_xml(r, filename=n), name, called))
     parsed = []
     for name, process in _processes(added):
         if not _is_executable(process):
             continue
         try:
-            parsed.append(_parse_process(parser, dialect, name, process, group))
+            parsed.append(_parse_process(parser, dialect, name, process, group, called))
         except DiagramRejected as err:
             problems.extend(err.problems)
     return parsed, problems
 
 
 def _parse_process(parser: BpmnParser, dialect: Dialect, name: str, process: etree._Element,
-                   roots: dict[str, etree._Element]) -> ParsedProcess:
-    """SpiffWorkflow's spec of one process and its JSON form (what instances start from)."""
+                   roots: dict[str, etree._Element], called: dict[str, etree._Element]) -> ParsedProcess:
+    """SpiffWorkflow's spec of one process and its JSON form (what instances start from).
+
+    The content hash covers the called files the spec was built with, so redeploying an unchanged
+    caller after a called process changed gives a new version that calls the new one.
+    """
     root = roots[name]
     pid = process.get("id")
     spec = _spiff(lambda: parser.get_spec(pid), name, roots, process)
@@ -359,21 +391,26 @@ def _parse_process(parser: BpmnParser, dialect: Dialect, name: str, process: etr
         dialect=dialect,
         resource=name,
         specs_json=specs_json,
-        content_hash=hashlib.sha256(etree.tostring(root)).hexdigest(),
+        content_hash=content_hash(root, called, subprocess_specs),
         message_starts=_start_events(process, "messageEventDefinition", root),
+        signal_starts=_start_events(process, "signalEventDefinition", root),
         timer_starts=_start_events(process, "timerEventDefinition", root),
     )
 
 
+_REFERENCES = {"messageEventDefinition": ("messageRef", "message"), "signalEventDefinition": ("signalRef", "signal")}
+
+
 def _start_events(process: etree._Element, definition: str, root: etree._Element) -> list[str]:
-    """Message names (or timer ids) of the process's own start events."""
+    """Message or signal names (or timer ids) of the process's own start events."""
     names = []
     for start in process.findall(f"{{{BPMN_NS}}}startEvent"):
         for d in start.findall(f"{{{BPMN_NS}}}{definition}"):
-            if definition == "messageEventDefinition":
-                ref = d.get("messageRef")
-                msg = root.xpath("//*[local-name()='message' and @id=$id]", id=ref) if ref else []
-                names.append(msg[0].get("name") or ref if msg else ref)
+            if definition in _REFERENCES:
+                attribute, element = _REFERENCES[definition]
+                ref = d.get(attribute)
+                found = root.xpath(f"//*[local-name()='{element}' and @id=$id]", id=ref) if ref else []
+                names.append(found[0].get("name") or ref if found else ref)
             else:
                 names.append(start.get("id"))
     return [n for n in names if n]

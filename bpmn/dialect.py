@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from .camunda import CONVERTERS as CAMUNDA_CONVERTERS
 from .camunda import CafeCamundaParser
 from .service_tasks import CafePlainParser, CafeSpiffParser, with_service_converters
 
@@ -22,7 +23,7 @@ CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 
 
 _PLAIN_CONFIG = with_service_converters(DEFAULT_CONFIG)
-_CAMUNDA_CONFIG = with_service_converters(CAMUNDA_CONFIG)
+_CAMUNDA_CONFIG = {**with_service_converters(CAMUNDA_CONFIG), **CAMUNDA_CONVERTERS}
 _SPIFF_CONFIG = with_service_converters(SPIFF_CONFIG)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 
 from .dialect import Dialect
 from .errors import RunError
@@ -39,6 +40,10 @@ class CafeScriptEngine(PythonScriptEngine):
         return translate(expression) if self.dialect is Dialect.CAMUNDA else expression
 
     def evaluate(self, task, expression, external_context=None):
+        if isinstance(getattr(task, "task_spec", None), BusinessRuleTaskMixin):
+            # a business rule task evaluates only its DMN table's cells, which are (S-)FEEL-like
+            # Python in every dialect; read as JUEL templates, `"gold"` would be a literal string
+            return super().evaluate(task, expression, external_context)
         return super().evaluate(task, self.to_python(expression), external_context)
 
     def evaluate_in(self, expression: str, context: dict):

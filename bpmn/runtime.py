@@ -8,11 +8,13 @@ correlation data), what ran, and whether it failed. It never touches a database 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -32,7 +34,8 @@ from .errors import NotWaiting, RunError
 from .pruning import prune, run_engine_steps
 from .serializer import SpecBundle, serializer_for
 from .service_tasks import ServiceRequest, finish_service_task, pending_request, throw_error
-from .tasks import UserTaskView, describe_user_task
+from .social import waits_for_people
+from .tasks import UserTaskView, describe_parked_task, describe_user_task
 
 DEFAULT_STEP_BUDGET = 200
 
@@ -46,9 +49,12 @@ class TimerWait:
 
 @dataclass(frozen=True)
 class MessageWait:
+    """A catch event waiting for a named message, or (kind "signal") for a named signal."""
+
     task_id: str
     bpmn_id: str
     name: str
+    kind: str = "message"
 
 
 @dataclass(frozen=True)
@@ -208,19 +214,30 @@ class ProcessRun:
     # -- what the instance waits for -----------------------------------------------------------
 
     def user_tasks(self) -> list[UserTaskView]:
+        """Ready user and manual tasks, and parked social steps that wait for people (a review to
+        vote on, an image to upload), so those reach the task list of whoever is asked."""
         ready = self.workflow.get_tasks(state=TaskState.READY, manual=True)
-        return [describe_user_task(task, self.workflow.script_engine) for task in ready]
+        views = [describe_user_task(task, self.workflow.script_engine) for task in ready]
+        return views + [describe_parked_task(task, request) for task, request in self._people_steps()]
+
+    def _people_steps(self) -> list:
+        steps = []
+        for task in self.workflow.get_tasks(state=TaskState.STARTED):
+            request = pending_request(task)
+            if request is not None and waits_for_people(request.operator):
+                steps.append((task, request))
+        return steps
 
     def waiting(self) -> Waiting:
         """A cheap summary (no forms or assignment evaluated) to compare before and after a step."""
         timers, messages = self.waits()
-        ids = frozenset(str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True))
-        return Waiting(ids, frozenset(timers), frozenset(messages))
+        ids = {str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
+        ids.update(str(task.id) for task, _ in self._people_steps())
+        return Waiting(frozenset(ids), frozenset(timers), frozenset(messages))
 
     def waits(self) -> tuple[list[TimerWait], list[MessageWait]]:
         timers, messages = [], []
-        for task in self.workflow.event_manager.tasks.values():
-            definition = task.task_spec.event_definition
+        for task, definition in waiting_definitions(self.workflow):
             bpmn_id = task.task_spec.bpmn_id
             if isinstance(definition, TimerEventDefinition):
                 due = _timer_due(task, definition)
@@ -228,6 +245,8 @@ class ProcessRun:
                     timers.append(TimerWait(str(task.id), bpmn_id, due))
             elif isinstance(definition, MessageEventDefinition):
                 messages.append(MessageWait(str(task.id), bpmn_id, definition.name))
+            elif isinstance(definition, SignalEventDefinition):
+                messages.append(MessageWait(str(task.id), bpmn_id, definition.name, "signal"))
         return timers, messages
 
     # -- outside input --------------------------------------------------------------------------
@@ -269,8 +288,7 @@ class ProcessRun:
 
         Variables are merged into the waiting task first, as Camunda does with `processVariables`.
         """
-        for task in list(self.workflow.event_manager.tasks.values()):
-            definition = task.task_spec.event_definition
+        for task, definition in list(waiting_definitions(self.workflow)):
             if isinstance(definition, MessageEventDefinition) and definition.name == name:
                 if variables:
                     task.data.update(variables)
@@ -292,6 +310,27 @@ class ProcessRun:
                     raise NotWaiting(f"message {name!r} cannot be delivered to this instance: {reason}") from err
                 return
         raise NotWaiting(f"the instance is not waiting for message {name!r}")
+
+    def deliver_signal(self, name: str, variables: dict | None = None) -> None:
+        """Hand a named signal to every catch event of this instance waiting for it.
+
+        The event is thrown with the waiting event's own definition (SpiffWorkflow matches a
+        signal by definition class and name, and Spiff and plain diagrams use different classes).
+        Variables are merged into each catching task first, as Camunda sets them on the instance.
+        """
+        catching = [task for task in self.workflow.event_manager.tasks.values()
+                    if isinstance(task.task_spec.event_definition, SignalEventDefinition)
+                    and task.task_spec.event_definition.name == name]
+        if not catching:
+            raise NotWaiting(f"the instance is not waiting for signal {name!r}")
+        for task in catching:
+            task.data.update(variables or {})
+        thrown = set()
+        for task in catching:
+            definition = task.task_spec.event_definition
+            if type(definition) not in thrown:  # one throw reaches every catch of the same class
+                thrown.add(type(definition))
+                self.workflow.send_event(BpmnEvent(definition, payload=dict(variables or {})))
 
     # -- variables ------------------------------------------------------------------------------
 
@@ -321,6 +360,15 @@ class ProcessRun:
 
     def cancel(self) -> None:
         self.workflow.cancel()
+
+
+def waiting_definitions(workflow: BpmnWorkflow) -> Iterator[tuple[Any, Any]]:
+    """(task, event definition) for every waiting catch event; an event-based gateway (or a
+    multiple event) waits for each of its member events, so those are listed one by one."""
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        for member in getattr(definition, "event_definitions", None) or [definition]:
+            yield task, member
 
 
 def _timer_due(task, definition: TimerEventDefinition) -> datetime | None:

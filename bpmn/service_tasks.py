@@ -16,15 +16,17 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
-from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import NoneTask, ServiceTask
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser as SpiffServiceTaskParser
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter as SpiffServiceTaskConverter
+from SpiffWorkflow.spiff.specs.defaults import ScriptTask as SpiffScriptTask
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 
+from .parser_fixes import PlainBusinessRuleTaskParser, SpiffScriptTaskParser
 from .social import OPERATORS
 
 REQUEST_KEY = "service_request"
@@ -174,6 +176,7 @@ class CafeSpiffParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (SpiffServiceTaskParser, SpiffCafeServiceTask),
+        full_tag("scriptTask"): (SpiffScriptTaskParser, SpiffScriptTask),
     }
 
 
@@ -181,6 +184,7 @@ class CafePlainParser(BpmnDmnParser):
     OVERRIDE_PARSER_CLASSES = {
         **BpmnDmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (TaskParser, CafeServiceTask),
+        full_tag("businessRuleTask"): (PlainBusinessRuleTaskParser, NoneTask),
     }
 
 

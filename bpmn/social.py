@@ -33,6 +33,17 @@ OPERATORS = {
 }
 
 
+def waits_for_people(operator: str) -> bool:
+    """A review or an image step waits for people, so it belongs in their task list."""
+    return operator in (COLLECT_REVIEW, ATTACH_IMAGE)
+
+
+def people_asked(operator: str, params: dict[str, Any]) -> list[str]:
+    """Users or groups a people-step asks: reviewers of a review, uploaders of an image."""
+    key = "reviewers" if operator == COLLECT_REVIEW else "uploader"
+    return [name for name in as_list(params.get(key)) if ":" not in name]  # "channel:account" are not local
+
+
 class InvalidSocialInput(ValueError):
     """An input of a social step has a value the operator cannot use."""
 
@@ -87,9 +98,7 @@ def review_spec(params: dict[str, Any]) -> ReviewSpec:
         raise InvalidSocialInput(f"quorum {params.get('quorum')!r} is not a whole number") from None
     if quorum < 1:
         raise InvalidSocialInput("quorum must be at least 1")
-    reviewers = tuple(as_list(params.get("reviewers")))
-    if reviewers and quorum > len(reviewers):
-        raise InvalidSocialInput(f"quorum {quorum} is more than the {len(reviewers)} reviewers listed")
+    reviewers = tuple(as_list(params.get("reviewers")))  # users or groups; the server expands groups
     timeout = params.get("timeout")
     return ReviewSpec(
         channels=tuple(as_list(params.get("channels")) or ["feed"]),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .forms import form_of
+from .social import people_asked
 
 LANE_OWNERS_VARIABLE = "lane_owners"  # SpiffArena's convention: {lane name: [user names]}
 
@@ -45,6 +46,21 @@ def _evaluate(engine, task, text: str | None) -> Any:
         except Exception:
             return None
     return text
+
+
+def describe_parked_task(task, request) -> UserTaskView:
+    """A social step waiting for people, as a task: each name asked may be a user or a group."""
+    names = people_asked(request.operator, request.params)
+    return UserTaskView(
+        id=str(task.id),
+        bpmn_id=task.task_spec.bpmn_id,
+        name=task.task_spec.bpmn_name,
+        type=request.operator,
+        lane=getattr(task.task_spec, "lane", None),
+        candidate_users=list(names),
+        candidate_groups=list(names),
+        documentation=str(request.params.get("message") or request.params.get("caption") or "") or None,
+    )
 
 
 def describe_user_task(task, engine) -> UserTaskView:

@@ -126,6 +126,10 @@ class Connector(Protocol):
     def __init__(self, name: str, settings: dict[str, Any], credentials: dict[str, Any],
                  http: requests.Session) -> None: ...
 
+    @staticmethod
+    def hosts(settings: dict[str, Any], credentials: dict[str, Any]) -> list[str] | set[str]:
+        """The hosts this channel may reach; the server builds its GuardedSession from them."""
+
     def publish(self, post: Post) -> PostRef:
         """Post it; with NATIVE_IDEMPOTENCY the same `post.key` never posts twice."""
 

@@ -84,7 +84,7 @@ class MastodonConnector:
         {base.MEDIA, base.POLL, base.REPLIES, base.LIKES, base.MENTIONS, base.NATIVE_IDEMPOTENCY, base.DIRECT})
 
     @staticmethod
-    def hosts(settings: dict[str, Any]) -> list[str]:
+    def hosts(settings: dict[str, Any], credentials: dict[str, Any] | None = None) -> list[str]:
         """The hosts the channel's GuardedSession must allow."""
         return [urlsplit(settings["base_url"]).hostname or ""]
 

@@ -23,9 +23,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import requests
 import tweepy
+from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth1
 
 from . import base
@@ -75,6 +77,30 @@ def carries_marker(post: Post, tweet: Any) -> bool:
     return bool(post.link) and not any(c in tweet.text for c in _INVISIBLE) and post.link in urls
 
 
+class GatewayAdapter(HTTPAdapter):
+    """Sends requests for X's hosts to an X-compatible gateway (setting `api_base`).
+
+    tweepy cannot be pointed at another host, so the request is re-addressed on the way out; the
+    signed URL travels in X-Original-URL, which the gateway needs to check the OAuth1 signature.
+    The GuardedSession has already checked the original host when this runs.
+    """
+
+    def __init__(self, base_url: str):
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        request.headers["X-Original-URL"] = request.url
+        parts = urlsplit(request.url)
+        request.url = self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
+        return super().send(request, **kwargs)
+
+    @classmethod
+    def mount_on(cls, session: requests.Session, base_url: str) -> None:
+        for host in API_HOSTS:
+            session.mount(f"https://{host}", cls(base_url))
+
+
 @register
 class XConnector:
     kind: ClassVar[str] = "x"
@@ -82,9 +108,11 @@ class XConnector:
                                                         base.MENTIONS})
 
     @staticmethod
-    def hosts(settings: dict[str, Any]) -> list[str]:
-        """The hosts the channel's GuardedSession must allow (tweepy's, and the v2 media upload's)."""
-        return list(API_HOSTS)
+    def hosts(settings: dict[str, Any], credentials: dict[str, Any] | None = None) -> list[str]:
+        """The hosts the channel's GuardedSession must allow (tweepy's, the v2 media upload's, and
+        the `api_base` gateway's when one is configured)."""
+        gateway = urlsplit(settings["api_base"]).hostname if settings.get("api_base") else None
+        return [*API_HOSTS, *([gateway] if gateway else [])]
 
     def __init__(self, name: str, settings: dict[str, Any], credentials: dict[str, Any],
                  http: requests.Session) -> None:
@@ -95,6 +123,8 @@ class XConnector:
                                     access_token_secret=keys[3], wait_on_rate_limit=False)
         self.client.session = http
         self.http = http
+        if settings.get("api_base"):
+            GatewayAdapter.mount_on(http, settings["api_base"])
         self._auth = OAuth1(keys[0], keys[1], keys[2], keys[3], decoding=None)
         self.user_id = keys[2].partition("-")[0]  # an OAuth1 access token starts with its user's id
 

@@ -19,18 +19,23 @@ class Principal:
     is_admin: bool = False
 
 
-def task_visible(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition: the open task is assigned to the caller or lists them as a candidate."""
-    if principal.is_admin:
-        return OpenTask.id.is_not(None)
-    candidate = exists().where(
+def is_candidate(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition: the open task names the caller, or one of their groups, as a candidate
+    (admins included: the web task list shows an admin the group queue of their own groups)."""
+    return exists().where(
         TaskCandidate.task_id == OpenTask.id,
         or_(
             and_(TaskCandidate.kind == "user", TaskCandidate.name == principal.name),
             and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(principal.groups or ("",))),
         ),
     )
-    return or_(OpenTask.assignee == principal.name, and_(OpenTask.assignee.is_(None), candidate))
+
+
+def task_visible(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition: the open task is assigned to the caller or lists them as a candidate."""
+    if principal.is_admin:
+        return OpenTask.id.is_not(None)
+    return or_(OpenTask.assignee == principal.name, and_(OpenTask.assignee.is_(None), is_candidate(principal)))
 
 
 def can_work_on(principal: Principal, task: OpenTask) -> bool:

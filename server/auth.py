@@ -1,4 +1,10 @@
-"""Request authentication: `Authorization: Bearer <token>` or HTTP Basic, for every API call.
+"""Request authentication: `Authorization: Bearer <token>` or HTTP Basic, for every API call;
+a signed-in browser session for the web pages.
+
+The two never mix: API views call `current_principal()`, which reads only the Authorization
+header, so an API request that carries the session cookie but no token is not authenticated and
+a forged cross-site request cannot act through the API. Web views call `session_principal()`
+and are protected by CSRF tokens instead (server/web/security.py).
 
 Argon2 is slow on purpose, so a successful Basic login is remembered for a minute (keyed by a
 hash of the credentials) to keep clients that send Basic on every request fast. Tokens are
@@ -14,7 +20,7 @@ import threading
 import time
 from functools import wraps
 
-from flask import g, request
+from flask import g, request, session
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from .access import Principal
@@ -26,6 +32,10 @@ _TOKEN_CACHE_SECONDS = 30
 _CACHE_LIMIT = 10_000
 _basic_cache: dict[str, tuple[float, Principal]] = {}
 _token_cache: dict[str, tuple[float, Principal]] = {}
+_session_cache: dict[str, tuple[float, Principal]] = {}
+_SESSION_CACHE_SECONDS = 30
+SESSION_USER = "user"
+SESSION_FINGERPRINT = "pw"
 _basic_lock = threading.Lock()
 
 
@@ -73,7 +83,7 @@ def _from_bearer(token: str) -> Principal | None:
 
 
 def authenticate() -> Principal | None:
-    """The caller of this request, from its Authorization header (or the web session)."""
+    """The caller of this API request, from its Authorization header only (never the session)."""
     if "principal" in g:
         return g.principal
     header = request.headers.get("Authorization", "")
@@ -98,6 +108,47 @@ def forget_cached_logins() -> None:
     with _basic_lock:
         _basic_cache.clear()
         _token_cache.clear()
+        _session_cache.clear()
+
+
+def _password_fingerprint(password_hash: str | None) -> str:
+    """A short digest of the stored hash: changing the password ends every browser session."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+
+
+def start_session(user) -> Principal:
+    """Sign a browser in as `user` (already checked). The old session is dropped first, so a
+    session id planted before sign-in is never promoted (session fixation)."""
+    session.clear()
+    session[SESSION_USER] = user.username
+    session[SESSION_FINGERPRINT] = _password_fingerprint(user.password_hash)
+    session.permanent = True
+    return identity.principal_of(user)
+
+
+def end_session() -> None:
+    session.clear()
+
+
+def session_principal() -> Principal | None:
+    """The signed-in browser user, for web views. The user row is re-read at most every half
+    minute, so disabling a user or changing their password or groups reaches open sessions."""
+    if "web_principal" in g:
+        return g.web_principal
+    username, fingerprint = session.get(SESSION_USER), session.get(SESSION_FINGERPRINT)
+    principal = None
+    if isinstance(username, str) and isinstance(fingerprint, str):
+        key = f"{username}|{fingerprint}"
+        principal = _cached(_session_cache, key)
+        if principal is None:
+            with cafe().db.read() as db_session:
+                user = identity.find_user(db_session, username)
+                if user and user.active and _password_fingerprint(user.password_hash) == fingerprint:
+                    principal = identity.principal_of(user)
+            if principal:
+                _remember(_session_cache, key, principal, _SESSION_CACHE_SECONDS)
+    g.web_principal = principal
+    return principal
 
 
 def admin_required(view):

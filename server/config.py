@@ -27,6 +27,13 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     max_diagram_bytes: int = 5 * 1024 * 1024
     job_poll_interval: float = 0.5
+    public_url: str = "http://127.0.0.1:5000"  # how people reach this server: links in posts point here
+    # web sign-in: failed attempts allowed per user name and address, and per address alone;
+    # counted in memory per server process unless a shared store is named (e.g. redis://host:6379)
+    login_limit: str = "5 per minute"
+    login_address_limit: str = "60 per hour"
+    rate_limit_storage: str = "memory://"
+    secure_cookies: bool = False  # force Secure session cookies (behind a TLS proxy); https sets it anyway
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -44,6 +51,11 @@ class Settings:
             step_budget=int(env.get("PROCESSCAFE_STEP_BUDGET", "200")),
             max_upload_bytes=int(env.get("PROCESSCAFE_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
             max_diagram_bytes=int(env.get("PROCESSCAFE_MAX_DIAGRAM_BYTES", str(5 * 1024 * 1024))),
+            public_url=env.get("PROCESSCAFE_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+            login_limit=env.get("PROCESSCAFE_LOGIN_LIMIT", "5 per minute"),
+            login_address_limit=env.get("PROCESSCAFE_LOGIN_ADDRESS_LIMIT", "60 per hour"),
+            rate_limit_storage=env.get("PROCESSCAFE_RATE_LIMIT_STORAGE", "memory://"),
+            secure_cookies=_bool(env.get("PROCESSCAFE_SECURE_COOKIES"), False),
         )
         return replace(base, **overrides).resolved()
 

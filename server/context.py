@@ -13,6 +13,8 @@ from .config import Settings
 from .db import Database
 from .jobs.runner import JobRunner
 from .services.store import InstanceStore
+from .social.credentials import Vault
+from .social.media_store import MediaStore
 
 
 @dataclass
@@ -21,6 +23,8 @@ class Cafe:
     db: Database
     store: InstanceStore
     runner: JobRunner
+    vault: Vault
+    media: MediaStore
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -6,7 +6,20 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
-from . import definitions, deployments, instances, messages, tasks, users
+from . import (
+    atom,
+    channels,
+    definitions,
+    deployments,
+    feed,
+    instances,
+    media,
+    messages,
+    reviews,
+    signals,
+    tasks,
+    users,
+)
 
 
 def register_api(app: Flask) -> Api:
@@ -29,6 +42,8 @@ def register_api(app: Flask) -> Api:
     api = Api(app)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "swagger_ui_assets",
                      lambda filename: send_from_directory(swagger_ui_path, filename))
-    for module in (deployments, definitions, instances, tasks, messages, users):
+    for module in (deployments, definitions, instances, tasks, messages, signals, users, channels, reviews, media):
+        api.register_blueprint(module.blp)
+    for module in (feed, atom):
         api.register_blueprint(module.blp)
     return api

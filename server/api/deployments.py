@@ -44,12 +44,21 @@ def form_text(field: str, limit: int = 200) -> str | None:
     return value
 
 
+def form_flag(field: str) -> bool:
+    value = (request.form.get(field) or "false").strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise BadRequest(f"the form field {field!r} must be true or false")
+    return value in ("true", "1", "yes")
+
+
 @blp.route("")
 class Deployments(MethodView):
     @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
         "type": "object",
         "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                       "name": {"type": "string"}, "source": {"type": "string"}}}}}})
+                       "name": {"type": "string"}, "source": {"type": "string"},
+                       "run_non_executable": {"type": "boolean", "description":
+                                              "also deploy processes marked isExecutable=\"false\""}}}}}})
     @blp.response(201, DeployResultSchema)
     @blp.alt_response(200, schema=DeployResultSchema, description="nothing changed: the existing deployment")
     @blp.alt_response(422, schema=Problem, description="a diagram cannot be deployed; `problems` says where")
@@ -60,11 +69,13 @@ class Deployments(MethodView):
             raise Forbidden("deploying diagrams is reserved to administrators")
         files = uploaded_files()
         name, source = form_text("name"), form_text("source")
+        run_non_executable = form_flag("run_non_executable")
         settings = cafe().settings
         with cafe().unit_of_work() as session:
             result = deployments.deploy(
                 session, files, name=name, source=source,
-                user=principal.name, max_bytes=settings.max_diagram_bytes)
+                user=principal.name, max_bytes=settings.max_diagram_bytes,
+                run_non_executable=run_non_executable)
             body = deployment_dict(result.deployment) | {
                 "created": result.created,
                 "definitions": result.definitions,

@@ -1,19 +1,28 @@
-"""What each kind of job does. Each runs in one transaction with the instance locked."""
+"""What each kind of job does.
+
+Two sorts of handler:
+- instance steps run inside the runner's transaction with the instance locked (`STEP_HANDLERS`);
+- network work (social posts, reading reactions) manages its own short transactions, so no
+  lock is held while a network call is under way (`NETWORK_HANDLERS`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
-from ..models import HistoryEvent, Job
+from bpmn.social import FAILED_ERROR_CODE
+
+from ..models import HistoryEvent, Job, ServiceCall
 from ..models.instances import ACTIVE_STATUSES
+from ..services import service_calls
 from ..services.store import InstanceStore
+from ..social import inbound, reviews, sending
+from .context import JobContext
 
-
-def run_job(session: Session, store: InstanceStore, job: Job) -> None:
-    handler = HANDLERS.get(job.kind)
-    if handler is None:
-        raise ValueError(f"unknown job kind {job.kind!r}")
-    handler(session, store, job)
+StepHandler = Callable[[Session, InstanceStore, Job], None]
+NetworkHandler = Callable[[JobContext, int], None]
 
 
 def _continue(session: Session, store: InstanceStore, job: Job) -> None:
@@ -40,4 +49,30 @@ def _timer(session: Session, store: InstanceStore, job: Job) -> None:
     store.advance_and_save(session, instance, run)
 
 
-HANDLERS = {"continue": _continue, "timer": _timer}
+def _social_fail(session: Session, store: InstanceStore, job: Job) -> None:
+    """A social step whose inputs cannot work throws social.failed (queued by the outbox)."""
+    session.delete(job)
+    call = session.get(ServiceCall, job.payload.get("call_id"))
+    if call is not None and call.status == "pending":
+        service_calls.fail(session, store, call, FAILED_ERROR_CODE, job.payload.get("message", "social step failed"))
+
+
+STEP_HANDLERS: dict[str, StepHandler] = {
+    "continue": _continue,
+    "timer": _timer,
+    "review.timeout": reviews.timeout_job,
+    "social.fail": _social_fail,
+}
+
+NETWORK_HANDLERS: dict[str, NetworkHandler] = {
+    "social.send": sending.send_job,
+    "social.poll": reviews.poll_job,
+    "social.inbound": inbound.poll_job,
+}
+
+
+def run_step_job(session: Session, store: InstanceStore, job: Job) -> None:
+    handler = STEP_HANDLERS.get(job.kind)
+    if handler is None:
+        raise ValueError(f"unknown job kind {job.kind!r}")
+    handler(session, store, job)

@@ -19,21 +19,26 @@ from ..db import Database
 from ..models import Job
 from ..models.jobs import FAILED, PENDING
 from ..services.store import InstanceStore
-from .handlers import run_job
+from ..social.credentials import Vault
+from ..social.media_store import MediaStore
+from .context import JobContext
+from .handlers import NETWORK_HANDLERS, run_step_job
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=float(os.environ.get("PROCESSCAFE_JOB_LEASE_SECONDS", "60")))
 MAX_ATTEMPTS = 5
 
 
 class JobRunner:
-    def __init__(self, db: Database, store: InstanceStore, poll_interval: float = 0.5, batch: int = 20):
+    def __init__(self, db: Database, store: InstanceStore, vault: Vault, media: MediaStore,
+                 public_url: str = "", poll_interval: float = 0.5, batch: int = 20):
         self.db = db
         self.store = store
         self.poll_interval = poll_interval
         self.batch = batch
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self.context = JobContext(db, store, self.worker_id, vault, media, public_url)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -43,6 +48,8 @@ class JobRunner:
     def start(self) -> None:
         if self._thread and self._thread.is_alive():
             return
+        # after a fork (gunicorn workers) each process must claim jobs under its own name
+        self.worker_id = self.context.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="processcafe-jobs", daemon=True)
         self._thread.start()
@@ -101,11 +108,20 @@ class JobRunner:
 
     def run_one(self, job_id: int) -> None:
         try:
+            with self.db.read() as session:
+                job = session.get(Job, job_id)
+                if job is None or job.status != PENDING or job.locked_by != self.worker_id:
+                    return
+                kind = job.kind
+            network = NETWORK_HANDLERS.get(kind)
+            if network is not None:
+                network(self.context, job_id)
+                return
             with self.db.transaction() as session:
                 job = session.get(Job, job_id)
                 if job is None or job.status != PENDING or job.locked_by != self.worker_id:
                     return
-                run_job(session, self.store, job)
+                run_step_job(session, self.store, job)
         except Exception as err:
             log.warning("job %s failed: %s", job_id, err)
             self._record_failure(job_id, err)

@@ -13,8 +13,30 @@ from .instances import (
     TaskCandidate,
 )
 from .jobs import Job
+from .social import (
+    Channel,
+    ChannelWatch,
+    FeedItem,
+    FeedReaction,
+    Follow,
+    InboundPost,
+    Media,
+    Review,
+    ReviewSignal,
+    SocialPost,
+)
 
 __all__ = [
+    "Channel",
+    "ChannelWatch",
+    "FeedItem",
+    "FeedReaction",
+    "Follow",
+    "InboundPost",
+    "Media",
+    "Review",
+    "ReviewSignal",
+    "SocialPost",
     "ApiToken",
     "Base",
     "Deployment",

@@ -57,7 +57,8 @@ class ProcessDefinition(Base):
 
 
 class MessageStart(Base):
-    """A message start event of a definition: correlating that message starts an instance."""
+    """A message (or, kind "signal", a signal) start event of a definition: correlating that
+    message, or broadcasting that signal, starts an instance."""
 
     __tablename__ = "message_starts"
     __table_args__ = (Index("ix_message_starts_name", "message_name"),)
@@ -66,3 +67,4 @@ class MessageStart(Base):
     definition_id: Mapped[str] = mapped_column(ForeignKey("process_definitions.id", ondelete="CASCADE"))
     definition_key: Mapped[str] = mapped_column(String(120))
     message_name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8), default="message", server_default="message")

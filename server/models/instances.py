@@ -81,7 +81,7 @@ class TaskCandidate(Base):
 
 
 class MessageWait(Base):
-    """A catch event waiting for a named message."""
+    """A catch event waiting for a named message, or (kind "signal") for a broadcast signal."""
 
     __tablename__ = "message_waits"
     __table_args__ = (Index("ix_message_waits_name", "message_name"),)
@@ -91,6 +91,7 @@ class MessageWait(Base):
     task_id: Mapped[str] = mapped_column(String(36))
     bpmn_id: Mapped[str] = mapped_column(String(255))
     message_name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8), default="message", server_default="message")
 
 
 class HistoryEvent(Base):
@@ -148,6 +149,7 @@ class ServiceCall(Base):
     locked_until: Mapped[datetime | None]
     retries: Mapped[int | None]
     error_message: Mapped[str | None] = mapped_column(Text)
+    error_details: Mapped[str | None] = mapped_column(Text)  # an external worker's stack trace, say
     result: Mapped[dict | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]

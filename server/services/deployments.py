@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bpmn.definitions import ParsedDeployment, parse_deployment
@@ -32,11 +33,23 @@ class DeployResult:
     created: bool  # False when nothing changed and an existing deployment is returned
 
 
-def parse(files: list[tuple[str, bytes]], max_bytes: int | None = None) -> ParsedDeployment:
+def parse(files: list[tuple[str, bytes]], max_bytes: int | None = None, session: Session | None = None,
+          tenant_id: str | None = None, run_non_executable: bool = False) -> ParsedDeployment:
+    """Parse an upload; with a session, call activities also find processes deployed earlier."""
+    resolve = (lambda pid: called_process_xml(session, pid, tenant_id)) if session is not None else None
     try:
-        return parse_deployment(files, max_bytes=max_bytes)
+        return parse_deployment(files, max_bytes=max_bytes, resolve_called=resolve,
+                                run_non_executable=run_non_executable)
     except DiagramRejected as err:
         raise DeploymentRejected(err) from err
+
+
+def called_process_xml(session: Session, process_id: str, tenant_id: str | None = None) -> tuple[str, bytes] | None:
+    """(file name, XML) of the latest deployed version of a process a new upload calls."""
+    definition = latest_definition(session, process_id, tenant_id)
+    if definition is None:
+        return None
+    return definition.resource_name, definition_xml(session, definition)
 
 
 def latest_definition(session: Session, key: str, tenant_id: str | None = None) -> ProcessDefinition | None:
@@ -54,19 +67,28 @@ def deploy(
     tenant_id: str | None = None,
     user: str | None = None,
     max_bytes: int | None = None,
+    always_new_version: bool = False,
+    run_non_executable: bool = False,
 ) -> DeployResult:
-    parsed = parse(files, max_bytes)
+    """Store the upload; by default a process whose content did not change keeps its version.
+
+    `always_new_version` is Camunda's rule instead: every process of the upload gets the next
+    version (its clients filter duplicates per resource, see `filter_duplicates`).
+    `run_non_executable` also deploys processes marked isExecutable="false" (an explicit opt-in
+    for interchange models from other tools).
+    """
+    parsed = parse(files, max_bytes, session, tenant_id, run_non_executable)
     unchanged, changed = [], []
     for process in parsed.processes:
         latest = latest_definition(session, process.key, tenant_id)
-        if latest is not None and latest.content_hash == process.content_hash:
+        if not always_new_version and latest is not None and latest.content_hash == process.content_hash:
             unchanged.append(latest)
         else:
             changed.append((process, latest.version + 1 if latest else 1))
     if not changed and unchanged:
         return DeployResult(unchanged[0].deployment, unchanged, [], parsed.not_executable, created=False)
 
-    deployment = Deployment(name=name or _default_name(files), source=source, tenant_id=tenant_id,
+    deployment = Deployment(name=name or default_name(files), source=source, tenant_id=tenant_id,
                             created_by=user)
     deployment.resources = [
         Resource(name=r.name, kind=r.kind, sha256=r.sha256, content=r.content) for r in parsed.resources
@@ -90,13 +112,45 @@ def deploy(
         new.append(definition)
     session.flush()  # no relationship orders these inserts: the definitions must exist first (FK)
     for (process, _), definition in zip(changed, new, strict=True):
-        for message in process.message_starts:
-            session.add(MessageStart(definition_id=definition.id, definition_key=process.key, message_name=message))
+        for kind, names in (("message", process.message_starts), ("signal", process.signal_starts)):
+            for name in names:
+                session.add(MessageStart(definition_id=definition.id, definition_key=process.key,
+                                         message_name=name, kind=kind))
     session.flush()
     return DeployResult(deployment, unchanged + new, new, parsed.not_executable, created=True)
 
 
-def _default_name(files: list[tuple[str, bytes]]) -> str:
+PROCESS_APPLICATION = "process application"  # Camunda's source for deployments that name none
+
+
+def filter_duplicates(session: Session, files: list[tuple[str, bytes]], name: str, source: str | None = None,
+                      tenant_id: str | None = None) -> tuple[list[tuple[str, bytes]], Deployment | None]:
+    """Camunda's duplicate filter: the files that differ from the newest resource of the same name
+    among earlier deployments with this name, source and tenant, and the newest such deployment.
+
+    A missing source and Camunda's "process application" count as the same source.
+    """
+    same = select(Deployment.id).where(
+        Deployment.name == name,
+        Deployment.tenant_id.is_(None) if tenant_id is None else Deployment.tenant_id == tenant_id,
+        or_(Deployment.source.is_(None), Deployment.source == PROCESS_APPLICATION)
+        if source in (None, "", PROCESS_APPLICATION) else Deployment.source == source,
+    )
+    newest = session.scalars(select(Deployment).where(Deployment.id.in_(same))
+                             .order_by(Deployment.created_at.desc()).limit(1)).first()
+    if newest is None:
+        return list(files), None
+    latest: dict[str, str] = {}
+    for resource_name, sha256 in session.execute(
+            select(Resource.name, Resource.sha256).join(Deployment, Deployment.id == Resource.deployment_id)
+            .where(Deployment.id.in_(same), Resource.name.in_([n for n, _ in files]))
+            .order_by(Deployment.created_at)):
+        latest[resource_name] = sha256  # oldest first: the newest deployment's hash wins
+    changed = [(n, c) for n, c in files if latest.get(n) != hashlib.sha256(c).hexdigest()]
+    return changed, newest
+
+
+def default_name(files: list[tuple[str, bytes]]) -> str:
     first = files[0][0] if files else "deployment"
     return first.rsplit("/", 1)[-1].split(".", 1)[0]
 

@@ -41,7 +41,7 @@ def correlate(session: Session, store: InstanceStore, msg: Correlation, user: st
         raise BadRequest("a message needs a name")
     query = (select(MessageWait.instance_id)
              .join(ProcessInstance, ProcessInstance.id == MessageWait.instance_id)
-             .where(MessageWait.message_name == msg.name))
+             .where(MessageWait.message_name == msg.name, MessageWait.kind == "message"))
     if msg.instance_id:
         query = query.where(MessageWait.instance_id == msg.instance_id)
     if msg.business_key:
@@ -77,12 +77,14 @@ def _deliver(session: Session, store: InstanceStore, instance_id: str, msg: Corr
 
 def _start_by_message(session: Session, store: InstanceStore, msg: Correlation, user: str) -> list[Delivery]:
     keys = sorted(set(session.scalars(select(MessageStart.definition_key)
-                                      .where(MessageStart.message_name == msg.name))))
+                                      .where(MessageStart.message_name == msg.name,
+                                             MessageStart.kind == "message"))))
     deliveries = []
     for key in keys:
         definition = store.specs.latest(session, key)
         if not session.scalars(select(MessageStart).where(
-                MessageStart.definition_id == definition.id, MessageStart.message_name == msg.name)).first():
+                MessageStart.definition_id == definition.id, MessageStart.message_name == msg.name,
+                MessageStart.kind == "message")).first():
             continue
         instance, _ = _start_at_message(session, store, definition, msg, user)
         deliveries.append(Delivery(instance, started=True))

@@ -180,7 +180,8 @@ class InstanceStore:
         new = after - before
         if new:
             session.execute(insert(MessageWait), [
-                {"instance_id": instance.id, "task_id": w.task_id, "bpmn_id": w.bpmn_id, "message_name": w.name}
+                {"instance_id": instance.id, "task_id": w.task_id, "bpmn_id": w.bpmn_id, "message_name": w.name,
+                 "kind": w.kind}
                 for w in new
             ])
 

@@ -31,6 +31,9 @@ class TaskFilter:
     include_assigned: bool = True
     limit: int = 50
     offset: int = 0
+    definition_id: str | None = None
+    candidate_groups: tuple[str, ...] = ()  # a candidate of any of these groups
+    unassigned: bool | None = None  # True: only unassigned tasks; False: only assigned ones
 
 
 def search(session: Session, principal: Principal, flt: TaskFilter) -> tuple[list[OpenTask], int]:
@@ -39,12 +42,18 @@ def search(session: Session, principal: Principal, flt: TaskFilter) -> tuple[lis
         query = query.where(OpenTask.assignee == principal.name)
     if flt.assignee:
         query = query.where(OpenTask.assignee == flt.assignee)
-    for kind, name in (("user", flt.candidate_user), ("group", flt.candidate_group)):
-        if name:
+    for kind, names in (("user", [flt.candidate_user]), ("group", [flt.candidate_group]),
+                        ("group", flt.candidate_groups)):
+        names = [n for n in names if n]
+        if names:
             query = query.where(OpenTask.id.in_(
-                select(TaskCandidate.task_id).where(TaskCandidate.kind == kind, TaskCandidate.name == name)))
+                select(TaskCandidate.task_id).where(TaskCandidate.kind == kind, TaskCandidate.name.in_(names))))
             if not flt.include_assigned:
                 query = query.where(OpenTask.assignee.is_(None))
+    if flt.unassigned is not None:
+        query = query.where(OpenTask.assignee.is_(None) if flt.unassigned else OpenTask.assignee.is_not(None))
+    if flt.definition_id:
+        query = query.where(OpenTask.definition_id == flt.definition_id)
     if flt.instance_id:
         query = query.where(OpenTask.instance_id == flt.instance_id)
     if flt.definition_key:
@@ -154,6 +163,9 @@ def complete(session: Session, store: InstanceStore, principal: Principal, task_
         if can_claim(principal, task):
             raise Conflict(f"task {task_id} is claimed by {task.assignee}")
         raise NotFound(f"no open task with id {task_id!r}")
+    if task.type.startswith("social."):
+        raise Conflict(f"task {task_id} is a {task.type} step: vote through /api/v1/tasks/{task_id}/review "
+                       f"or send the image to /api/v1/tasks/{task_id}/image")
     instance = store.lock(session, task.instance_id)
     if session.get_bind().dialect.name == "postgresql":
         # the row lock was taken after the first read; a concurrent completion may have won since.

@@ -1,0 +1,164 @@
+"""The feed API: my feed, one stream, comments, likes, follows, and live updates (server-sent events)."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..auth import current_principal
+from ..context import cafe
+from ..problems import problem
+from ..services.errors import BadRequest
+from ..social import feed, feed_events
+from .feed_schemas import (
+    EventsQuery,
+    FeedItemSchema,
+    FeedPage,
+    FeedQuery,
+    FollowBody,
+    FollowList,
+    FollowSchema,
+    NewComment,
+    ReactionSchema,
+)
+
+blp = Blueprint("feed", __name__, url_prefix="/api/v1",
+                description="The built-in feed: activity streams of instances, definitions, users and "
+                            "channels; follows, comments, likes, and live updates.")
+
+
+def _page(session, principal, items, limit) -> dict:
+    return {"items": feed.with_reactions(session, principal, items),
+            "next_before": items[-1].id if len(items) == limit else None}
+
+
+def _item(session, principal, item) -> dict:
+    return feed.with_reactions(session, principal, [item])[0]
+
+
+@blp.route("/feed")
+class MyFeed(MethodView):
+    @blp.arguments(FeedQuery, location="query")
+    @blp.response(200, FeedPage)
+    def get(self, query):
+        """My feed: the streams I follow and my own user stream, newest first."""
+        principal = current_principal()
+        with cafe().db.read() as session:
+            items = feed.my_feed(session, principal, query.get("before"), query["limit"])
+            return _page(session, principal, items, query["limit"])
+
+
+@blp.route("/streams/<stream>")
+class Stream(MethodView):
+    @blp.arguments(FeedQuery, location="query")
+    @blp.response(200, FeedPage)
+    def get(self, query, stream):
+        """The items of one stream, newest first; 404 for a stream the caller may not read."""
+        principal = current_principal()
+        with cafe().db.read() as session:
+            items = feed.stream_items(session, principal, stream, query.get("before"), query["limit"])
+            return _page(session, principal, items, query["limit"])
+
+
+@blp.route("/feed/items/<item_id>")
+class Item(MethodView):
+    @blp.response(200, FeedItemSchema)
+    def get(self, item_id):
+        """One item with its likes and comments."""
+        principal = current_principal()
+        with cafe().db.read() as session:
+            return _item(session, principal, feed.get_item(session, principal, item_id))
+
+
+@blp.route("/feed/items/<item_id>/comments")
+class Comments(MethodView):
+    @blp.arguments(NewComment)
+    @blp.response(201, ReactionSchema)
+    def post(self, body, item_id):
+        """Comment on an item one may read."""
+        principal = current_principal()
+        with cafe().unit_of_work() as session:
+            return feed.reaction_dict(feed.comment(session, principal, item_id, body["text"]))
+
+
+@blp.route("/feed/items/<item_id>/like")
+class Like(MethodView):
+    @blp.response(200, FeedItemSchema)
+    def post(self, item_id):
+        """Like an item; one like per user, so liking again changes nothing."""
+        principal = current_principal()
+        with cafe().unit_of_work() as session:
+            return _item(session, principal, feed.like(session, principal, item_id))
+
+    @blp.response(200, FeedItemSchema)
+    def delete(self, item_id):
+        """Take one's like back."""
+        principal = current_principal()
+        with cafe().unit_of_work() as session:
+            return _item(session, principal, feed.unlike(session, principal, item_id))
+
+
+@blp.route("/follows")
+class Follows(MethodView):
+    @blp.response(200, FollowList)
+    def get(self):
+        """The streams I follow."""
+        principal = current_principal()
+        with cafe().db.read() as session:
+            return {"items": [{"stream": f.stream, "created_at": f.created_at}
+                              for f in feed.follows(session, principal)]}
+
+    @blp.arguments(FollowBody)
+    @blp.response(201, FollowSchema)
+    def post(self, body):
+        """Follow a stream I may read (404 otherwise); following twice is the same as once."""
+        principal = current_principal()
+        with cafe().unit_of_work() as session:
+            row = feed.follow(session, principal, body["stream"])
+            result = {"stream": row.stream, "created_at": row.created_at}
+        feed_events.broker_for(cafe().db).follows_changed(principal.name)
+        return result
+
+    @blp.arguments(FollowBody)
+    @blp.response(204)
+    def delete(self, body):
+        """Stop following a stream (nothing happens if I did not follow it)."""
+        principal = current_principal()
+        with cafe().unit_of_work() as session:
+            feed.unfollow(session, principal, body["stream"])
+        feed_events.broker_for(cafe().db).follows_changed(principal.name)
+
+
+@blp.route("/feed/events")
+class Events(MethodView):
+    @blp.arguments(EventsQuery, location="query")
+    @blp.doc(responses={"200": {
+        "description": "text/event-stream: `event: item` with the item as JSON in `data` and its id in "
+                       "`id`; `: keep-alive` comments every 15 s. Reconnect with Last-Event-ID to resume.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+    def get(self, query):
+        """Live updates of my feed as server-sent events."""
+        principal = current_principal()
+        after = query.get("after")
+        if request.headers.get("Last-Event-ID"):
+            try:
+                after = int(request.headers["Last-Event-ID"])
+            except ValueError:
+                raise BadRequest("Last-Event-ID must be an item id") from None
+        try:
+            body = feed_events.EventStream(cafe().db, principal, after, _stream_limit())
+        except feed_events.TooManyStreams as err:
+            return problem(err.status, err.title, err.detail, headers={"Retry-After": "10"})
+        return Response(body, mimetype="text/event-stream", direct_passthrough=True, headers={
+            "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _stream_limit() -> int | None:
+    """Each live stream holds one request thread; keep half of a process's threads for the API."""
+    if os.environ.get("PROCESSCAFE_FEED_STREAMS"):
+        return max(1, int(os.environ["PROCESSCAFE_FEED_STREAMS"]))
+    threads = current_app.config.get("PROCESSCAFE_THREADS")
+    return max(1, threads // 2) if threads else None

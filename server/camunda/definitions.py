@@ -1,0 +1,162 @@
+"""Process definitions: list, get by id or key, XML, start form variables and starting instances.
+
+Camunda Modeler's Start button deploys, then posts to `/process-definition/{id}/start` with the
+id it saved from the deployment (also after an unchanged redeploy), and reads only `id`.
+"""
+
+from __future__ import annotations
+
+from flask import Response
+
+from bpmn.forms import form_of
+
+from ..context import cafe
+from ..models import ProcessDefinition, ProcessInstance
+from ..services import deployments, instances, repository
+from .blueprint import bp, principal
+from .dto import json_body, json_response, not_found, self_link, typed_map, untyped_map
+from .forms import form_variables
+from .params import Params
+
+SORT = {"id": "id", "key": "key", "name": "name", "version": "version", "deploymentId": "deployment_id",
+        "tenantId": "tenant_id", "deployTime": "created_at"}
+
+
+def definition_dto(definition: ProcessDefinition) -> dict:
+    return {
+        "id": definition.id, "key": definition.key, "category": None, "description": None,
+        "name": definition.name, "version": definition.version, "resource": definition.resource_name,
+        "deploymentId": definition.deployment_id, "diagram": None, "suspended": False,
+        "tenantId": definition.tenant_id, "versionTag": None, "historyTimeToLive": None,
+        "startableInTasklist": True,
+    }
+
+
+def instance_dto(instance: ProcessInstance, with_links: bool = False) -> dict:
+    """`ProcessInstanceDto`; `ended` is true once the instance has completed or was terminated."""
+    return {
+        "links": self_link(f"/process-instance/{instance.id}") if with_links else [],
+        "id": instance.id, "definitionId": instance.definition_id, "definitionKey": instance.definition_key,
+        "businessKey": instance.business_key, "caseInstanceId": None,
+        "ended": instance.ended_at is not None, "suspended": False, "tenantId": instance.tenant_id,
+    }
+
+
+def _query() -> tuple[repository.DefinitionQuery, repository.Page]:
+    p = Params()
+    offset, limit = p.page()
+    sort, descending = p.sorting(SORT, "id")
+    query = repository.DefinitionQuery(
+        id=p.text("processDefinitionId"), ids=p.names("processDefinitionIdIn"), key=p.text("key"),
+        keys=p.names("keysIn") or p.names("keyIn"), key_like=p.text("keyLike"), name=p.text("name"),
+        name_like=p.text("nameLike"), deployment_id=p.text("deploymentId"), resource_name=p.text("resourceName"),
+        version=p.integer("version"), latest=p.flag("latestVersion"), tenant_ids=p.names("tenantIdIn"),
+        without_tenant=p.flag("withoutTenantId"))
+    return query, repository.Page(offset, limit, sort, descending)
+
+
+@bp.get("/process-definition")
+def list_definitions() -> Response:
+    query, page = _query()
+    with cafe().db.read() as session:
+        rows, _ = repository.search_definitions(session, query, page)
+        return json_response([definition_dto(d) for d in rows])
+
+
+@bp.get("/process-definition/count")
+def count_definitions() -> Response:
+    query, page = _query()
+    page.limit = 0
+    with cafe().db.read() as session:
+        return json_response({"count": repository.search_definitions(session, query, page)[1]})
+
+
+def _by_key(session, key: str, tenant_id: str | None = None) -> ProcessDefinition:
+    definition = deployments.latest_definition(session, key, tenant_id)
+    if definition is None:
+        tenant = f"tenant-id: {tenant_id}" if tenant_id else "no tenant-id"
+        raise not_found(f"No matching process definition with key: {key} and {tenant}")
+    return definition
+
+
+def _by_id(session, definition_id: str) -> ProcessDefinition:
+    definition = session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise not_found(f"No matching definition with id {definition_id}")
+    return definition
+
+
+@bp.get("/process-definition/<definition_id>")
+def get_definition(definition_id: str) -> Response:
+    with cafe().db.read() as session:
+        return json_response(definition_dto(_by_id(session, definition_id)))
+
+
+@bp.get("/process-definition/key/<key>")
+@bp.get("/process-definition/key/<key>/tenant-id/<tenant_id>")
+def get_definition_by_key(key: str, tenant_id: str | None = None) -> Response:
+    with cafe().db.read() as session:
+        return json_response(definition_dto(_by_key(session, key, tenant_id)))
+
+
+def _xml(session, definition: ProcessDefinition) -> Response:
+    content = deployments.definition_xml(session, definition)
+    return json_response({"id": definition.id, "bpmn20Xml": content.decode("utf-8", errors="replace")})
+
+
+@bp.get("/process-definition/<definition_id>/xml")
+def definition_xml(definition_id: str) -> Response:
+    with cafe().db.read() as session:
+        return _xml(session, _by_id(session, definition_id))
+
+
+@bp.get("/process-definition/key/<key>/xml")
+def definition_xml_by_key(key: str) -> Response:
+    with cafe().db.read() as session:
+        return _xml(session, _by_key(session, key))
+
+
+def _start_form(session, definition: ProcessDefinition) -> Response:
+    info = cafe().store.specs.info(session, definition.id)
+    start = next((s for s in info.specs.spec.task_specs.values() if type(s).__name__ == "StartEvent"), None)
+    form = form_of(start) if start is not None else None
+    return json_response(form_variables(form, {}, Params().names("variableNames") or None))
+
+
+@bp.get("/process-definition/<definition_id>/form-variables")
+def start_form_variables(definition_id: str) -> Response:
+    with cafe().db.read() as session:
+        return _start_form(session, _by_id(session, definition_id))
+
+
+@bp.get("/process-definition/key/<key>/form-variables")
+def start_form_variables_by_key(key: str) -> Response:
+    with cafe().db.read() as session:
+        return _start_form(session, _by_key(session, key))
+
+
+def _start(lookup) -> Response:
+    """Start and run to the first wait state before answering, as Camunda does."""
+    body = json_body()
+    variables = untyped_map(body.get("variables"))
+    business_key = body.get("businessKey")
+    caller = principal()
+    with cafe().unit_of_work() as session:
+        definition = cafe().store.specs.info(session, lookup(session).id)
+        instance, _ = instances.start(session, cafe().store, definition, variables, business_key, caller.name)
+        dto = instance_dto(instance, with_links=True)
+        if body.get("withVariablesInReturn"):
+            dto["variables"] = typed_map(instance.variables)
+    return json_response(dto)
+
+
+@bp.post("/process-definition/<definition_id>/start")
+@bp.post("/process-definition/<definition_id>/submit-form")
+def start_by_id(definition_id: str) -> Response:
+    return _start(lambda session: _by_id(session, definition_id))
+
+
+@bp.post("/process-definition/key/<key>/start")
+@bp.post("/process-definition/key/<key>/submit-form")
+def start_by_key(key: str) -> Response:
+    return _start(lambda session: _by_key(session, key))

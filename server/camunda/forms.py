@@ -1,0 +1,34 @@
+"""Camunda `formData` fields as `form-variables`: each field's current value (or its default) typed
+the way Camunda types form fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TYPES = {"string": "String", "long": "Long", "boolean": "Boolean", "date": "Date", "enum": "String"}
+
+
+def _default(kind: str, value: Any) -> Any:
+    """Defaults are text in the diagram; expressions (`${...}`) are not evaluated here."""
+    if value in (None, "") or "${" in str(value):
+        return None
+    if kind == "long":
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+    if kind == "boolean":
+        return str(value).lower() == "true"
+    return value
+
+
+def form_variables(form: dict | None, variables: dict, names: list[str] | None = None) -> dict:
+    fields = (form or {}).get("fields") or [] if (form or {}).get("kind", "camunda") == "camunda" else []
+    result = {}
+    for field in fields:
+        if names is not None and field["id"] not in names:
+            continue
+        kind = field.get("type") or "string"
+        value = variables.get(field["id"]) if field["id"] in variables else _default(kind, field.get("default"))
+        result[field["id"]] = {"type": _TYPES.get(kind, "String"), "value": value, "valueInfo": {}}
+    return result

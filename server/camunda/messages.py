@@ -1,0 +1,67 @@
+"""`POST /message` (correlate to one waiting instance, or start one) and `POST /signal`
+(broadcast to every waiting instance and signal start event)."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from ..context import cafe
+from ..services import messages, signals
+from ..services.errors import Conflict, NotFound
+from .blueprint import bp, principal
+from .definitions import instance_dto
+from .dto import CamundaError, bad_request, json_body, json_response, no_content, typed_map, untyped_map
+
+
+def _result(delivery: messages.Delivery, with_variables: bool) -> dict:
+    instance = delivery.instance
+    result = {"resultType": "ProcessDefinition" if delivery.started else "Execution", "execution": None,
+              "processInstance": None}
+    if delivery.started:
+        result["processInstance"] = instance_dto(instance)
+    else:
+        result["execution"] = {"id": instance.id, "processInstanceId": instance.id,
+                               "ended": instance.ended_at is not None, "tenantId": instance.tenant_id}
+    if with_variables:
+        result["variables"] = typed_map(instance.variables)
+    return result
+
+
+@bp.post("/message")
+def correlate() -> Response:
+    """204 without `resultEnabled`, else 200 with one result per reached instance.
+
+    Nothing to correlate to, or several candidates without `all`, is Camunda's 400
+    MismatchingMessageCorrelationException.
+    """
+    body = json_body()
+    name = body.get("messageName")
+    if not name:
+        raise bad_request("No message name set")
+    variables = untyped_map(body.get("processVariables")) | untyped_map(body.get("processVariablesLocal"))
+    keys = untyped_map(body.get("correlationKeys")) | untyped_map(body.get("localCorrelationKeys"))
+    correlation = messages.Correlation(
+        name=name, business_key=body.get("businessKey"), instance_id=body.get("processInstanceId"),
+        correlation_keys=keys or None, variables=variables, all=bool(body.get("all")))
+    try:
+        with cafe().unit_of_work() as session:
+            deliveries = messages.correlate(session, cafe().store, correlation, principal().name)
+            results = [_result(d, bool(body.get("variablesInResultEnabled"))) for d in deliveries]
+    except (NotFound, Conflict) as err:
+        raise CamundaError(400, f"Cannot correlate message '{name}': {err.detail}",
+                           "MismatchingMessageCorrelationException") from err
+    return json_response(results) if body.get("resultEnabled") else no_content()
+
+
+@bp.post("/signal")
+def signal() -> Response:
+    """Always 204, whether or not anything waited for the signal (as in Camunda)."""
+    body = json_body()
+    name = body.get("name")
+    if not name:
+        raise bad_request("No signal name given")
+    broadcast = signals.Signal(name=name, variables=untyped_map(body.get("variables")),
+                               instance_id=body.get("executionId"))
+    with cafe().unit_of_work() as session:
+        signals.broadcast(session, cafe().store, broadcast, principal().name)
+    return no_content()

@@ -1,0 +1,165 @@
+"""The web task list: its sections (mine, my groups' queue, all, recently completed), their
+counts, text search, and the task a person should see next after completing one.
+
+The native API's `tasks.search` answers one filter at a time; a person's list needs the
+sections side by side with their counts, which is what this module computes, with the same
+visibility rules (server.access).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..access import Principal, can_claim, can_work_on, is_candidate, task_visible
+from ..models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance
+from . import tasks
+from .deployments import resource_content
+
+OPEN_SECTIONS = ("mine", "group", "all")
+SECTIONS = (*OPEN_SECTIONS, "completed")
+RECENT_DAYS = 14
+
+
+@dataclass
+class WorklistQuery:
+    section: str = "mine"
+    text: str = ""
+    definition_key: str = ""
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass
+class TaskRow:
+    task: OpenTask
+    business_key: str | None
+
+
+@dataclass
+class CompletedRow:
+    event: HistoryEvent
+    definition_key: str | None
+    business_key: str | None
+
+
+@dataclass
+class TaskPage:
+    """What the task page shows: the task, its instance, its form documents and what the
+    signed-in person may do with it."""
+
+    task: OpenTask
+    instance: ProcessInstance | None
+    schema: dict | None
+    ui_schema: dict | None
+    may_work: bool
+    may_claim: bool
+
+
+def sections_for(principal: Principal) -> tuple[str, ...]:
+    """Everybody has their own tasks, their groups' queue and their history; admins also see all."""
+    return SECTIONS if principal.is_admin else ("mine", "group", "completed")
+
+
+def _open_query(principal: Principal, section: str) -> Select:
+    query = (select(OpenTask, ProcessInstance.business_key)
+             .join(ProcessInstance, ProcessInstance.id == OpenTask.instance_id)
+             .where(task_visible(principal)))
+    if section == "mine":
+        return query.where(OpenTask.assignee == principal.name)
+    if section == "group":
+        return query.where(OpenTask.assignee.is_(None), is_candidate(principal))
+    return query
+
+
+def _filtered(query: Select, q: WorklistQuery) -> Select:
+    if q.definition_key:
+        query = query.where(OpenTask.definition_key == q.definition_key)
+    if q.text:
+        text = q.text.strip()
+        query = query.where(or_(OpenTask.name.icontains(text, autoescape=True),
+                                OpenTask.bpmn_id.icontains(text, autoescape=True),
+                                OpenTask.definition_key.icontains(text, autoescape=True),
+                                ProcessInstance.business_key.icontains(text, autoescape=True)))
+    return query
+
+
+def _completed_query(principal: Principal, q: WorklistQuery) -> Select:
+    since = datetime.now(timezone.utc) - timedelta(days=RECENT_DAYS)
+    query = (select(HistoryEvent, ProcessInstance.definition_key, ProcessInstance.business_key)
+             .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
+             .where(HistoryEvent.kind == "task_completed", HistoryEvent.user == principal.name,
+                    HistoryEvent.at >= since))
+    if q.definition_key:
+        query = query.where(ProcessInstance.definition_key == q.definition_key)
+    if q.text:
+        text = q.text.strip()
+        query = query.where(or_(HistoryEvent.name.icontains(text, autoescape=True),
+                                HistoryEvent.bpmn_id.icontains(text, autoescape=True),
+                                ProcessInstance.business_key.icontains(text, autoescape=True)))
+    return query
+
+
+def _count(session: Session, query: Select) -> int:
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def counts(session: Session, principal: Principal, q: WorklistQuery) -> dict[str, int]:
+    """How many entries each section holds under the current search."""
+    result = {}
+    for section in sections_for(principal):
+        if section == "completed":
+            result[section] = _count(session, _completed_query(principal, q))
+        else:
+            result[section] = _count(session, _filtered(_open_query(principal, section), q))
+    return result
+
+
+def open_tasks(session: Session, principal: Principal, q: WorklistQuery) -> list[TaskRow]:
+    query = _filtered(_open_query(principal, q.section), q)
+    query = query.order_by(OpenTask.priority.desc().nulls_last(), OpenTask.created_at, OpenTask.id)
+    return [TaskRow(t, bk) for t, bk in session.execute(query.limit(q.limit).offset(q.offset))]
+
+
+def completed(session: Session, principal: Principal, q: WorklistQuery) -> list[CompletedRow]:
+    query = _completed_query(principal, q).order_by(HistoryEvent.id.desc())
+    return [CompletedRow(e, k, bk) for e, k, bk in session.execute(query.limit(q.limit).offset(q.offset))]
+
+
+def digest(rows: list, counts_: dict[str, int]) -> str:
+    """A fingerprint of what the list shows, so a polling page knows when to fetch it again."""
+    ids = [(r.task.id, r.task.assignee) if isinstance(r, TaskRow) else r.event.id for r in rows]
+    return hashlib.sha1(json.dumps([ids, counts_], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def task_page(session: Session, principal: Principal, task_id: str) -> TaskPage:
+    task = tasks.get_visible(session, principal, task_id)
+    schema = ui_schema = None
+    if (task.form or {}).get("kind") == "json-schema":
+        schema = tasks.form_schema(session, task)
+        ui_file = task.form.get("ui_schema_file")
+        if ui_file:
+            content = resource_content(session, session.get(ProcessDefinition, task.definition_id), ui_file)
+            try:
+                ui_schema = json.loads(content) if content else None
+            except ValueError:
+                ui_schema = None
+    return TaskPage(task=task, instance=session.get(ProcessInstance, task.instance_id), schema=schema,
+                    ui_schema=ui_schema if isinstance(ui_schema, dict) else None,
+                    may_work=can_work_on(principal, task),
+                    may_claim=task.assignee is None and can_claim(principal, task))
+
+
+def next_task_for(session: Session, principal: Principal, instance_id: str) -> OpenTask | None:
+    """After a completion: the open task of the same instance this person should do next,
+    their own before their groups' queue."""
+    query = (select(OpenTask).where(OpenTask.instance_id == instance_id, task_visible(principal),
+                                    or_(OpenTask.assignee == principal.name,
+                                        OpenTask.assignee.is_(None) & is_candidate(principal)))
+             .order_by(case((OpenTask.assignee == principal.name, 0), else_=1), OpenTask.created_at, OpenTask.id))
+    return session.scalars(query.limit(1)).first()

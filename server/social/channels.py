@@ -1,0 +1,122 @@
+"""Named channels: configuration, encrypted credentials, and connectors built for them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.base import Connector
+from connectors.http import guarded_session
+from connectors.registry import connector_class
+
+from ..models import Channel
+from ..services.errors import BadRequest, Conflict, NotFound
+from .credentials import Vault
+
+FEED = "feed"  # the built-in channel: always there, no network
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class ChannelView:
+    """What the API shows of a channel: never its credentials."""
+
+    name: str
+    kind: str
+    settings: dict
+    allow_private: bool
+    enabled: bool
+    has_credentials: bool
+    created_at: datetime | None
+
+
+def view(channel: Channel) -> ChannelView:
+    return ChannelView(channel.name, channel.kind, dict(channel.settings or {}), channel.allow_private,
+                       channel.enabled, bool(channel.credentials), channel.created_at)
+
+
+FEED_VIEW = ChannelView(FEED, "feed", {}, False, True, False, None)
+
+
+def list_channels(session: Session) -> list[ChannelView]:
+    return [FEED_VIEW] + [view(c) for c in session.scalars(select(Channel).order_by(Channel.name))]
+
+
+def get(session: Session, name: str) -> Channel:
+    channel = session.scalars(select(Channel).where(Channel.name == name)).first()
+    if channel is None:
+        raise NotFound(f"no channel named {name!r}")
+    return channel
+
+
+def exists(session: Session, name: str) -> bool:
+    return name == FEED or session.scalars(select(Channel.id).where(Channel.name == name)).first() is not None
+
+
+def _check_kind(kind: str) -> type:
+    if kind == FEED:
+        raise BadRequest("the feed channel is built in; it needs no configuration")
+    try:
+        return connector_class(kind)
+    except KeyError:
+        raise BadRequest(f"unknown channel kind {kind!r}") from None
+
+
+def create(session: Session, vault: Vault, name: str, kind: str, settings: dict[str, Any],
+           credentials: dict[str, Any] | None, allow_private: bool = False) -> Channel:
+    if not NAME.match(name or "") or name == FEED:
+        raise BadRequest("a channel name has 1-64 lower-case letters, digits or _ . - (and is not 'feed')")
+    if exists(session, name):
+        raise Conflict(f"channel {name!r} exists already")
+    cls = _check_kind(kind)
+    _check_builds(cls, name, settings, credentials or {}, allow_private)
+    channel = Channel(name=name, kind=kind, settings=settings, allow_private=allow_private,
+                      credentials=vault.seal(credentials) if credentials else None)
+    session.add(channel)
+    session.flush()
+    return channel
+
+
+def update(session: Session, vault: Vault, name: str, settings: dict | None = None,
+           credentials: dict | None = None, allow_private: bool | None = None,
+           enabled: bool | None = None) -> Channel:
+    channel = get(session, name)
+    new_settings = settings if settings is not None else channel.settings
+    new_credentials = credentials if credentials is not None else vault.open(channel.credentials)
+    new_private = allow_private if allow_private is not None else channel.allow_private
+    _check_builds(_check_kind(channel.kind), name, new_settings, new_credentials, new_private)
+    channel.settings = new_settings
+    if credentials is not None:
+        channel.credentials = vault.seal(credentials)
+    channel.allow_private = new_private
+    if enabled is not None:
+        channel.enabled = enabled
+    channel.updated_at = datetime.now(timezone.utc)
+    return channel
+
+
+def delete(session: Session, name: str) -> None:
+    session.delete(get(session, name))
+
+
+def _check_builds(cls: type, name: str, settings: dict, credentials: dict, allow_private: bool) -> None:
+    """Build the connector once, so bad settings are refused when saved, not when a step runs."""
+    try:
+        _build(cls, name, settings, credentials, allow_private)
+    except (KeyError, TypeError, ValueError) as err:
+        raise BadRequest(f"the channel's settings or credentials are incomplete or wrong: {err}") from None
+
+
+def _build(cls: type, name: str, settings: dict, credentials: dict, allow_private: bool) -> Connector:
+    hosts = cls.hosts(settings, credentials)
+    return cls(name, settings, credentials, guarded_session(hosts, allow_private=allow_private))
+
+
+def connector_for(channel: Channel, vault: Vault) -> Connector:
+    return _build(connector_class(channel.kind), channel.name, dict(channel.settings or {}),
+                  vault.open(channel.credentials), channel.allow_private)
