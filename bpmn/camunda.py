@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ReceiveTask, SendTas
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CallActivityParser, CamundaTaskParser
 
+from .event_subprocesses import start_event_parser
 from .service_tasks import CafeServiceTask
 
 CAMUNDA_ATTRIBUTES = (
@@ -158,6 +159,7 @@ class CafeCamundaParser(CamundaParser):
             full_tag("callActivity"): (_with_extensions(CallActivityParser), CafeCallActivity),
         }
     )
+    OVERRIDE_PARSER_CLASSES.update(start_event_parser(OVERRIDE_PARSER_CLASSES))
 
     # send/receive tasks keep their message parsers; only the extension reading is added
     for _tag, _spec in (("sendTask", SendTask), ("receiveTask", ReceiveTask)):

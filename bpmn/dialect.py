@@ -16,15 +16,19 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from .camunda import CONVERTERS as CAMUNDA_CONVERTERS
 from .camunda import CafeCamundaParser
+from .event_subprocesses import converters as event_subprocess_converters
 from .service_tasks import CafePlainParser, CafeSpiffParser, with_service_converters
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 
 
-_PLAIN_CONFIG = with_service_converters(DEFAULT_CONFIG)
-_CAMUNDA_CONFIG = {**with_service_converters(CAMUNDA_CONFIG), **CAMUNDA_CONVERTERS}
-_SPIFF_CONFIG = with_service_converters(SPIFF_CONFIG)
+_PLAIN_CONFIG = {**with_service_converters(DEFAULT_CONFIG),
+                 **event_subprocess_converters(DEFAULT_CONFIG, CafePlainParser.OVERRIDE_PARSER_CLASSES)}
+_CAMUNDA_CONFIG = {**with_service_converters(CAMUNDA_CONFIG), **CAMUNDA_CONVERTERS,
+                   **event_subprocess_converters(CAMUNDA_CONFIG, CafeCamundaParser.OVERRIDE_PARSER_CLASSES)}
+_SPIFF_CONFIG = {**with_service_converters(SPIFF_CONFIG),
+                 **event_subprocess_converters(SPIFF_CONFIG, CafeSpiffParser.OVERRIDE_PARSER_CLASSES)}
 
 
 class Dialect(enum.StrEnum):

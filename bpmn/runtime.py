@@ -31,6 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 from .dialect import Dialect
 from .engine import CafeScriptEngine
 from .errors import NotWaiting, RunError
+from .event_subprocesses import trigger_definition, trigger_messages
 from .pruning import prune, run_engine_steps
 from .serializer import SpecBundle, serializer_for
 from .service_tasks import ServiceRequest, finish_service_task, pending_request, throw_error
@@ -247,6 +248,7 @@ class ProcessRun:
                 messages.append(MessageWait(str(task.id), bpmn_id, definition.name))
             elif isinstance(definition, SignalEventDefinition):
                 messages.append(MessageWait(str(task.id), bpmn_id, definition.name, "signal"))
+        messages.extend(MessageWait(*trigger) for trigger in trigger_messages(self.workflow))
         return timers, messages
 
     # -- outside input --------------------------------------------------------------------------
@@ -288,28 +290,31 @@ class ProcessRun:
 
         Variables are merged into the waiting task first, as Camunda does with `processVariables`.
         """
-        for task, definition in list(waiting_definitions(self.workflow)):
-            if isinstance(definition, MessageEventDefinition) and definition.name == name:
-                if variables:
-                    task.data.update(variables)
-                body = dict(payload or variables or {})
-                try:  # diagrams with correlation properties only take messages whose keys match
-                    correlations = definition.get_correlations(task, body)
-                except Exception:  # the message lacks a property; the catch reports it below
-                    correlations = {}
-                if isinstance(definition, CamundaMessageEventDefinition):
-                    # The Camunda catch reads body["payload"] into its result variable (default
-                    # `<task id>_Response`); a bare dict fails there with KeyError: 'payload'.
-                    body = {"payload": body, "result_var": definition.result_var}
-                try:
-                    self.workflow.send_event(BpmnEvent(definition, payload=body, correlations=correlations))
-                except Exception as err:  # correlation mismatch, or a property missing from the message
-                    reason = (f"its correlation properties {correlations} do not match the instance's "
-                              f"{self.workflow.correlations}" if isinstance(err, WorkflowException)
-                              else self._run_error(err).message)
-                    raise NotWaiting(f"message {name!r} cannot be delivered to this instance: {reason}") from err
-                return
-        raise NotWaiting(f"the instance is not waiting for message {name!r}")
+        task, definition = next(((t, d) for t, d in waiting_definitions(self.workflow)
+                                 if isinstance(d, MessageEventDefinition) and d.name == name), (None, None))
+        if definition is None:  # no catch event waits; an event sub-process may start with it
+            definition = trigger_definition(self.workflow, name)
+        if definition is None:
+            raise NotWaiting(f"the instance is not waiting for message {name!r}")
+        if variables and task is not None:
+            task.data.update(variables)
+        body = dict(payload or variables or {})
+        try:  # diagrams with correlation properties only take messages whose keys match
+            correlations = definition.calculate_correlations(
+                self.workflow.script_engine, definition.correlation_properties, body)
+        except Exception:  # the message lacks a property; the catch reports it below
+            correlations = {}
+        if isinstance(definition, CamundaMessageEventDefinition):
+            # The Camunda catch reads body["payload"] into its result variable (default
+            # `<task id>_Response`); a bare dict fails there with KeyError: 'payload'.
+            body = {"payload": body, "result_var": definition.result_var}
+        try:
+            self.workflow.send_event(BpmnEvent(definition, payload=body, correlations=correlations))
+        except Exception as err:  # correlation mismatch, or a property missing from the message
+            reason = (f"its correlation properties {correlations} do not match the instance's "
+                      f"{self.workflow.correlations}" if isinstance(err, WorkflowException)
+                      else self._run_error(err).message)
+            raise NotWaiting(f"message {name!r} cannot be delivered to this instance: {reason}") from err
 
     def deliver_signal(self, name: str, variables: dict | None = None) -> None:
         """Hand a named signal to every catch event of this instance waiting for it.

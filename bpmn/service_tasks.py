@@ -26,6 +26,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter as Spi
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask as SpiffScriptTask
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 
+from .event_subprocesses import start_event_parser
 from .parser_fixes import PlainBusinessRuleTaskParser, SpiffScriptTaskParser
 from .social import OPERATORS
 
@@ -177,6 +178,7 @@ class CafeSpiffParser(SpiffBpmnParser):
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (SpiffServiceTaskParser, SpiffCafeServiceTask),
         full_tag("scriptTask"): (SpiffScriptTaskParser, SpiffScriptTask),
+        **start_event_parser(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES),
     }
 
 
@@ -185,6 +187,7 @@ class CafePlainParser(BpmnDmnParser):
         **BpmnDmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (TaskParser, CafeServiceTask),
         full_tag("businessRuleTask"): (PlainBusinessRuleTaskParser, NoneTask),
+        **start_event_parser(BpmnDmnParser.PARSER_CLASSES),
     }
 
 

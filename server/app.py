@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask, jsonify
 
 from . import api
+from .camunda import register_camunda_api
 from .config import Settings
 from .context import Cafe
 from .db import Database
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_api(app)
     register_problem_handlers(app)  # after flask-smorest, which installs its own JSON handler
     register_web(app)  # the web task list at /; its blueprint answers its own errors as HTML pages
+    register_camunda_api(app)  # /engine-rest: Camunda Modeler and Camunda 7 clients
 
     @app.get("/health")
     def health():

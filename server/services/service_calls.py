@@ -89,9 +89,15 @@ def finish(session: Session, store: InstanceStore, call: ServiceCall, result: An
 
 
 def fail(session: Session, store: InstanceStore, call: ServiceCall, code: str, message: str,
-         user: str | None = None) -> Outcome:
-    """Throw BPMN error `code` at the task; uncaught, the instance gets an incident."""
+         user: str | None = None, variables: dict | None = None) -> Outcome:
+    """Throw BPMN error `code` at the task; uncaught, the instance gets an incident.
+
+    `variables` go to every open task of the instance, not only the failing one: the boundary
+    event that catches the error carries its own copy of the data onto the error path.
+    """
     instance, run = _load_parked(session, store, call)
+    if variables:
+        run.set_variables(variables)
     try:
         caught = run.throw_error(call.task_id, code, message)
     except NotWaiting as err:

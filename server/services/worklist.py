@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..access import Principal, can_claim, can_work_on, is_candidate, task_visible
-from ..models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance
+from ..models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from . import tasks
 from .deployments import resource_content
 
@@ -157,9 +157,13 @@ def task_page(session: Session, principal: Principal, task_id: str) -> TaskPage:
 
 def next_task_for(session: Session, principal: Principal, instance_id: str) -> OpenTask | None:
     """After a completion: the open task of the same instance this person should do next,
-    their own before their groups' queue."""
+    their own before their groups' queue. For admins that includes tasks that name nobody
+    (only admins can see those), but not other people's queues."""
+    unassigned = is_candidate(principal)
+    if principal.is_admin:
+        unassigned = or_(unassigned, ~exists().where(TaskCandidate.task_id == OpenTask.id))
     query = (select(OpenTask).where(OpenTask.instance_id == instance_id, task_visible(principal),
                                     or_(OpenTask.assignee == principal.name,
-                                        OpenTask.assignee.is_(None) & is_candidate(principal)))
+                                        OpenTask.assignee.is_(None) & unassigned))
              .order_by(case((OpenTask.assignee == principal.name, 0), else_=1), OpenTask.created_at, OpenTask.id))
     return session.scalars(query.limit(1)).first()

@@ -198,6 +198,14 @@ class FeedBroker:
             sub.set_streams(streams)
             self._index(sub, add=True)
 
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait for the poller to stop once the last subscriber has gone (tests, benchmarks)."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return thread is None or not thread.is_alive()
+
     def follows_changed(self, username: str) -> None:
         """A follow or unfollow in this process: that user's streams re-read their follows now."""
         with self._lock:
@@ -228,6 +236,9 @@ class FeedBroker:
                     return
                 if not self._wake:
                     self._lock.wait(self.poll_interval)
+                if not self._subscribers:
+                    self._thread = None
+                    return
                 self._wake = False
             try:
                 while self.poll_once() >= BATCH:

@@ -89,7 +89,7 @@ def _collect_review(session: Session, call: ServiceCall) -> None:
         queue_post(session, call, channel, spec.message, list(spec.media), list(spec.options), purpose="review")
     if review.deadline is not None:
         session.add(Job(instance_id=call.instance_id, kind="review.timeout", due_at=review.deadline,
-                        payload={"review_id": review.id}))
+                        task_id=review.id, payload={"review_id": review.id}))
 
 
 def _attach_image(session: Session, call: ServiceCall) -> None:

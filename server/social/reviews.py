@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bpmn.reviews import Tally, Vote, decide
@@ -106,8 +106,8 @@ def settle(session: Session, store: InstanceStore, review: Review, timed_out: bo
     review.status = "decided" if result.decided and not timed_out else "timed_out"
     review.decision = None if timed_out else result.decision
     review.decided_at = datetime.now(timezone.utc)
-    session.execute(Job.__table__.delete().where(Job.kind.in_(("review.timeout", "social.poll")),
-                                                 Job.instance_id == review.instance_id))
+    session.execute(delete(Job).where(Job.kind.in_(("review.timeout", "social.poll")), Job.task_id == review.id)
+                    .execution_options(synchronize_session=False))
     if call is not None and call.status == "pending":
         service_calls.finish(session, store, call, output(review, rows, result))
     return True
@@ -174,13 +174,12 @@ def poll_job(ctx: JobContext, job_id: int) -> None:
             _record_reactions(session, review, post.channel, page.items + _poll_votes(review, page))
             row = session.get(SocialPost, post.id)
             row.reactions_cursor = page.cursor or row.reactions_cursor
-        decided = review.status == "open" and settle(session, ctx.store, review)
-        if job is not None and not decided and review.status == "open":
+        if review.status == "open" and not settle(session, ctx.store, review) and job is not None:
             step = min(job.attempts, len(POLL_INTERVALS) - 1)
             job.due_at = retry_at or datetime.now(timezone.utc) + timedelta(seconds=POLL_INTERVALS[step])
             job.locked_by = job.locked_until = None
-        elif job is not None:
-            session.delete(job)
+        elif review.status != "open":  # decided here or before: this review's jobs are gone (settle)
+            session.execute(delete(Job).where(Job.id == job_id).execution_options(synchronize_session=False))
 
 
 def _record_reactions(session: Session, review: Review, channel: str, items: list[Reaction]) -> None:

@@ -37,7 +37,7 @@ from connectors.base import (
 )
 
 from ..jobs.context import JobContext
-from ..models import Channel, Job, Media, ProcessInstance, ServiceCall, SocialPost
+from ..models import Channel, Job, Media, ProcessInstance, Review, ServiceCall, SocialPost
 from ..services import service_calls
 from . import feed
 from .channels import FEED, connector_for
@@ -167,9 +167,10 @@ def _sent(session: Session, ctx: JobContext, job_id: int, post_id: str, ref: Pos
     if call is None or call.status != "pending":
         return
     if call.operator == COLLECT_REVIEW:
-        if row.channel != FEED:
-            session.add(Job(instance_id=row.instance_id, kind="social.poll", payload={"post_id": row.id},
-                            due_at=datetime.now(timezone.utc) + timedelta(seconds=30)))
+        review = session.scalars(select(Review).where(Review.call_id == call.id)).first()
+        if row.channel != FEED and review is not None:
+            session.add(Job(instance_id=row.instance_id, kind="social.poll", task_id=review.id,
+                            payload={"post_id": row.id}, due_at=datetime.now(timezone.utc) + timedelta(seconds=30)))
         return
     posts = session.scalars(select(SocialPost).where(SocialPost.call_id == call.id)).all()
     if call.operator == PUBLISH_STATUS and all(p.status == "sent" for p in posts):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from markupsafe import Markup, escape
+
 from ..auth import session_principal
 from .blueprint import bp
 
@@ -30,6 +32,18 @@ def short_id(value: str | None) -> str:
     return (value or "")[:8]
 
 
+def html_attrs(attrs: dict) -> Markup:
+    """HTML attributes from a dict: True as a bare attribute (`required`), False/None left out."""
+    parts = []
+    for name, value in attrs.items():
+        if value is True:
+            parts.append(str(escape(name)))
+        elif value not in (False, None):
+            parts.append(f'{escape(name)}="{escape(value)}"')
+    return Markup(" ".join(parts))
+
+
+bp.add_app_template_filter(html_attrs, "html_attrs")
 bp.add_app_template_filter(when, "when")
 bp.add_app_template_filter(iso, "iso")
 bp.add_app_template_filter(pretty_json, "pretty_json")

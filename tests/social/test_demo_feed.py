@@ -12,9 +12,10 @@ from tests.social.images import has_gps, jpeg_with_gps
 DEMO = ROOT / "examples" / "delivery-review.bpmn"
 
 
-def start_demo(admin_api, channels="feed"):
+def start_demo(admin_api, channels="feed", reviewers="team"):
     admin_api.deploy(DEMO)
-    return admin_api.start("delivery_review", {"delivery_id": "D-17", "customer": "ACME", "channels": channels})
+    return admin_api.start("delivery_review", {"delivery_id": "D-17", "customer": "ACME", "channels": channels,
+                                               "reviewers": reviewers})
 
 
 def test_demo_runs_end_to_end_on_the_feed(admin_api, user_api, cafe):

@@ -1,0 +1,205 @@
+"""External tasks for Camunda workers: fetchAndLock with long polling, complete, failure,
+bpmnError, extendLock, unlock, retries, and the list.
+
+Long polling waits outside any transaction: it asks a cheap read every `POLL_SECONDS` and takes
+the write transaction only when there is something to lock, and it never waits longer than
+`MAX_WAIT_SECONDS` (a worker simply asks again), so a waiting worker holds one request thread
+and no database connection or lock.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Response
+
+from ..context import cafe
+from ..models import ProcessInstance, ServiceCall
+from ..services import external_tasks
+from ..services.repository import Page
+from .blueprint import bp, principal
+from .dto import bad_request, format_date, json_body, json_response, no_content, typed_map, untyped_map
+from .params import Params
+
+POLL_SECONDS = 0.2
+MAX_WAIT_SECONDS = 30.0
+DEFAULT_LOCK_MS = 300_000
+
+
+def task_dto(call: ServiceCall, instance: ProcessInstance | None, fetched: bool = False,
+             names: list[str] | None = None) -> dict:
+    """`ExternalTaskDto`; a fetched task (`LockedExternalTaskDto`) adds its variables: the process
+    variables (all, or the `names` asked for) and the task's inputs as local variables."""
+    locked = call.worker_id is not None and call.locked_until is not None
+    dto = {
+        "id": call.id, "activityId": call.bpmn_id, "activityInstanceId": f"{call.bpmn_id}:{call.task_id}",
+        "executionId": call.instance_id, "processInstanceId": call.instance_id,
+        "processDefinitionId": instance.definition_id if instance else None,
+        "processDefinitionKey": instance.definition_key if instance else None,
+        "processDefinitionVersionTag": None, "topicName": external_tasks.topic_of(call),
+        "workerId": call.worker_id, "lockExpirationTime": format_date(call.locked_until) if locked else None,
+        "createTime": format_date(call.created_at), "retries": call.retries, "suspended": False, "priority": 0,
+        "businessKey": instance.business_key if instance else None,
+        "tenantId": instance.tenant_id if instance else None, "errorMessage": call.error_message,
+        "errorDetails": call.error_details,
+    }
+    if fetched:
+        variables = {**((instance.variables if instance else None) or {}), **(call.params or {})}
+        dto["variables"] = typed_map(variables, names)
+        dto["extensionProperties"] = {}
+    return dto
+
+
+def _topics(body: dict) -> list[tuple[external_tasks.Topic, list[str] | None]]:
+    topics = body.get("topics") or []
+    if not isinstance(topics, list) or not topics:
+        raise bad_request("fetchAndLock needs at least one topic: {\"topicName\", \"lockDuration\"}")
+    parsed = []
+    for topic in topics:
+        if not isinstance(topic, dict) or not topic.get("topicName"):
+            raise bad_request("every topic needs a topicName")
+        lock_ms = int(topic.get("lockDuration") or DEFAULT_LOCK_MS)
+        if lock_ms <= 0:
+            raise bad_request("lockDuration must be positive")
+        names = topic.get("variables")
+        parsed.append((external_tasks.Topic(topic["topicName"], lock_ms), list(names) if names is not None else None))
+    return parsed
+
+
+@bp.post("/external-task/fetchAndLock")
+def fetch_and_lock() -> Response:
+    body = json_body()
+    worker_id = body.get("workerId")
+    if not worker_id:
+        raise bad_request("workerId is required")
+    external_tasks.require_worker(principal())
+    topics = _topics(body)
+    names = {topic.name: wanted for topic, wanted in topics}
+    max_tasks = max(int(body.get("maxTasks") or 1), 1)
+    wait = min(max(float(body.get("asyncResponseTimeout") or 0) / 1000, 0), MAX_WAIT_SECONDS)
+    deadline = time.monotonic() + wait
+    db = cafe().db
+    while True:
+        with db.read() as session:
+            ready = external_tasks.has_work(session, list(names))
+        if ready:
+            with cafe().unit_of_work() as session:
+                locked = external_tasks.lock(session, str(worker_id), [t for t, _ in topics], max_tasks)
+                result = [task_dto(call, instance, True, names[external_tasks.topic_of(call)])
+                          for call, instance in locked]
+            if result:
+                return json_response(result)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return json_response([])
+        time.sleep(min(POLL_SECONDS, remaining))
+
+
+@bp.post("/external-task/<task_id>/complete")
+def complete_external_task(task_id: str) -> Response:
+    body = json_body()
+    external_tasks.require_worker(principal())
+    with cafe().unit_of_work() as session:
+        external_tasks.complete(session, cafe().store, task_id, body.get("workerId"),
+                                untyped_map(body.get("variables")), untyped_map(body.get("localVariables")),
+                                principal().name)
+    return no_content()
+
+
+@bp.post("/external-task/<task_id>/failure")
+def failure(task_id: str) -> Response:
+    body = json_body()
+    external_tasks.require_worker(principal())
+    retries = body.get("retries")
+    with cafe().unit_of_work() as session:
+        external_tasks.failure(session, cafe().store, task_id, body.get("workerId"), body.get("errorMessage"),
+                               body.get("errorDetails"), int(retries) if retries is not None else None,
+                               int(body.get("retryTimeout") or 0), principal().name)
+    return no_content()
+
+
+@bp.post("/external-task/<task_id>/bpmnError")
+def bpmn_error(task_id: str) -> Response:
+    body = json_body()
+    external_tasks.require_worker(principal())
+    if not body.get("errorCode"):
+        raise bad_request("errorCode is required")
+    with cafe().unit_of_work() as session:
+        external_tasks.bpmn_error(session, cafe().store, task_id, body.get("workerId"), str(body["errorCode"]),
+                                  body.get("errorMessage"), untyped_map(body.get("variables")), principal().name)
+    return no_content()
+
+
+@bp.post("/external-task/<task_id>/extendLock")
+def extend_lock(task_id: str) -> Response:
+    body = json_body()
+    external_tasks.require_worker(principal())
+    duration = int(body.get("newDuration") or 0)
+    if duration <= 0:
+        raise bad_request("newDuration must be positive")
+    with cafe().unit_of_work() as session:
+        external_tasks.extend_lock(session, task_id, body.get("workerId"), duration)
+    return no_content()
+
+
+@bp.post("/external-task/<task_id>/unlock")
+def unlock(task_id: str) -> Response:
+    external_tasks.require_worker(principal())
+    with cafe().unit_of_work() as session:
+        external_tasks.unlock(session, task_id)
+    return no_content()
+
+
+@bp.put("/external-task/<task_id>/retries")
+def set_retries(task_id: str) -> Response:
+    external_tasks.require_worker(principal())
+    retries = json_body().get("retries")
+    if not isinstance(retries, int) or retries < 0:
+        raise bad_request("retries must be a number of at least 0")
+    with cafe().unit_of_work() as session:
+        external_tasks.set_retries(session, cafe().store, task_id, retries, principal().name)
+    return no_content()
+
+
+def _query() -> tuple[external_tasks.ExternalTaskQuery, Page]:
+    p = Params()
+    offset, limit = p.page()
+    query = external_tasks.ExternalTaskQuery(
+        id=p.text("externalTaskId"), topic=p.text("topicName"), worker_id=p.text("workerId"),
+        instance_id=p.text("processInstanceId"), locked=p.flag("locked"), not_locked=p.flag("notLocked"),
+        with_retries_left=p.flag("withRetriesLeft"), no_retries_left=p.flag("noRetriesLeft"))
+    return query, Page(offset, limit)
+
+
+@bp.get("/external-task")
+def list_external_tasks() -> Response:
+    external_tasks.require_worker(principal())
+    query, page = _query()
+    with cafe().db.read() as session:
+        rows, _ = external_tasks.search(session, query, page)
+        return json_response([task_dto(call, instance) for call, instance in rows])
+
+
+@bp.get("/external-task/count")
+def count_external_tasks() -> Response:
+    external_tasks.require_worker(principal())
+    query, page = _query()
+    page.limit = 0
+    with cafe().db.read() as session:
+        return json_response({"count": external_tasks.search(session, query, page)[1]})
+
+
+@bp.get("/external-task/<task_id>")
+def get_external_task(task_id: str) -> Response:
+    external_tasks.require_worker(principal())
+    with cafe().db.read() as session:
+        call = external_tasks.get(session, task_id)
+        return json_response(task_dto(call, external_tasks.instance_of(session, call)))
+
+
+@bp.get("/external-task/<task_id>/errorDetails")
+def error_details(task_id: str) -> Response:
+    external_tasks.require_worker(principal())
+    with cafe().db.read() as session:
+        details = external_tasks.get(session, task_id).error_details
+    return Response(details or "", mimetype="text/plain")

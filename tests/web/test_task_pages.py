@@ -1,0 +1,141 @@
+"""The task list and task pages through the test client: sections and counts, search, forms
+drawn from Camunda formData and JSON schemas, server-side errors next to their fields, claim,
+complete and on to the next task."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import DIAGRAMS
+from tests.web.conftest import text_of
+
+WEB = DIAGRAMS / "web"
+
+
+def _input(html: str, name: str) -> str:
+    """The opening tag of the input, select or textarea named `name`."""
+    match = re.search(rf'<(input|select|textarea)[^>]*\bname="{name}"[^>]*>', html)
+    assert match, f"no input named {name}"
+    return match.group(0)
+
+
+def _error(html: str, name: str) -> str:
+    match = re.search(rf'<p class="field-error" id="f-{name}-error"( hidden)?>([^<]*)</p>', html)
+    assert match, f"no error slot for {name}"
+    return "" if match.group(1) else match.group(2)
+
+
+def _task_id(html: str) -> str:
+    return re.search(r'data-task-id="([^"]+)"', html).group(1)
+
+
+def test_camunda_form_inputs_carry_the_constraints(web, admin_api):
+    admin_api.deploy(WEB / "registration.bpmn")
+    admin_api.start("registration", business_key="member-7")
+    carol = web("carol", groups=["clerks"])
+    page = text_of(carol.get("/?section=group"))
+    html = text_of(carol.get(f"/tasks/{_task_id(page)}"))
+    assert re.search(r'type="text".*required minlength="2" maxlength="40"', _input(html, "name"))
+    age = _input(html, "age")
+    assert 'type="number"' in age and 'min="18"' in age and 'max="99"' in age and 'step="1"' in age
+    assert 'type="checkbox"' in _input(html, "newsletter")
+    assert 'type="date"' in _input(html, "joined") and "required" in _input(html, "joined")
+    assert "<select" in _input(html, "plan") and '<option value="family">Family</option>' in html
+    assert '<label for="f-age">Age' in html
+
+
+def test_list_sections_counts_search_and_claim(web, admin_api):
+    admin_api.deploy(WEB / "registration.bpmn")
+    admin_api.start("registration", business_key="member-1")
+    admin_api.start("registration", business_key="member-2")
+    carol = web("carol", groups=["clerks"])
+    mine = text_of(carol.get("/"))
+    assert "Nothing assigned to you" in mine
+    assert re.search(r'data-count="group"[^>]*>2<', mine)
+    found = text_of(carol.get("/?section=group&q=member-2"))
+    assert found.count("data-task-id=") == 1 and "member-2" in found
+    assert "No open task matches" in text_of(carol.get("/?section=group&q=nothing-like-this"))
+
+    task_id = _task_id(found)
+    response = carol.post(f"/tasks/{task_id}/claim")
+    assert response.headers["Location"] == f"/tasks/{task_id}"
+    assert "Assigned to <strong>you</strong>" in text_of(carol.get(response.headers["Location"]))
+    updates = carol.get("/tasks/updates.json?section=mine").get_json()
+    assert updates["counts"] == {"mine": 1, "group": 1, "completed": 0}
+
+    dave = web("dave", groups=["clerks"])
+    taken = dave.post(f"/tasks/{task_id}/claim")
+    assert taken.status_code == 302
+    assert "could not be claimed" in text_of(dave.get(taken.headers["Location"]))
+
+
+def test_server_errors_next_to_fields_then_complete_and_next_task(web, admin_api):
+    admin_api.deploy(WEB / "registration.bpmn")
+    instance = admin_api.start("registration")
+    carol = web("carol", groups=["clerks"])
+    task_id = instance["tasks"][0]["id"]
+    carol.get(f"/tasks/{task_id}")
+    bad = carol.post(f"/tasks/{task_id}", {"name": "A", "age": "12", "joined": "", "plan": "gold"})
+    html = text_of(bad)
+    assert bad.status_code == 422
+    assert _error(html, "name") == "Value must have at least 2 characters."
+    assert _error(html, "age") == "Value must be at least 18."
+    assert _error(html, "joined") == "This field is required."
+    assert "must be one of basic, plus, family" in _error(html, "plan")
+    assert _error(html, "newsletter") == ""
+    assert 'value="12"' in _input(html, "age"), "the submitted values stay in the form"
+
+    done = carol.post(f"/tasks/{task_id}", {"name": "Alice", "age": "30", "joined": "2024-05-01",
+                                            "plan": "plus", "newsletter": "true"})
+    assert done.status_code == 302
+    following = text_of(carol.get(done.headers["Location"]))
+    assert "Confirm registration" in following and "Completed “Register member”" in following
+    variables = admin_api.get(f"/api/v1/process-instances/{instance['id']}").get_json()["variables"]
+    assert variables | {} == variables and variables["age"] == 30 and variables["newsletter"] is True
+    assert variables["plan"] == "plus" and variables["joined"] == "2024-05-01"
+
+    completed = text_of(carol.get("/?section=completed"))
+    assert "Register member" in completed
+
+
+def test_json_schema_form_renders_validates_and_completes(web, admin_api):
+    admin_api.deploy(WEB / "enrolment.bpmn", WEB / "enrolment-schema.json", WEB / "enrolment-uischema.json")
+    instance = admin_api.start("enrolment")
+    root = web("root", admin=True, groups=["admins"])
+    task_id = instance["tasks"][0]["id"]
+    html = text_of(root.get(f"/tasks/{task_id}"))
+    names = re.findall(r'<(?:input|select|textarea)[^>]*\bname="(\w+)"', html)
+    assert names[1:3] == ["student", "level"], "ui:order comes first"
+    assert 'minlength="2"' in _input(html, "student") and "required" in _input(html, "student")
+    assert 'type="email"' in _input(html, "email") and 'type="date"' in _input(html, "birthday")
+    seats = _input(html, "seats")
+    assert 'type="number"' in seats and 'step="1"' in seats and 'min="1"' in seats and 'max="5"' in seats
+    assert 'step="any"' in _input(html, "fee") and "In euros" in html
+    assert '<option value="2">Room two</option>' in html and '<option value="&#34;B2&#34;">B2</option>' in html
+    assert 'type="checkbox"' in _input(html, "scholarship") and "<textarea" in _input(html, "notes")
+
+    bad = root.post(f"/tasks/{task_id}", {"student": "X", "seats": "9", "level": ""})
+    html = text_of(bad)
+    assert bad.status_code == 422
+    assert "too short" in _error(html, "student")
+    assert "maximum of 5" in _error(html, "seats")
+    assert _error(html, "level") == "This field is required."
+
+    done = root.post(f"/tasks/{task_id}", {"student": "Xavier", "seats": "2", "level": '"B2"', "room": "2",
+                                           "fee": "12.5", "scholarship": "true", "birthday": "2001-02-03"})
+    assert done.status_code == 302
+    assert "Send welcome pack" in text_of(root.get(done.headers["Location"]))
+    variables = admin_api.get(f"/api/v1/process-instances/{instance['id']}").get_json()["variables"]
+    assert {k: variables[k] for k in ("student", "seats", "level", "room", "fee", "scholarship")} == {
+        "student": "Xavier", "seats": 2, "level": "B2", "room": 2, "fee": 12.5, "scholarship": True}
+
+
+def test_a_completed_task_page_says_so(web, admin_api):
+    admin_api.deploy(WEB / "registration.bpmn")
+    instance = admin_api.start("registration")
+    carol = web("carol", groups=["clerks"])
+    task_id = instance["tasks"][0]["id"]
+    admin_api.post(f"/api/v1/tasks/{task_id}/complete", json={"variables": {
+        "name": "Al", "age": 20, "joined": "2024-01-01", "plan": "basic"}})
+    response = carol.get(f"/tasks/{task_id}")
+    assert response.status_code == 404 and "This task is not open" in text_of(response)
