@@ -61,6 +61,8 @@ def _interrupt(start_task) -> None:
     for task in list(parent.tasks.values()):
         if task.id not in spared and task.has_state(TaskState.NOT_FINISHED_MASK) and not _below(task, own):
             task.cancel()
+    # A triggered sub-process task gets no successors predicted; the process must end through it
+    own.task_spec._predict(own, mask=TaskState.NOT_FINISHED_MASK)
 
 
 def _below(task, ancestor) -> bool:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -24,6 +22,7 @@ from .feed_schemas import (
     NewComment,
     ReactionSchema,
 )
+from .feed_stream import EventStream, followed, stream_limit
 
 blp = Blueprint("feed", __name__, url_prefix="/api/v1",
                 description="The built-in feed: activity streams of instances, definitions, users and "
@@ -119,7 +118,7 @@ class Follows(MethodView):
         with cafe().unit_of_work() as session:
             row = feed.follow(session, principal, body["stream"])
             result = {"stream": row.stream, "created_at": row.created_at}
-        feed_events.broker_for(cafe().db).follows_changed(principal.name)
+        _follows_changed(principal)
         return result
 
     @blp.arguments(FollowBody)
@@ -129,7 +128,12 @@ class Follows(MethodView):
         principal = current_principal()
         with cafe().unit_of_work() as session:
             feed.unfollow(session, principal, body["stream"])
-        feed_events.broker_for(cafe().db).follows_changed(principal.name)
+        _follows_changed(principal)
+
+
+def _follows_changed(principal) -> None:
+    db = cafe().db
+    feed_events.broker_for(db).follows_changed(principal.name, lambda: followed(db, principal))
 
 
 @blp.route("/feed/events")
@@ -149,16 +153,9 @@ class Events(MethodView):
             except ValueError:
                 raise BadRequest("Last-Event-ID must be an item id") from None
         try:
-            body = feed_events.EventStream(cafe().db, principal, after, _stream_limit())
+            body = EventStream(cafe().db, principal, after, stream_limit())
         except feed_events.TooManyStreams as err:
             return problem(err.status, err.title, err.detail, headers={"Retry-After": "10"})
         return Response(body, mimetype="text/event-stream", direct_passthrough=True, headers={
             "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-
-def _stream_limit() -> int | None:
-    """Each live stream holds one request thread; keep half of a process's threads for the API."""
-    if os.environ.get("PROCESSCAFE_FEED_STREAMS"):
-        return max(1, int(os.environ["PROCESSCAFE_FEED_STREAMS"]))
-    threads = current_app.config.get("PROCESSCAFE_THREADS")
-    return max(1, threads // 2) if threads else None

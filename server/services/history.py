@@ -58,7 +58,8 @@ def activity_instances(session: Session, instances: list[ProcessInstance]) -> li
     events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id.in_(by_id))
                              .order_by(HistoryEvent.instance_id, HistoryEvent.id))
     for event in events:
-        began = previous.get(event.instance_id, event.at)
+        # never after its end: the "started" row gets its time when written, after the first steps
+        began = min(previous.get(event.instance_id, event.at), event.at)
         previous[event.instance_id] = event.at
         if event.kind not in FINISHING_KINDS or not event.bpmn_id:
             continue

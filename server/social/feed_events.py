@@ -15,10 +15,7 @@ ids it skipped for a grace period (rolled-back inserts leave holes for ever).
 
 Nothing here holds a database session while waiting: the poller and each stream open a short
 read-only session for one query and close it, so an idle stream never holds a connection or a
-SQLite lock. Each stream does hold one request thread of its server process (gunicorn's gthread
-worker), which is why a process accepts at most half its threads as streams (503 beyond that;
-clients retry or fall back to polling GET /api/v1/feed) and why a stream ends after a few minutes
-(EventSource reconnects with Last-Event-ID and nothing is lost).
+SQLite lock. The HTTP side (one text/event-stream response per client) is server/api/feed_stream.py.
 """
 
 from __future__ import annotations
@@ -30,14 +27,13 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..access import Principal
 from ..db import Database
 from ..models import FeedItem
 from ..services.errors import ServiceError
@@ -46,14 +42,11 @@ from . import feed
 log = logging.getLogger(__name__)
 
 BATCH = 500  # items per poll query; a poll that fills it polls again at once
-BACKLOG = 500  # items replayed on resume; a client that missed more reloads its feed
 QUEUE_LIMIT = 1000  # a client this far behind is dropped; it reconnects and resumes from the database
 GAP_GRACE = 10.0  # seconds a skipped id is asked for again (an open transaction may still commit it)
-REFRESH = 30.0  # seconds between re-reading a stream's follows (in this process, follows apply at once)
-RETRY_MS = 2000
 
 
-def _env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float) -> float:
     try:
         return float(os.environ.get(name, default))
     except ValueError:
@@ -120,7 +113,6 @@ class Subscriber:
         self.username = username
         self.set_streams(streams)
         self.closed = False
-        self.refresh = False
         self._events: deque[Event] = deque()
         self._cond = threading.Condition()
 
@@ -141,14 +133,14 @@ class Subscriber:
                 self._events.append(ev)
             self._cond.notify()
 
-    def poke(self) -> None:
+    def close(self) -> None:
         with self._cond:
-            self.refresh = True
+            self.closed = True
             self._cond.notify()
 
     def take(self, timeout: float) -> list[Event]:
         with self._cond:
-            if not self._events and not self.closed and not self.refresh:
+            if not self._events and not self.closed:
                 self._cond.wait(max(0.0, timeout))
             events = list(self._events)
             self._events.clear()
@@ -160,7 +152,7 @@ class FeedBroker:
 
     def __init__(self, db: Database, poll_interval: float | None = None):
         self.db = db
-        self.poll_interval = poll_interval or _env_float("PROCESSCAFE_FEED_POLL", 1.0)
+        self.poll_interval = poll_interval or env_float("PROCESSCAFE_FEED_POLL", 1.0)
         self.pid = os.getpid()
         self._lock = threading.Condition()
         self._subscribers: set[Subscriber] = set()
@@ -191,6 +183,7 @@ class FeedBroker:
                 self._subscribers.discard(sub)
                 self._index(sub, add=False)
                 self._lock.notify()
+        sub.close()
 
     def update(self, sub: Subscriber, streams: Iterable[str]) -> None:
         with self._lock:
@@ -206,12 +199,16 @@ class FeedBroker:
             thread.join(timeout)
         return thread is None or not thread.is_alive()
 
-    def follows_changed(self, username: str) -> None:
-        """A follow or unfollow in this process: that user's streams re-read their follows now."""
+    def follows_changed(self, username: str, load_streams: Callable[[], Iterable[str]]) -> None:
+        """A follow or unfollow committed in this process: that user's live streams switch over before
+        the request returns, so an item posted right after it is not missed (other processes'
+        streams catch up at their next periodic refresh)."""
         with self._lock:
             subs = [s for s in self._subscribers if s.username == username]
-        for sub in subs:
-            sub.poke()
+        if subs:
+            streams = list(load_streams())
+            for sub in subs:
+                self.update(sub, streams)
 
     def wake(self) -> None:
         with self._lock:
@@ -288,52 +285,3 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(feed.POSTED, None)
-
-
-class EventStream:
-    """The body of one text/event-stream response. It is a class, not a bare generator, so that the
-    subscription ends when the server closes the response even if it never started iterating."""
-
-    def __init__(self, db: Database, principal: Principal, after: int | None, limit: int | None = None):
-        self.db, self.principal, self.after = db, principal, after
-        self.heartbeat = _env_float("PROCESSCAFE_FEED_HEARTBEAT", 15.0)
-        self.lifetime = _env_float("PROCESSCAFE_FEED_LIFETIME", 300.0)
-        self.broker = broker_for(db)
-        self.sub = self.broker.subscribe(principal.name, self._streams(), limit)
-        self._gen = self._events()
-
-    def _streams(self) -> list[str]:
-        with self.db.read() as session:
-            return feed.followed_streams(session, self.principal)
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self._gen
-
-    def close(self) -> None:
-        self._gen.close()
-        self.broker.unsubscribe(self.sub)
-
-    def _events(self) -> Iterator[bytes]:
-        yield f"retry: {RETRY_MS}\n\n".encode()
-        sent: set[int] = set()
-        if self.after is not None:  # resume: what was missed comes from the database
-            with self.db.read() as session:
-                missed = [Event.of(i) for i in feed.items_after(session, self.sub.streams, self.after, BACKLOG)]
-            sent = {ev.id for ev in missed}
-            if missed:
-                yield "".join(ev.sse() for ev in missed).encode()
-        now = time.monotonic()
-        end, beat, refresh = now + self.lifetime, now + self.heartbeat, now + REFRESH
-        while now < end and not self.sub.closed:
-            events = [ev for ev in self.sub.take(min(end, beat, refresh) - now) if ev.id not in sent]
-            now = time.monotonic()
-            if events:
-                yield "".join(ev.sse() for ev in events).encode()
-                beat = now + self.heartbeat
-            elif now >= beat:
-                yield b": keep-alive\n\n"
-                beat = now + self.heartbeat
-            if self.sub.refresh or now >= refresh:
-                self.sub.refresh = False
-                self.broker.update(self.sub, self._streams())
-                refresh = now + REFRESH

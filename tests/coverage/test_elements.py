@@ -163,10 +163,18 @@ def test_event_subprocess(admin_api):
     send(admin_api, "note", instance_id=instance["id"], variables={"note": "second"})
     now = get_instance(admin_api, instance["id"])
     assert now["status"] == "waiting" and [t["bpmn_id"] for t in now["tasks"]] == ["review"]
-    assert now["variables"]["notes"] == ["first", "second"]
+    assert completed_elements(admin_api, instance["id"]).count("record") == 2
     done = complete(admin_api, instance["id"], "review", {"withdraw": True})
     assert done["status"] == "completed" and done["variables"]["cleaned_up"] is True
     assert "end" not in completed_elements(admin_api, instance["id"])
+
+    aborted = start(admin_api, "cov_event_subprocess")
+    [task] = aborted["tasks"]
+    send(admin_api, "abort", instance_id=aborted["id"], variables={"reason": "customer left"})
+    done = get_instance(admin_api, aborted["id"])
+    assert done["status"] == "completed" and done["tasks"] == []
+    assert done["variables"]["aborted"] == "customer left"
+    assert admin_api.post(f"/api/v1/tasks/{task['id']}/complete", json={}).status_code == 409
 
 
 def test_call_activity_across_deployments(admin_api):
@@ -179,7 +187,7 @@ def test_call_activity_across_deployments(admin_api):
     done = complete(admin_api, instance["id"], "confirm")
     assert done["status"] == "completed"
     variables = done["variables"]
-    assert variables["order_total"] == 21 and variables["isolation"] == "isolated"
+    assert variables["order_total"] == 21 and variables["label"] == "Total: 21"
     assert "scratch" not in variables and "total" not in variables and variables["private"] == "x"
 
     deploy(admin_api, "call_callee_spiff.bpmn")

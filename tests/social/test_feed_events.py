@@ -137,3 +137,27 @@ def test_server_streams_new_items_and_resumes_with_last_event_id(tmp_path, datab
 def resumed_item(api, server, item_id: int) -> dict:
     """The item as the REST API shows it: the live event carries the same fields."""
     return api.get(f"{server.url}/api/v1/feed/items/{item_id}").json()
+
+
+def test_in_process_stream_follows_at_once_and_limits_streams(app, cafe, user_api):
+    alice = user_api("alice")
+    app.config["PROCESSCAFE_THREADS"] = 2  # so this process takes one live stream
+    response = alice.get("/api/v1/feed/events", buffered=False)
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    assert response.headers["Cache-Control"] == "no-cache"
+    chunks: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [chunks.put(c) for c in response.response], daemon=True).start()
+    assert chunks.get(timeout=2) == b"retry: 2000\n\n"
+
+    busy = alice.get("/api/v1/feed/events")
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "10"
+    assert busy.headers["Content-Type"] == "application/problem+json"
+
+    # a follow applies to the open stream before the request returns: the next post is not missed
+    assert alice.post("/api/v1/follows", json={"stream": "channel:news"}).status_code == 201
+    with cafe.db.transaction() as session:
+        item_id = feed.post_item(session, "channel:news", "status", "just followed").id
+    chunk = chunks.get(timeout=2).decode()
+    assert chunk.startswith(f"id: {item_id}\nevent: item\ndata: ") and "just followed" in chunk
+    response.close()
+    assert alice.get("/api/v1/feed/events", buffered=False).status_code == 200  # the slot is free again
