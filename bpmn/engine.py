@@ -40,6 +40,8 @@ class CafeScriptEngine(PythonScriptEngine):
         return translate(expression) if self.dialect is Dialect.CAMUNDA else expression
 
     def evaluate(self, task, expression, external_context=None):
+        if expression is None:  # e.g. a Camunda message throw without camunda:expression: no payload
+            return None
         if isinstance(getattr(task, "task_spec", None), BusinessRuleTaskMixin):
             # a business rule task evaluates only its DMN table's cells, which are (S-)FEEL-like
             # Python in every dialect; read as JUEL templates, `"gold"` would be a literal string

@@ -32,6 +32,7 @@ from .dialect import Dialect
 from .engine import CafeScriptEngine
 from .errors import NotWaiting, RunError
 from .event_subprocesses import trigger_definition, trigger_messages
+from .messaging import ThrownMessage, take_thrown_messages
 from .pruning import prune, run_engine_steps
 from .serializer import SpecBundle, serializer_for
 from .service_tasks import ServiceRequest, finish_service_task, pending_request, throw_error
@@ -88,6 +89,7 @@ class Outcome:
     steps: list[StepRecord] = field(default_factory=list)
     requests: list[ServiceRequest] = field(default_factory=list)  # parked service tasks, new this advance
     error: RunError | None = None
+    thrown: list[ThrownMessage] = field(default_factory=list)  # messages for other instances
 
 
 class _BudgetSpent(Exception):
@@ -169,7 +171,8 @@ class ProcessRun:
             failed = self.error_tasks()[0]
             message = failed.internal_data.get("error") or "a task is in error"
             status, error = "error", RunError(message, failed.task_spec.bpmn_id, str(failed.id))
-        outcome = Outcome(status=status, error=error, steps=self._steps, requests=self._requests)
+        outcome = Outcome(status=status, error=error, steps=self._steps, requests=self._requests,
+                          thrown=take_thrown_messages(self.workflow))
         self._steps, self._requests = [], []
         if status != "completed":
             outcome.user_tasks = self.user_tasks()

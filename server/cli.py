@@ -16,6 +16,7 @@ from .config import Settings
 from .context import Cafe
 from .migrations import upgrade
 from .services import deployments, identity, instances
+from .social import channels
 
 
 def _cafe(app) -> Cafe:
@@ -124,6 +125,46 @@ def user_add(username: str, password: str, admin: bool, groups: tuple[str, ...])
     with _cafe(app).db.transaction() as session:
         identity.create_user(session, username, password, is_admin=admin, groups=list(groups))
     click.echo(f"user {username} created")
+
+
+@main.group()
+def channel() -> None:
+    """Social channels (credentials are stored encrypted and never shown)."""
+
+
+@channel.command("list")
+def channel_list() -> None:
+    app = _app()
+    with _cafe(app).db.read() as session:
+        for row in channels.list_channels(session):
+            state = "enabled" if row.enabled else "disabled"
+            click.echo(f"{row.name}\t{row.kind}\t{state}\t{json.dumps(row.settings)}")
+
+
+@channel.command("add")
+@click.argument("name")
+@click.argument("kind")
+@click.option("--setting", "settings", multiple=True, help="name=value (JSON values parse as JSON)")
+@click.option("--credentials-file", type=click.File("r"),
+              help="A JSON file with the credentials (kept out of the shell history); - reads standard input.")
+@click.option("--allow-private", is_flag=True, help="Allow private or loopback addresses (a local server).")
+def channel_add(name: str, kind: str, settings: tuple[str, ...], credentials_file, allow_private: bool) -> None:
+    """Configure channel NAME of KIND (mastodon, x, matrix, webhook, email)."""
+    app = _app()
+    cafe = _cafe(app)
+    credentials = json.load(credentials_file) if credentials_file else None
+    with cafe.db.transaction() as session:
+        channels.create(session, cafe.vault, name, kind, dict(map(_parse_var, settings)), credentials, allow_private)
+    click.echo(f"channel {name} ({kind}) configured")
+
+
+@channel.command("remove")
+@click.argument("name")
+def channel_remove(name: str) -> None:
+    app = _app()
+    with _cafe(app).db.transaction() as session:
+        channels.delete(session, name)
+    click.echo(f"channel {name} removed")
 
 
 @main.group()

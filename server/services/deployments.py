@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bpmn.definitions import ParsedDeployment, parse_deployment
+from bpmn.definitions import ParsedDeployment, classify, parse_deployment
+from bpmn.definitions import Resource as UploadedFile
 from bpmn.errors import DiagramRejected
 
 from ..models import Deployment, MessageStart, ProcessDefinition, Resource
@@ -73,11 +74,15 @@ def deploy(
     """Store the upload; by default a process whose content did not change keeps its version.
 
     `always_new_version` is Camunda's rule instead: every process of the upload gets the next
-    version (its clients filter duplicates per resource, see `filter_duplicates`).
+    version (its clients filter duplicates per resource, see `filter_duplicates`), and an upload
+    of plain files only (say a changed form sent with deploy-changed-only) is a deployment too.
     `run_non_executable` also deploys processes marked isExecutable="false" (an explicit opt-in
     for interchange models from other tools).
     """
-    parsed = parse(files, max_bytes, session, tenant_id, run_non_executable)
+    if always_new_version and files and all(classify(n, c) == "file" for n, c in files):
+        parsed = ParsedDeployment([UploadedFile(n, c, "file") for n, c in files], [], [], [])
+    else:
+        parsed = parse(files, max_bytes, session, tenant_id, run_non_executable)
     unchanged, changed = [], []
     for process in parsed.processes:
         latest = latest_definition(session, process.key, tenant_id)

@@ -168,6 +168,7 @@ def read_submission(fields: list[WebField], form: MultiDict, camunda: bool) -> t
             continue
         raw = form.get(f.name, "")
         if f.widget == "checkbox":
+            f.value = bool(raw)
             values[f.name] = ("true" if raw else "false") if camunda else bool(raw)
             continue
         f.value = raw

@@ -91,6 +91,9 @@ def test_killed_worker_does_not_post_twice(network, tmp_path, database_url):
             server.stop()
             killed.set()
 
+    log = (tmp_path / "data" / "server.log").read_text()
+    for secret in (MASTODON_TOKEN, *X_CREDENTIALS.values()):
+        assert secret not in log, "a credential reached the server log"
     posts = fake.received("POST", POST_PATHS[network])
     if network == "mastodon":
         assert len(posts) == 2, "the retry should repeat the request with the same key"
