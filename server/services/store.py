@@ -120,9 +120,13 @@ class InstanceStore:
         self._sync_timers(session, instance, before.timers, set(outcome.timers))
         for request in outcome.requests:
             service_calls.record(session, instance.id, request)
+        for message in outcome.thrown:  # message flows to other instances, correlated by the job runner
+            session.add(Job(instance_id=instance.id, kind="message_throw", due_at=now, payload={
+                "name": message.name, "payload": message.payload, "correlations": message.correlations,
+                "business_key": instance.business_key}))
         if outcome.status == RUNNING and not self._continue_pending(session, instance.id):
             session.add(Job(instance_id=instance.id, kind="continue", due_at=now))
-        if outcome.status == RUNNING or outcome.requests:
+        if outcome.status == RUNNING or outcome.requests or outcome.thrown:
             session.info["wake_jobs"] = True
         run.baseline = Waiting(frozenset(v.id for v in outcome.user_tasks), frozenset(outcome.timers),
                                frozenset(outcome.messages))
