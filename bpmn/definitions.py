@@ -27,8 +27,10 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 from .calls import ResolveCalled, called_elsewhere, content_hash
 from .checks import check_document, check_process
 from .dialect import Dialect, detect_dialect
+from .engine import CafeScriptEngine
 from .errors import DiagramProblem, DiagramRejected
 from .serializer import serializer_for
+from .timer_starts import TimerStartError, schedule
 from .xml import MAX_DIAGRAM_BYTES, parse_xml
 
 log = logging.getLogger(__name__)
@@ -385,6 +387,7 @@ def _parse_process(parser: BpmnParser, dialect: Dialect, name: str, process: etr
     spec = _spiff(lambda: parser.get_spec(pid), name, roots, process)
     subprocess_specs = _spiff(lambda: parser.get_subprocess_specs(pid), name, roots, process)
     specs_json = _spiff(lambda: serializer_for(dialect).dump_specs(spec, subprocess_specs), name, roots, process)
+    _check_timer_starts(spec, dialect, name, root)
     return ParsedProcess(
         key=pid,
         name=process.get("name"),
@@ -396,6 +399,16 @@ def _parse_process(parser: BpmnParser, dialect: Dialect, name: str, process: etr
         signal_starts=_start_events(process, "signalEventDefinition", root),
         timer_starts=_start_events(process, "timerEventDefinition", root),
     )
+
+
+def _check_timer_starts(spec, dialect: Dialect, name: str, root: etree._Element) -> None:
+    """A timer start event is scheduled at deploy time, so its time must be computable now."""
+    engine = CafeScriptEngine(dialect)
+    try:
+        schedule(spec, lambda expression: engine.evaluate_in(expression, {}))
+    except TimerStartError as err:
+        line = _known_ids(root).get(err.bpmn_id)
+        raise DiagramRejected([DiagramProblem(str(err), file=name, element_id=err.bpmn_id, line=line)]) from err
 
 
 _REFERENCES = {"messageEventDefinition": ("messageRef", "message"), "signalEventDefinition": ("signalRef", "signal")}

@@ -16,7 +16,7 @@ from bpmn.social import FAILED_ERROR_CODE
 
 from ..models import HistoryEvent, Job, ServiceCall
 from ..models.instances import ACTIVE_STATUSES
-from ..services import service_calls
+from ..services import message_flows, service_calls, timer_starts
 from ..services.store import InstanceStore
 from ..social import inbound, reviews, sending
 from .context import JobContext
@@ -62,6 +62,8 @@ STEP_HANDLERS: dict[str, StepHandler] = {
     "timer": _timer,
     "review.timeout": reviews.timeout_job,
     "social.fail": _social_fail,
+    "message_throw": message_flows.deliver_thrown,
+    "timer_start": timer_starts.fire,
 }
 
 NETWORK_HANDLERS: dict[str, NetworkHandler] = {

@@ -14,6 +14,7 @@ from bpmn.definitions import Resource as UploadedFile
 from bpmn.errors import DiagramRejected
 
 from ..models import Deployment, MessageStart, ProcessDefinition, Resource
+from . import timer_starts
 from .errors import Invalid, NotFound
 
 
@@ -117,6 +118,7 @@ def deploy(
         new.append(definition)
     session.flush()  # no relationship orders these inserts: the definitions must exist first (FK)
     for (process, _), definition in zip(changed, new, strict=True):
+        timer_starts.reschedule(session, definition, bool(process.timer_starts))
         for kind, names in (("message", process.message_starts), ("signal", process.signal_starts)):
             for name in names:
                 session.add(MessageStart(definition_id=definition.id, definition_key=process.key,

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bpmn.runtime import Outcome
+from bpmn.timer_starts import fire_start_event
 
 from ..access import Principal, instance_visible
 from ..models import (
@@ -46,8 +47,12 @@ def start(
     variables: dict | None = None,
     business_key: str | None = None,
     user: str | None = None,
+    timer_start: str | None = None,
 ) -> tuple[ProcessInstance, Outcome]:
-    """Create an instance and run it until it waits; the row is written once, with its state."""
+    """Create an instance and run it until it waits; the row is written once, with its state.
+
+    `timer_start` names the timer start event that fired (the instance starts through it at once).
+    """
     instance = ProcessInstance(
         id=new_id(),
         definition_id=definition.id,
@@ -60,8 +65,11 @@ def start(
     session.add(instance)
     session.add(HistoryEvent(instance_id=instance.id, kind="started", user=user,
                              data={"variables": variables or {}, "business_key": business_key,
-                                   "definition_id": definition.id}))
+                                   "definition_id": definition.id}
+                             | ({"timer_start": timer_start} if timer_start else {})))
     run = store.new_run(definition, variables or {})
+    if timer_start:
+        fire_start_event(run.workflow, timer_start)
     outcome = store.advance_and_save(session, instance, run, user)
     return instance, outcome
 

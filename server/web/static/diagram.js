@@ -36,6 +36,11 @@
     .then(function () {
       var canvas = viewer.get("canvas");
       say("");
+      // as tall as the diagram needs at the width it gets (small diagrams leave no empty box)
+      var inner = canvas.viewbox().inner;
+      var scale = Math.min(1, (container.clientWidth - 40) / Math.max(inner.width, 1));
+      container.style.height = Math.max(200, Math.min(480, Math.ceil(inner.height * scale) + 90)) + "px";
+      canvas.resized();
       canvas.zoom("fit-viewport", "auto");
       mark(canvas, viewer.get("elementRegistry"));
       container.dataset.ready = "true";
