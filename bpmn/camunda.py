@@ -7,6 +7,7 @@ The stock parser keeps `camunda:properties` and forms. We also copy assignment a
 
 from __future__ import annotations
 
+import re
 from copy import deepcopy
 
 from lxml import etree
@@ -17,6 +18,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CallActivityParser, CamundaTaskParser
 
 from .event_subprocesses import start_event_parser
+from .parser_fixes import ImplicitSplitMixin
 from .service_tasks import CafeServiceTask
 
 CAMUNDA_ATTRIBUTES = (
@@ -98,8 +100,28 @@ class _ExtensionsMixin:
         return extensions
 
 
+_VARIABLE = re.compile(r"\s*\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\s*")
+
+
+class _MultiInstanceMixin:
+    """Camunda multi-instance on every task type: CamundaParser's script task parser lacks the
+    `camunda:collection` support of its other parsers, and Camunda Modeler writes the collection
+    as `${items}`, which SpiffWorkflow took for a variable named "${items}"."""
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        collection = loop_characteristics.get(_q("collection"))
+        if collection is not None and "{" in collection:
+            match = _VARIABLE.fullmatch(collection)
+            if match is None:
+                self.raise_validation_exception(  # type: ignore[attr-defined]
+                    f"camunda:collection {collection!r} must name a variable, as ${{items}} or items")
+            loop_characteristics.set(_q("collection"), match.group(1))  # the parsed copy only
+        CamundaTaskParser._add_multiinstance_task(self, loop_characteristics)
+
+
 def _with_extensions(parser_class: type) -> type:
-    return type(f"Cafe{parser_class.__name__}", (_ExtensionsMixin, parser_class), {})
+    return type(f"Cafe{parser_class.__name__}",
+                (_ExtensionsMixin, _MultiInstanceMixin, ImplicitSplitMixin, parser_class), {})
 
 
 class CafeCallActivity(CallActivity):

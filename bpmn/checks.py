@@ -21,6 +21,7 @@ from .dialect import SPIFF_NS, Dialect
 from .errors import DiagramProblem
 from .expressions import ExpressionError, is_juel, translate
 from .sandbox import ScriptRejected, check_expression, check_script
+from .unsupported import check_unsupported
 
 PYTHON_SCRIPT_FORMATS = {"", "python", "py", "python3", "text/x-python"}
 PYTHON_LANGUAGES = PYTHON_SCRIPT_FORMATS  # the `language` of a conditionExpression, outside Camunda diagrams
@@ -99,6 +100,7 @@ def check_document(root: etree._Element, filename: str) -> list[DiagramProblem]:
 def check_process(process: etree._Element, dialect: Dialect, filename: str) -> list[DiagramProblem]:
     """Everything about one process that can be known before it runs."""
     problems = _check_flows(process, filename)
+    problems += check_unsupported(process, filename)
     problems += _check_code(process, dialect, filename)
     if dialect is Dialect.CAMUNDA:
         problems += _check_java(process, filename)

@@ -29,6 +29,7 @@ from .checks import check_document, check_process
 from .dialect import Dialect, detect_dialect
 from .engine import CafeScriptEngine
 from .errors import DiagramProblem, DiagramRejected
+from .links import resolve_links
 from .serializer import serializer_for
 from .timer_starts import TimerStartError, schedule
 from .xml import MAX_DIAGRAM_BYTES, parse_xml
@@ -136,6 +137,10 @@ def parse_deployment(files: list[tuple[str, bytes]], max_bytes: int | None = Non
     if run_non_executable:
         for _, process in _processes(bpmn_roots):
             process.set("isExecutable", "true")  # the parsed copy only; the resource keeps its bytes
+    _raise_if([p for name, root in bpmn_roots.items() for p in resolve_links(root, name)])
+    for root in bpmn_roots.values():  # BPMN makes names optional; SpiffWorkflow matches by name
+        for unnamed in root.xpath("//*[(local-name()='message' or local-name()='signal') and not(@name)]"):
+            unnamed.set("name", unnamed.get("id") or "")
     _raise_if(_check_before_parsing(roots, bpmn_roots, dmn_roots))
     processes = _parse_all(bpmn_roots, dmn_roots, resolve_called, max_bytes or MAX_DIAGRAM_BYTES)
     if bpmn_roots and not processes:
@@ -280,7 +285,7 @@ def _nothing_executable(bpmn_roots: dict[str, etree._Element]) -> list[DiagramPr
     problems = [
         DiagramProblem(
             f"process {process.get('id')!r} is not executable (isExecutable=\"{process.get('isExecutable')}\"); "
-            "set isExecutable=\"true\" to deploy it",
+            "set isExecutable=\"true\" to deploy it, or deploy with run_non_executable=true to run it anyway",
             file=name, element_id=process.get("id"), line=process.sourceline)
         for name, process in _processes(bpmn_roots)
     ]

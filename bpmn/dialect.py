@@ -7,6 +7,7 @@ the serializer config of the parser that built it, so the dialect is stored with
 from __future__ import annotations
 
 import enum
+import re
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
@@ -70,6 +71,21 @@ def detect_dialect(root: etree._Element) -> Dialect:
     exporter = (root.get("exporter") or "").lower()
     if SPIFF_NS in declared:
         return Dialect.SPIFF
-    if CAMUNDA_NS in declared or "camunda" in exporter:
+    if CAMUNDA_NS in declared or "camunda" in exporter or _writes_juel(root):
         return Dialect.CAMUNDA
     return Dialect.PLAIN
+
+
+_JUEL_FIELD = re.compile(r"^\s*\$\{.*\}\s*$", re.DOTALL)
+_CODE_FIELDS = ("conditionExpression", "completionCondition", "loopCondition", "loopCardinality", "condition",
+                "timeDate", "timeDuration", "timeCycle")
+
+
+def _writes_juel(root: etree._Element) -> bool:
+    """Expressions written as `${...}` (a whole field) are JUEL: never valid Python, and what Camunda's
+    Eclipse plugin and other Java-based tools export, with or without the camunda namespace."""
+    return any(
+        element.text and _JUEL_FIELD.match(element.text)
+        for element in root.iter(etree.Element)
+        if etree.QName(element).localname in _CODE_FIELDS
+    )

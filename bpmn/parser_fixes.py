@@ -31,3 +31,19 @@ class PlainBusinessRuleTaskParser(TaskParser):
     @staticmethod
     def get_decision_ref(node) -> None:  # read by BpmnDmnParser._find_dependencies
         return None
+
+
+class ImplicitSplitMixin:
+    """Several unconditional sequence flows leaving an activity or event are an implicit parallel
+    split in BPMN ("uncontrolled flow"); SpiffWorkflow refused them outright, although its task
+    specs already start every output. Conditional flows out of activities are refused before
+    parsing (see `unsupported`), since SpiffWorkflow would ignore their conditions."""
+
+    def handles_multiple_outgoing(self) -> bool:
+        return True
+
+
+def with_implicit_splits(parser_classes: dict) -> dict:
+    """Every (parser, spec) entry with the mixin above, e.g. for OVERRIDE_PARSER_CLASSES."""
+    return {tag: (type(parser.__name__, (ImplicitSplitMixin, parser), {}), spec)
+            for tag, (parser, spec) in parser_classes.items()}

@@ -28,6 +28,7 @@ from SpiffWorkflow.camunda.specs.event_definitions import (
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from .conditions import refresh_conditions
 from .dialect import Dialect
 from .engine import CafeScriptEngine
 from .errors import NotWaiting, RunError
@@ -157,6 +158,7 @@ class ProcessRun:
         error = None
         try:
             self.workflow.refresh_timers()
+            refresh_conditions(self.workflow)
             run_engine_steps(self.workflow, will_complete_task=before, did_complete_task=after)
         except _BudgetSpent:
             status = "running"
@@ -358,9 +360,13 @@ class ProcessRun:
         for task in targets:
             if task is None:
                 continue
-            task.data.update(values)
-            for name in deletions:
-                task.data.pop(name, None)
+            # a waiting event re-copies its parent's data whenever it is checked again (timers,
+            # conditions), which would undo the change: the parent gets it too
+            holders = [task, task.parent] if task.state == TaskState.WAITING and task.parent else [task]
+            for holder in holders:
+                holder.data.update(values)
+                for name in deletions:
+                    holder.data.pop(name, None)
 
     def _open_tasks(self) -> list:
         mask = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR

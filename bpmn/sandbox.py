@@ -448,7 +448,8 @@ class SandboxEnvironment(TaskDataEnvironment):
 
     Same contract as TaskDataEnvironment: `evaluate` reads the task data; `execute` runs the script
     in the task data dict itself, so new variables stay there, while functions, helpers, builtins,
-    `extra_globals` and iterators are removed afterwards.
+    `extra_globals` and iterators are removed afterwards. One difference: a script that fails
+    leaves the names of the task data bound as it found them.
     """
 
     def __init__(self, time_limit: float = 5.0, extra_globals: dict[str, Any] | None = None):
@@ -467,10 +468,19 @@ class SandboxEnvironment(TaskDataEnvironment):
         self.check_for_overwrite(context, external_context or {})
         _check_reserved(context)
         self._prepare_context(context)
+        before = dict(context)
         context.update(self.globals)
         context.update(external_context or {})
         try:
             _run(code, context, self.time_limit)
+        except BaseException:
+            # A failed script leaves the task data as it found it (names bound anew or rebound are
+            # undone; objects changed in place stay changed): what it built before failing, up to
+            # the size limits (a list of 8 million items), must not be saved with the instance,
+            # and a retry after an incident runs the script on the data it first saw.
+            context.clear()
+            context.update(before)
+            raise
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
             # Iterators (generators, map(lambda ...)) would run script code later, outside the deadline.

@@ -27,7 +27,7 @@ from SpiffWorkflow.spiff.specs.defaults import ScriptTask as SpiffScriptTask
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 
 from .event_subprocesses import start_event_parser
-from .parser_fixes import PlainBusinessRuleTaskParser, SpiffScriptTaskParser
+from .parser_fixes import PlainBusinessRuleTaskParser, SpiffScriptTaskParser, with_implicit_splits
 from .social import OPERATORS
 
 REQUEST_KEY = "service_request"
@@ -174,21 +174,23 @@ def throw_error(task, code: str, message: str) -> bool:
 
 
 class CafeSpiffParser(SpiffBpmnParser):
-    OVERRIDE_PARSER_CLASSES = {
+    OVERRIDE_PARSER_CLASSES = with_implicit_splits({
+        **SpiffBpmnParser.PARSER_CLASSES,
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (SpiffServiceTaskParser, SpiffCafeServiceTask),
         full_tag("scriptTask"): (SpiffScriptTaskParser, SpiffScriptTask),
         **start_event_parser(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES),
-    }
+    })
 
 
 class CafePlainParser(BpmnDmnParser):
-    OVERRIDE_PARSER_CLASSES = {
+    OVERRIDE_PARSER_CLASSES = with_implicit_splits({
+        **BpmnDmnParser.PARSER_CLASSES,
         **BpmnDmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (TaskParser, CafeServiceTask),
         full_tag("businessRuleTask"): (PlainBusinessRuleTaskParser, NoneTask),
         **start_event_parser(BpmnDmnParser.PARSER_CLASSES),
-    }
+    })
 
 
 def with_service_converters(config: dict) -> dict:

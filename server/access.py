@@ -1,13 +1,30 @@
-"""Who may see and act on what: every resource-level rule lives here, not in handlers."""
+"""Who may see and act on what: every resource-level rule lives here, not in handlers.
+
+Roles: admins may do everything; a plain user may start instances, read definitions,
+deployments and channels, and sees an instance they started, hold or may claim a task in, or
+worked on (`instance_visible`); a task is seen and worked on by its assignee or, while
+unassigned, its candidates. Things a caller may not see answer 404 (not 403), so ids of other
+people's work are not confirmed; actions on things they do see but may not do answer 403.
+
+Messages and signals follow the same visibility: a plain user's message or signal reaches only
+instances they may see (`instance_visible`), plus the message and signal start events of any
+process (starting an instance is open to every user). Admins reach every instance, so an
+integration that correlates for everybody (a payment provider's webhook) uses an admin's token.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from .models import HistoryEvent, OpenTask, ProcessInstance, TaskCandidate
+from .models import HistoryEvent, Media, OpenTask, ProcessInstance, TaskCandidate
+from .services.errors import Forbidden
+
+WORKER_GROUP = "external-workers"  # members may fetch and finish external tasks, as admins may
 
 
 @dataclass(frozen=True)
@@ -66,3 +83,75 @@ def instance_visible(principal: Principal) -> ColumnElement[bool]:
     )
     worked_on = exists().where(HistoryEvent.instance_id == ProcessInstance.id, HistoryEvent.user == principal.name)
     return or_(ProcessInstance.started_by == principal.name, has_task, worked_on)
+
+
+def is_visible(session: Session, principal: Principal, instance_id: str) -> bool:
+    """The instance exists and the caller may see it (one query)."""
+    return session.scalar(select(ProcessInstance.id).where(
+        ProcessInstance.id == instance_id, instance_visible(principal))) is not None
+
+
+def require_admin(principal: Principal, action: str) -> None:
+    """403 unless the caller is an admin: deploying, users, channels, variables, retries, assignments."""
+    if not principal.is_admin:
+        raise Forbidden(f"only administrators may {action}")
+
+
+def require_worker(principal: Principal) -> None:
+    """External workers see the variables of every instance they serve: admins and workers only."""
+    if not (principal.is_admin or WORKER_GROUP in principal.groups):
+        raise Forbidden(f"only administrators and members of the group {WORKER_GROUP!r} may work on external tasks")
+
+
+def check_terminate(principal: Principal, instance: ProcessInstance) -> None:
+    """Admins end any instance, other users the instances they started (after `instance_visible`)."""
+    if not principal.is_admin and instance.started_by != principal.name:
+        raise Forbidden("only administrators may terminate instances started by others")
+
+
+def check_claim(principal: Principal, task: OpenTask, user: str) -> None:
+    """Claim for yourself as a candidate (or holder); only admins claim for someone else."""
+    if user != principal.name and not principal.is_admin:
+        raise Forbidden("only administrators may claim a task for someone else")
+    if not can_claim(principal, task):
+        raise Forbidden(f"{principal.name} is not a candidate of task {task.id}")
+
+
+def check_unclaim(principal: Principal, task: OpenTask) -> None:
+    """Give back your own task; an admin may take anyone's back to the queue."""
+    if task.assignee and task.assignee != principal.name and not principal.is_admin:
+        raise Forbidden(f"task {task.id} is assigned to someone else")
+
+
+def check_token_for(principal: Principal, username: str) -> None:
+    """Everybody makes tokens for themselves; only admins for others."""
+    if username != principal.name and not principal.is_admin:
+        raise Forbidden("only administrators may create tokens for others")
+
+
+def is_listed(principal: Principal, names: Iterable[str]) -> bool:
+    """The caller, or one of their groups, is among `names` (users and groups, case-insensitive)."""
+    listed = {n.casefold() for n in names}
+    return principal.name.casefold() in listed or bool({g.casefold() for g in principal.groups} & listed)
+
+
+def may_vote(principal: Principal, reviewers: Iterable[str]) -> bool:
+    """A review that names reviewers takes their votes only; one that names nobody, everybody's
+    (who may see its instance: the API checks that first)."""
+    reviewers = list(reviewers or ())
+    return not reviewers or is_listed(principal, reviewers)
+
+
+def may_upload_image(principal: Principal, asked: Iterable[str]) -> bool:
+    """An image step takes its image from the people it asks (and admins); a step that asks nobody,
+    from anybody who may see its instance (the caller checks `is_visible` first)."""
+    asked = list(asked or ())
+    return principal.is_admin or not asked or is_listed(principal, asked)
+
+
+def media_readable(session: Session, principal: Principal, media: Media) -> bool:
+    """An instance's image is read by those who may see the instance; an unattached upload by its
+    uploader and admins."""
+    if media.instance_id:
+        return is_visible(session, principal, media.instance_id)
+    return principal.is_admin or media.uploaded_by == principal.name

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask
 
-from . import api
+from . import api, metrics
 from .camunda import register_camunda_api
 from .config import Settings
 from .context import Cafe
 from .db import Database
+from .health import register_health
 from .jobs.runner import JobRunner
 from .problems import register_problem_handlers
 from .services import service_calls
@@ -42,15 +43,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     runner = JobRunner(db, store, vault, media, public_url=settings.public_url,
                        poll_interval=settings.job_poll_interval)
     service_calls.register_dispatcher("social.", outbox.dispatch)
+    if settings.job_runner == "celery":  # scaled out: jobs written by a commit go to the broker after it
+        from .jobs.celery_app import CelerySender
+        from .jobs.dispatch import Dispatcher
+
+        Dispatcher(db, CelerySender(settings.broker_url)).install()
     app.extensions["processcafe"] = Cafe(settings=settings, db=db, store=store, runner=runner, vault=vault,
                                          media=media)
+    metrics.instrument(app)  # first, so that its timer starts before any other request hook
+    register_health(app)  # /health, /health/live, /health/ready: no authentication, no secrets
     api.register_api(app)
     register_problem_handlers(app)  # after flask-smorest, which installs its own JSON handler
     register_web(app)  # the web task list at /; its blueprint answers its own errors as HTML pages
     register_camunda_api(app)  # /engine-rest: Camunda Modeler and Camunda 7 clients
-
-    @app.get("/health")
-    def health():
-        return jsonify(status="ok")
-
     return app

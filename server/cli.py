@@ -1,4 +1,4 @@
-"""The `processcafe` command: serve, db upgrade, deploy, start, users and tokens."""
+"""The `processcafe` command: serve, worker, doctor, db upgrade, deploy, start, users and tokens."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import wsgi
+from . import metrics, wsgi
 from .app import create_app
 from .bootstrap import prepare
 from .config import Settings
@@ -50,9 +50,41 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     for line in prepare(cafe):
         click.echo(line)
     cafe.db.dispose()
+    # request and job counters of all worker processes add up in files there (server/metrics.py)
+    metrics.use_multiprocess_dir(cafe.settings.data_dir / "metrics" / f"serve-{port}")
     click.echo(f"Process Café serving on http://{host}:{port} with {workers} process(es) "
                f"(database {cafe.db.engine.url.render_as_string()})")
     wsgi.serve(app, host, port, workers, threads)
+
+
+@main.command()
+@click.option("--concurrency", "-c", default=os.cpu_count() or 1, show_default=True, type=int,
+              help="Job processes in this worker (each runs one job at a time).")
+@click.option("--loglevel", default="info", show_default=True)
+@click.option("--metrics-port", type=int, help="Serve this worker's job metrics for Prometheus on this port.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+@click.option("--schema-wait", default=60.0, show_default=True, help="Seconds to wait for a migrated database.")
+def worker(concurrency: int, loglevel: str, metrics_port: int | None, metrics_host: str, schema_wait: float) -> None:
+    """Run jobs as a Celery worker (scaled-out mode; needs DATABASE_URL and BROKER_URL)."""
+    from .jobs.worker import WorkerSetupError, run_worker
+
+    try:
+        run_worker(concurrency, loglevel, metrics_port, schema_wait, metrics_host)
+    except WorkerSetupError as err:
+        raise click.ClickException(str(err)) from None
+
+
+@main.command()
+def doctor() -> None:
+    """Check the database, the broker, the workers and the job backlog; exit 1 on a problem."""
+    from . import doctor as checks
+
+    findings = checks.check(Settings.from_env())
+    for finding in findings:
+        click.echo(str(finding))
+    problems = [f for f in findings if not f.ok]
+    click.echo(f"{len(problems)} problem(s) found" if problems else "all is well")
+    raise SystemExit(1 if problems else 0)
 
 
 @main.group()

@@ -21,11 +21,13 @@ class Settings:
     secret_key: str = ""
     admin_password: str | None = None
     job_runner: str = "thread"  # "thread" (embedded), "celery" (scaled out) or "none" (tests)
+    broker_url: str = ""  # the Celery broker of the scaled-out mode: redis://... or amqp://...
     deploy_examples: bool = True
     script_time_limit: float = 5.0
     step_budget: int = 200
     max_upload_bytes: int = 10 * 1024 * 1024
     max_diagram_bytes: int = 5 * 1024 * 1024
+    max_variables_bytes: int = 1024 * 1024  # JSON size of one request's variables (or settings)
     job_poll_interval: float = 0.5
     public_url: str = "http://127.0.0.1:5000"  # how people reach this server: links in posts point here
     # web sign-in: failed attempts allowed per user name and address, and per address alone;
@@ -46,11 +48,13 @@ class Settings:
             secret_key=env.get("PROCESSCAFE_SECRET_KEY", ""),
             admin_password=env.get("PROCESSCAFE_ADMIN_PASSWORD") or None,
             job_runner=env.get("PROCESSCAFE_JOB_RUNNER", "thread"),
+            broker_url=env.get("BROKER_URL", ""),
             deploy_examples=_bool(env.get("PROCESSCAFE_EXAMPLES"), True),
             script_time_limit=float(env.get("PROCESSCAFE_SCRIPT_TIME_LIMIT", "5")),
             step_budget=int(env.get("PROCESSCAFE_STEP_BUDGET", "200")),
             max_upload_bytes=int(env.get("PROCESSCAFE_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
             max_diagram_bytes=int(env.get("PROCESSCAFE_MAX_DIAGRAM_BYTES", str(5 * 1024 * 1024))),
+            max_variables_bytes=int(env.get("PROCESSCAFE_MAX_VARIABLES_BYTES", str(1024 * 1024))),
             public_url=env.get("PROCESSCAFE_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
             login_limit=env.get("PROCESSCAFE_LOGIN_LIMIT", "5 per minute"),
             login_address_limit=env.get("PROCESSCAFE_LOGIN_ADDRESS_LIMIT", "60 per hour"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import create_engine, event
@@ -97,6 +97,8 @@ class Database:
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         path = self.engine.url.database
         self._writer = WriterLock(path) if self.is_sqlite and path and path != ":memory:" else None
+        # called with the session after each commit (the scaled-out mode hands new jobs to Celery there)
+        self.after_commit: list[Callable[[Session], None]] = []
 
     @property
     def is_postgres(self) -> bool:
@@ -115,6 +117,8 @@ class Database:
                 raise
             finally:
                 session.close()
+        for hook in self.after_commit:
+            hook(session)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -125,7 +129,9 @@ class Database:
         finally:
             session.close()  # ends the transaction; loaded objects stay readable
 
-    def dispose(self) -> None:
-        self.engine.dispose()
+    def dispose(self, close: bool = True) -> None:
+        """Drop pooled connections; a forked child passes close=False so that it forgets the
+        parent's connections without closing them under the parent."""
+        self.engine.dispose(close=close)
         if self.read_engine is not self.engine:
-            self.read_engine.dispose()
+            self.read_engine.dispose(close=close)

@@ -20,6 +20,7 @@ from . import (
     tasks,
     users,
 )
+from .limits import register_input_limits
 
 
 def register_api(app: Flask) -> Api:
@@ -40,6 +41,7 @@ def register_api(app: Flask) -> Api:
         "security": [{"bearer": []}, {"basic": []}],
     })
     api = Api(app)
+    register_input_limits(app)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "swagger_ui_assets",
                      lambda filename: send_from_directory(swagger_ui_path, filename))
     for module in (deployments, definitions, instances, tasks, messages, signals, users, channels, reviews, media):

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.exceptions import Unauthorized
 
 from ..auth import authenticate, session_principal
 from ..context import cafe
 from ..social import atom, feed
+from .blueprint import Blueprint
 
 ITEMS = 50
 

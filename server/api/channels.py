@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from .. import access
 from ..auth import current_principal
 from ..context import cafe
-from ..services.errors import Forbidden
 from ..social import channels, inbound
+from .blueprint import Blueprint
 from .social_schemas import ChannelList, ChannelPatch, ChannelSchema, NewChannel, NewWatch, WatchSchema
 
 blp = Blueprint("channels", __name__, url_prefix="/api/v1/channels",
@@ -14,8 +14,7 @@ blp = Blueprint("channels", __name__, url_prefix="/api/v1/channels",
 
 
 def _admin() -> None:
-    if not current_principal().is_admin:
-        raise Forbidden("only administrators may configure channels")
+    access.require_admin(current_principal(), "configure channels")
 
 
 @blp.route("")

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from ..auth import current_principal
 from ..context import cafe
 from ..models import ProcessDefinition
 from ..services import deployments
+from .blueprint import Blueprint
 from .schemas import DefinitionList, DefinitionQuery, DefinitionSchema
 
 blp = Blueprint("definitions", __name__, url_prefix="/api/v1/process-definitions",

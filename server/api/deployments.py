@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
+from .. import access
 from ..auth import current_principal
 from ..context import cafe
 from ..models import Deployment
 from ..services import deployments
-from ..services.errors import BadRequest, Forbidden, NotFound
+from ..services.errors import BadRequest, NotFound
+from .blueprint import Blueprint
 from .schemas import DeploymentList, DeploymentSchema, DeployResultSchema, Page, Problem
 
 blp = Blueprint("deployments", __name__, url_prefix="/api/v1/deployments",
@@ -65,8 +66,7 @@ class Deployments(MethodView):
     def post(self):
         """Deploy diagrams (admins only). Unchanged content returns the existing versions."""
         principal = current_principal()
-        if not principal.is_admin:
-            raise Forbidden("deploying diagrams is reserved to administrators")
+        access.require_admin(principal, "deploy diagrams")
         files = uploaded_files()
         name, source = form_text("name"), form_text("source")
         run_non_executable = form_flag("run_non_executable")

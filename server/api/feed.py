@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth import current_principal
 from ..context import cafe
 from ..problems import problem
 from ..services.errors import BadRequest
 from ..social import feed, feed_events
+from .blueprint import Blueprint
 from .feed_schemas import (
     EventsQuery,
     FeedItemSchema,

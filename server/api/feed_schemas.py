@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from .schemas import Lenient, Strict
+from .schemas import MAX_ID, Lenient, Strict
 
 STREAM_HELP = "instance:<id>, definition:<key>, user:<name> or channel:<name>"
 
 
 class FeedQuery(Strict):
-    before = fields.Integer(validate=validate.Range(1), metadata={
+    before = fields.Integer(validate=validate.Range(1, MAX_ID), metadata={
         "description": "only items older than this id: pass the last id of the previous page"})
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
 class EventsQuery(Strict):
-    after = fields.Integer(validate=validate.Range(0), metadata={
+    after = fields.Integer(validate=validate.Range(0, MAX_ID), metadata={
         "description": "replay the items after this id first (as the Last-Event-ID header does, which wins)"})
 
 

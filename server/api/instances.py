@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from .. import access
 from ..auth import current_principal
 from ..context import cafe
 from ..services import instances
 from ..services.errors import BadRequest
+from .blueprint import Blueprint
 from .presenters import instance_dict
 from .schemas import (
     HistoryList,
@@ -70,9 +71,7 @@ class OneInstance(MethodView):
         """Terminate a running instance (admins, or the user who started it)."""
         principal = current_principal()
         with cafe().unit_of_work() as session:
-            instance = instances.get_visible(session, principal, instance_id)
-            if not principal.is_admin and instance.started_by != principal.name:
-                instances.require_admin(principal, "terminate instances started by others")
+            access.check_terminate(principal, instances.get_visible(session, principal, instance_id))
             instance = instances.terminate(session, cafe().store, instance_id, principal.name, query["reason"])
             return instance_dict(session, instance, detail=True)
 
@@ -91,7 +90,7 @@ class Variables(MethodView):
     def patch(self, body, instance_id):
         """Set and delete variables of a running instance (admins)."""
         principal = current_principal()
-        instances.require_admin(principal, "change variables")
+        access.require_admin(principal, "change variables")
         with cafe().unit_of_work() as session:
             instance = instances.update_variables(session, cafe().store, instance_id, principal.name,
                                                   body["set"], body["delete"])
@@ -117,7 +116,7 @@ class Retry(MethodView):
     def post(self, body, instance_id):
         """Run the failed step of an instance in error again, optionally with corrected variables."""
         principal = current_principal()
-        instances.require_admin(principal, "retry incidents")
+        access.require_admin(principal, "retry incidents")
         with cafe().unit_of_work() as session:
             instance, _ = instances.retry(session, cafe().store, instance_id, principal.name, body["variables"])
             return instance_dict(session, instance, detail=True)

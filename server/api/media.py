@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from .. import access
 from ..auth import current_principal
 from ..context import cafe
-from ..services import instances
 from ..services.errors import BadRequest, NotFound
 from ..social import images
+from .blueprint import Blueprint
 from .social_schemas import MediaQuery, MediaSchema
 
 blp = Blueprint("media", __name__, url_prefix="/api/v1", description="Images: checked, stripped, content-addressed.")
@@ -46,9 +46,7 @@ class OneMedia(MethodView):
         principal = current_principal()
         with cafe().db.read() as session:
             row = images.get_media(session, media_id)
-            if row.instance_id:
-                instances.get_visible(session, principal, row.instance_id)
-            elif not principal.is_admin and row.uploaded_by != principal.name:
+            if not access.media_readable(session, principal, row):
                 raise NotFound(f"no media {media_id!r}")
         variant = "thumbnail" if query["thumbnail"] else "original"
         content = cafe().media.get(row.id, variant)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth import current_principal
 from ..context import cafe
 from ..services import messages
+from .blueprint import Blueprint
 from .schemas import MessageBody, MessageResults
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages",
@@ -20,13 +20,15 @@ class Messages(MethodView):
         """Deliver a message by name plus business key, instance id or correlation keys.
 
         404 when nothing waits for it and no process starts with it; 409 when it matches several
-        instances and `all` is not set.
+        instances and `all` is not set. A user's message reaches only instances they may see
+        (their own, those they have a task in or worked on) and message start events; admins'
+        messages reach every instance.
         """
         principal = current_principal()
         correlation = messages.Correlation(
             name=body["name"], business_key=body.get("business_key"), instance_id=body.get("instance_id"),
             correlation_keys=body["correlation_keys"], variables=body["variables"], all=body["all"])
         with cafe().unit_of_work() as session:
-            deliveries = messages.correlate(session, cafe().store, correlation, principal.name)
+            deliveries = messages.correlate(session, cafe().store, correlation, principal.name, visible_to=principal)
             return {"items": [{"instance_id": d.instance.id, "started": d.started, "status": d.instance.status}
                               for d in deliveries]}

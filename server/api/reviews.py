@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..access import Principal
@@ -10,6 +9,7 @@ from ..context import cafe
 from ..models import Review, ServiceCall, SocialPost
 from ..services import instances
 from ..social import reviews
+from .blueprint import Blueprint
 from .social_schemas import CommentBody, ReviewSchema, SignalSchema, VoteBody
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/v1", description="Reviews: votes, comments and likes.")

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+from .fields import Variables
+
 MAX_PAGE = 500
+MAX_OFFSET = 2**31 - 1  # past any real list; larger values overflow the databases' integers
+MAX_ID = 2**63 - 1  # the largest 64-bit id
+MAX_TEXT = 255  # characters of a name, key or id used as a filter
+
+
+def text(**kwargs) -> fields.String:
+    """A short text filter: longer values cannot match anything stored, so they are refused (422)."""
+    return fields.String(validate=validate.Length(max=MAX_TEXT), **kwargs)
 
 
 class Strict(Schema):
@@ -21,7 +31,7 @@ class Lenient(Schema):
 
 class Page(Strict):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET))
 
 
 class Problem(Lenient):
@@ -50,7 +60,7 @@ class DefinitionSchema(Lenient):
 
 
 class DefinitionQuery(Page):
-    key = fields.String()
+    key = text()
     latest = fields.Boolean(load_default=False)
 
 
@@ -81,10 +91,10 @@ class DeploymentList(Lenient):
 
 
 class StartInstance(Strict):
-    definition_key = fields.String()
-    definition_id = fields.String()
+    definition_key = text()
+    definition_id = text()
     business_key = fields.String(allow_none=True, validate=validate.Length(max=255))
-    variables = fields.Dict(keys=fields.String(), load_default=dict)
+    variables = Variables()
 
 
 class TaskSchema(Lenient):
@@ -141,11 +151,11 @@ class InstanceDetailSchema(InstanceSchema):
 
 
 class InstanceQuery(Page):
-    definition_key = fields.String()
-    definition_id = fields.String()
-    business_key = fields.String()
+    definition_key = text()
+    definition_id = text()
+    business_key = text()
     status = fields.String(validate=validate.OneOf(["running", "waiting", "completed", "error", "terminated"]))
-    started_by = fields.String()
+    started_by = text()
 
 
 class InstanceList(Lenient):
@@ -154,12 +164,12 @@ class InstanceList(Lenient):
 
 
 class VariablesPatch(Strict):
-    set = fields.Dict(keys=fields.String(), load_default=dict)
-    delete = fields.List(fields.String(), load_default=list)
+    set = Variables()
+    delete = fields.List(fields.String(validate=validate.Length(1, 255)), load_default=list)
 
 
 class RetryBody(Strict):
-    variables = fields.Dict(keys=fields.String(), load_default=dict)
+    variables = Variables()
 
 
 class TerminateQuery(Strict):
@@ -179,7 +189,7 @@ class HistoryEventSchema(Lenient):
 
 
 class HistoryQuery(Strict):
-    after = fields.Integer(load_default=0, validate=validate.Range(0))
+    after = fields.Integer(load_default=0, validate=validate.Range(0, MAX_ID))
     limit = fields.Integer(load_default=500, validate=validate.Range(1, 5000))
 
 
@@ -188,13 +198,13 @@ class HistoryList(Lenient):
 
 
 class TaskQuery(Page):
-    assignee = fields.String()
-    candidate_user = fields.String()
-    candidate_group = fields.String()
+    assignee = text()
+    candidate_user = text()
+    candidate_group = text()
     mine = fields.Boolean(load_default=False)
-    instance_id = fields.String()
-    definition_key = fields.String()
-    bpmn_id = fields.String()
+    instance_id = text()
+    definition_key = text()
+    bpmn_id = text()
     include_assigned = fields.Boolean(load_default=True)
 
 
@@ -204,19 +214,19 @@ class TaskList(Lenient):
 
 
 class CompleteTask(Strict):
-    variables = fields.Dict(keys=fields.String(), load_default=dict)
+    variables = Variables()
 
 
 class AssignTask(Strict):
-    user = fields.String(required=True, allow_none=True)
+    user = fields.String(required=True, allow_none=True, validate=validate.Length(1, 120))
 
 
 class MessageBody(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    business_key = fields.String(allow_none=True)
-    instance_id = fields.String(allow_none=True)
-    correlation_keys = fields.Dict(keys=fields.String(), load_default=dict)
-    variables = fields.Dict(keys=fields.String(), load_default=dict)
+    business_key = fields.String(allow_none=True, validate=validate.Length(max=255))
+    instance_id = fields.String(allow_none=True, validate=validate.Length(max=255))
+    correlation_keys = Variables()
+    variables = Variables()
     all = fields.Boolean(load_default=False)
 
 
@@ -240,12 +250,13 @@ class UserSchema(Lenient):
 
 
 class NewUser(Strict):
-    username = fields.String(required=True)
-    password = fields.String(load_default=None, allow_none=True, load_only=True)
-    display_name = fields.String(allow_none=True)
-    email = fields.Email(allow_none=True)
+    username = fields.String(required=True, validate=validate.Length(1, 120))
+    password = fields.String(load_default=None, allow_none=True, load_only=True, validate=validate.Length(1, 1024))
+    display_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=320))
     is_admin = fields.Boolean(load_default=False)
-    groups = fields.List(fields.String(), load_default=list)
+    groups = fields.List(fields.String(validate=validate.Length(1, 120)), load_default=list,
+                         validate=validate.Length(max=100))
 
 
 class UserList(Lenient):
@@ -254,7 +265,7 @@ class UserList(Lenient):
 
 class NewToken(Strict):
     name = fields.String(load_default="api", validate=validate.Length(1, 120))
-    username = fields.String(load_default=None, allow_none=True)
+    username = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 120))
 
 
 class TokenSchema(Lenient):

@@ -23,7 +23,7 @@ class ChannelList(Lenient):
 
 class NewChannel(Strict):
     name = fields.String(required=True, validate=validate.Length(1, 64))
-    kind = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.Length(1, 32))
     settings = fields.Dict(keys=fields.String(), load_default=dict)
     credentials = fields.Dict(keys=fields.String(), load_default=None, allow_none=True, load_only=True)
     allow_private = fields.Boolean(load_default=False)
@@ -82,7 +82,7 @@ class ReviewSchema(Lenient):
 
 
 class VoteBody(Strict):
-    option = fields.String(required=True)
+    option = fields.String(required=True, validate=validate.Length(1, 255))
 
 
 class CommentBody(Strict):

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth import current_principal
 from ..context import cafe
 from ..services import tasks
+from .blueprint import Blueprint
 from .presenters import instance_dict, task_detail, task_dict
 from .schemas import AssignTask, CompleteTask, InstanceDetailSchema, TaskDetailSchema, TaskList, TaskQuery
 

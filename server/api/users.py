@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from .. import access
 from ..auth import current_principal
 from ..context import cafe
 from ..models import User
 from ..services import identity
-from ..services.errors import Forbidden
+from .blueprint import Blueprint
 from .schemas import NewToken, NewUser, TokenSchema, UserList, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Users, groups and API tokens.")
@@ -28,9 +28,7 @@ class Me(MethodView):
 class Users(MethodView):
     @blp.response(200, UserList)
     def get(self):
-        principal = current_principal()
-        if not principal.is_admin:
-            raise Forbidden("only administrators may list users")
+        access.require_admin(current_principal(), "list users")
         with cafe().db.read() as session:
             return {"items": session.scalars(select(User).order_by(User.username)).all()}
 
@@ -38,9 +36,7 @@ class Users(MethodView):
     @blp.response(201, UserSchema)
     def post(self, body):
         """Create a user (admins)."""
-        principal = current_principal()
-        if not principal.is_admin:
-            raise Forbidden("only administrators may create users")
+        access.require_admin(current_principal(), "create users")
         with cafe().unit_of_work() as session:
             return identity.create_user(session, body["username"], body.get("password"),
                                         is_admin=body["is_admin"], groups=body["groups"],
@@ -55,8 +51,7 @@ class Tokens(MethodView):
         """Create an API token for yourself (or, as admin, for a named user). Shown once."""
         principal = current_principal()
         username = body.get("username") or principal.name
-        if username != principal.name and not principal.is_admin:
-            raise Forbidden("only administrators may create tokens for others")
+        access.check_token_for(principal, username)
         with cafe().unit_of_work() as session:
             user = identity.get_user(session, username)
             token = identity.create_token(session, user, body["name"])

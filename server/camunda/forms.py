@@ -23,7 +23,8 @@ def _default(kind: str, value: Any) -> Any:
 
 
 def form_variables(form: dict | None, variables: dict, names: list[str] | None = None) -> dict:
-    fields = (form or {}).get("fields") or [] if (form or {}).get("kind", "camunda") == "camunda" else []
+    form = form or {}
+    fields = (form.get("fields") or []) if form.get("kind") == "camunda" else []  # JSON-schema forms have none
     result = {}
     for field in fields:
         if names is not None and field["id"] not in names:

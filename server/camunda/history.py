@@ -3,8 +3,6 @@ and their activity instances (what ran, what is open: the elements to highlight 
 
 from __future__ import annotations
 
-import re
-
 from flask import Response
 
 from ..context import cafe
@@ -104,7 +102,7 @@ def _selected_instances(session, p: Params) -> list[ProcessInstance]:
 def _variable_rows(session) -> list[dict]:
     p = Params()
     name, name_like = p.text("variableName"), p.text("variableNameLike")
-    like = re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in name_like or ""))
+    like = instance_queries.like_pattern(name_like or "")
     rows = []
     for instance in _selected_instances(session, p):
         for var, value in (instance.variables or {}).items():

@@ -45,7 +45,8 @@ def correlate() -> Response:
         correlation_keys=keys or None, variables=variables, all=bool(body.get("all")))
     try:
         with cafe().unit_of_work() as session:
-            deliveries = messages.correlate(session, cafe().store, correlation, principal().name)
+            deliveries = messages.correlate(session, cafe().store, correlation, principal().name,
+                                            visible_to=principal())  # see server/access.py
             results = [_result(d, bool(body.get("variablesInResultEnabled"))) for d in deliveries]
     except (NotFound, Conflict) as err:
         raise CamundaError(400, f"Cannot correlate message '{name}': {err.detail}",
@@ -63,5 +64,5 @@ def signal() -> Response:
     broadcast = signals.Signal(name=name, variables=untyped_map(body.get("variables")),
                                instance_id=body.get("executionId"))
     with cafe().unit_of_work() as session:
-        signals.broadcast(session, cafe().store, broadcast, principal().name)
+        signals.broadcast(session, cafe().store, broadcast, principal().name, visible_to=principal())
     return no_content()

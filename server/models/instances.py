@@ -35,6 +35,11 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(32))
+    # the job worker advancing this instance across transactions (a network call between them):
+    # taken when a job starts, renewed by its heartbeat, released at the end; an expired lease is
+    # free, so a dead worker holds an instance for seconds only (server/jobs/leases.py)
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime | None]
 
     __mapper_args__ = {"version_id_col": revision}
 

@@ -30,5 +30,8 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     locked_by: Mapped[str | None] = mapped_column(String(120))
     locked_until: Mapped[datetime | None]
+    # when the job was last handed to the Celery broker (scaled-out mode only): the sweeper hands it
+    # again when it is still pending long after that, i.e. the broker lost the message
+    dispatched_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

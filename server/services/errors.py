@@ -36,3 +36,8 @@ class Invalid(ServiceError):
 class BadRequest(ServiceError):
     status = 400
     title = "Bad request"
+
+
+class TooLarge(ServiceError):
+    status = 413
+    title = "Content too large"

@@ -18,27 +18,19 @@ from sqlalchemy.orm import Session
 
 from bpmn.service_tasks import EXTERNAL_PREFIX
 
-from ..access import Principal
+from ..access import WORKER_GROUP, Principal, require_worker  # noqa: F401 (used by /engine-rest)
 from ..models import HistoryEvent, Incident, ProcessInstance, ServiceCall
 from ..models.instances import ERROR, WAITING
 from . import service_calls
-from .errors import Conflict, Forbidden, NotFound
+from .errors import Conflict, NotFound
 from .repository import Page
 from .store import InstanceStore
-
-WORKER_GROUP = "external-workers"  # members may fetch and finish external tasks, as admins may
 
 
 @dataclass
 class Topic:
     name: str
     lock_ms: int
-
-
-def require_worker(principal: Principal) -> None:
-    """External workers see the variables of every instance they serve: admins and workers only."""
-    if not (principal.is_admin or WORKER_GROUP in principal.groups):
-        raise Forbidden(f"only administrators and members of the group {WORKER_GROUP!r} may work on external tasks")
 
 
 def topic_of(call: ServiceCall) -> str:

@@ -55,7 +55,7 @@ def activity_instances(session: Session, instances: list[ProcessInstance]) -> li
         return []
     records: list[ActivityRecord] = []
     previous: dict[str, datetime] = {}
-    events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id.in_(by_id))
+    events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id.in_(list(by_id)))
                              .order_by(HistoryEvent.instance_id, HistoryEvent.id))
     for event in events:
         # never after its end: the "started" row gets its time when written, after the first steps

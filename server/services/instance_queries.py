@@ -28,6 +28,11 @@ _COMPARE = {"eq": operator.eq, "neq": operator.ne, "gt": operator.gt, "gteq": op
             "lteq": operator.le}
 
 
+def like_pattern(text: str) -> re.Pattern:
+    """SQL LIKE (`%` any text, `_` one character) as a regular expression, for values in Python."""
+    return re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in text), re.S)
+
+
 @dataclass(frozen=True)
 class VariableCondition:
     name: str
@@ -54,8 +59,7 @@ class VariableCondition:
             return False
         actual = variables[self.name]
         if self.op == "like":
-            pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in self.text)
-            return isinstance(actual, str) and re.fullmatch(pattern, actual, re.S) is not None
+            return isinstance(actual, str) and like_pattern(self.text).fullmatch(actual) is not None
         if self.op in ("eq", "neq"):
             equal = actual == self.value or (isinstance(actual, str) and actual == self.text)
             return equal if self.op == "eq" else not equal

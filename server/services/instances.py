@@ -8,10 +8,11 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bpmn.conditions import waits_for_condition
 from bpmn.runtime import Outcome
 from bpmn.timer_starts import fire_start_event
 
-from ..access import Principal, instance_visible
+from ..access import Principal, instance_visible, require_admin  # noqa: F401 (require_admin: /engine-rest)
 from ..models import (
     HistoryEvent,
     Incident,
@@ -24,7 +25,7 @@ from ..models import (
 from ..models.base import new_id
 from ..models.instances import ACTIVE_STATUSES, ERROR, RUNNING, TERMINATED
 from . import service_calls
-from .errors import Conflict, Forbidden, NotFound
+from .errors import Conflict, NotFound
 from .specs import DefinitionInfo
 from .store import InstanceStore
 
@@ -128,11 +129,14 @@ def update_variables(session: Session, store: InstanceStore, instance_id: str, u
         raise Conflict(f"instance {instance_id} has ended; its variables can no longer change")
     run = store.load(session, instance)
     run.set_variables(values, list(deletions))
+    session.add(HistoryEvent(instance_id=instance.id, kind="variables_changed", user=user,
+                             data={"set": values, "deleted": list(deletions)}))
+    if instance.status != ERROR and waits_for_condition(run.workflow):
+        store.advance_and_save(session, instance, run, user)  # a conditional event may fire now
+        return instance
     instance.state = run.dump()
     instance.variables = run.variables()
     instance.updated_at = datetime.now(timezone.utc)
-    session.add(HistoryEvent(instance_id=instance.id, kind="variables_changed", user=user,
-                             data={"set": values, "deleted": list(deletions)}))
     return instance
 
 
@@ -181,7 +185,3 @@ def retry(session: Session, store: InstanceStore, instance_id: str, user: str,
     outcome = store.advance_and_save(session, instance, run, user)
     return instance, outcome
 
-
-def require_admin(principal: Principal, action: str) -> None:
-    if not principal.is_admin:
-        raise Forbidden(f"only administrators may {action}")

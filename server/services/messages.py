@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bpmn.errors import NotWaiting
 
+from ..access import Principal, instance_visible
 from ..models import HistoryEvent, MessageStart, MessageWait, ProcessInstance
 from . import instances
 from .errors import BadRequest, Conflict, NotFound
@@ -36,12 +37,18 @@ def _matches(instance: ProcessInstance, keys: dict | None) -> bool:
     return all(variables.get(k) == v for k, v in (keys or {}).items())
 
 
-def correlate(session: Session, store: InstanceStore, msg: Correlation, user: str) -> list[Delivery]:
+def correlate(session: Session, store: InstanceStore, msg: Correlation, user: str,
+              visible_to: Principal | None = None) -> list[Delivery]:
+    """With `visible_to`, only instances that caller may see are candidates (server.access): a
+    user's message cannot set variables on other people's instances. Without it (the server's
+    own message flows and inbound watches), every waiting instance is."""
     if not msg.name:
         raise BadRequest("a message needs a name")
     query = (select(MessageWait.instance_id)
              .join(ProcessInstance, ProcessInstance.id == MessageWait.instance_id)
              .where(MessageWait.message_name == msg.name, MessageWait.kind == "message"))
+    if visible_to is not None:
+        query = query.where(instance_visible(visible_to))
     if msg.instance_id:
         query = query.where(MessageWait.instance_id == msg.instance_id)
     if msg.business_key:

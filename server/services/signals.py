@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bpmn.errors import NotWaiting
 
+from ..access import Principal, instance_visible
 from ..models import HistoryEvent, MessageStart, MessageWait, ProcessInstance
 from . import instances
 from .errors import BadRequest
@@ -24,16 +25,21 @@ class Signal:
     instance_id: str | None = None  # only this instance (Camunda's executionId); starts nothing
 
 
-def broadcast(session: Session, store: InstanceStore, signal: Signal, user: str | None) -> list[Delivery]:
+def broadcast(session: Session, store: InstanceStore, signal: Signal, user: str | None,
+              visible_to: Principal | None = None) -> list[Delivery]:
     """Deliver to every waiting instance, then start instances at signal start events.
 
     Nobody waiting is not an error: a signal is fire-and-forget, as in Camunda. Instances are
-    locked in id order, so two concurrent broadcasts cannot deadlock on PostgreSQL.
+    locked in id order, so two concurrent broadcasts cannot deadlock on PostgreSQL. With
+    `visible_to`, the signal reaches only the instances that caller may see (server.access).
     """
     if not signal.name:
         raise BadRequest("a signal needs a name")
     query = select(MessageWait.instance_id).where(MessageWait.message_name == signal.name,
                                                   MessageWait.kind == "signal")
+    if visible_to is not None:
+        query = query.join(ProcessInstance, ProcessInstance.id == MessageWait.instance_id).where(
+            instance_visible(visible_to))
     if signal.instance_id:
         query = query.where(MessageWait.instance_id == signal.instance_id)
     deliveries = []

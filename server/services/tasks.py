@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from bpmn.errors import NotWaiting
 from bpmn.forms import FormInvalid, validate_camunda, validate_json_schema
 
-from ..access import Principal, can_claim, can_work_on, task_visible
+from ..access import Principal, can_claim, can_work_on, check_claim, check_unclaim, require_admin, task_visible
 from ..models import HistoryEvent, OpenTask, ProcessDefinition, TaskCandidate
 from .deployments import resource_content
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
 from .store import InstanceStore
 
 
@@ -83,10 +83,7 @@ def claim(session: Session, principal: Principal, task_id: str, user: str | None
     """Take a task; a task another person holds stays theirs (409)."""
     task = _get_for_claim(session, principal, task_id)
     user = user or principal.name
-    if user != principal.name and not principal.is_admin:
-        raise Forbidden("only administrators may claim a task for someone else")
-    if not can_claim(principal, task):
-        raise Forbidden(f"{principal.name} is not a candidate of task {task_id}")
+    check_claim(principal, task, user)
     result = session.execute(
         update(OpenTask)
         .where(OpenTask.id == task_id, (OpenTask.assignee.is_(None)) | (OpenTask.assignee == user))
@@ -102,8 +99,7 @@ def claim(session: Session, principal: Principal, task_id: str, user: str | None
 
 def unclaim(session: Session, principal: Principal, task_id: str) -> OpenTask:
     task = _get_for_claim(session, principal, task_id)
-    if task.assignee and task.assignee != principal.name and not principal.is_admin:
-        raise Forbidden(f"task {task_id} is assigned to someone else")
+    check_unclaim(principal, task)
     task.assignee = None
     session.add(HistoryEvent(instance_id=task.instance_id, kind="task_unclaimed", bpmn_id=task.bpmn_id,
                              name=task.name, task_id=task.id, user=principal.name))
@@ -111,8 +107,7 @@ def unclaim(session: Session, principal: Principal, task_id: str) -> OpenTask:
 
 
 def assign(session: Session, principal: Principal, task_id: str, user: str | None) -> OpenTask:
-    if not principal.is_admin:
-        raise Forbidden("only administrators may assign tasks")
+    require_admin(principal, "assign tasks")
     task = session.get(OpenTask, task_id)
     if task is None:
         raise NotFound(f"no open task with id {task_id!r}")

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector
-from connectors.http import guarded_session
+from connectors.http import guarded_session, is_private_address
 from connectors.registry import connector_class
 
 from ..models import Channel
-from ..services.errors import BadRequest, Conflict, NotFound
+from ..services.errors import BadRequest, Conflict, Invalid, NotFound
 from .credentials import Vault
 
 FEED = "feed"  # the built-in channel: always there, no network
@@ -108,8 +108,25 @@ def _check_builds(cls: type, name: str, settings: dict, credentials: dict, allow
     """Build the connector once, so bad settings are refused when saved, not when a step runs."""
     try:
         _build(cls, name, settings, credentials, allow_private)
+        hosts = cls.hosts(settings, credentials)
     except (KeyError, TypeError, ValueError) as err:
         raise BadRequest(f"the channel's settings or credentials are incomplete or wrong: {err}") from None
+    _check_public(hosts, allow_private)
+
+
+def _check_public(hosts, allow_private: bool) -> None:
+    """Refuse, when saved, a channel whose URLs point into the server's own network (loopback,
+    private, link-local: a cloud metadata service, an admin port), unless the channel's
+    `allow_private` is set. The GuardedSession checks again at each request (a name may be
+    re-pointed later); this check makes the mistake visible to the admin who made it. Only the
+    channel's own flag counts, not an `allow_private` key inside its settings."""
+    if allow_private:
+        return
+    for host in sorted(h for h in hosts if h):
+        if is_private_address(host):
+            raise Invalid(f"the channel's host {host!r} resolves to a private or loopback address; "
+                          "an admin must set allow_private to use it", errors={"allow_private": [
+                              f"{host} is private; set allow_private to true to allow it"]})
 
 
 def _build(cls: type, name: str, settings: dict, credentials: dict, allow_private: bool) -> Connector:

@@ -35,6 +35,7 @@ STREAM = re.compile(r"^(instance|definition|user|channel):(\S{1,240})$")
 OPEN_KINDS = ("definition", "channel")  # any signed-in user reads them; their public items, anyone
 POSTED = "feed_posted"  # session.info flag: this transaction wrote feed items (see feed_events)
 MAX_TEXT = 20_000
+MAX_ITEM_ID = 2**31 - 1  # feed_items.id is a 32-bit integer: larger values are clamped, not sent
 
 
 def parse_stream(stream: str) -> tuple[str, str]:
@@ -131,7 +132,7 @@ def my_feed(session: Session, principal: Principal, before: int | None = None, l
 
 def items_after(session: Session, streams: Sequence[str], after: int, limit: int) -> list[FeedItem]:
     """Oldest first: what a live client missed since the item `after` (its Last-Event-ID)."""
-    query = feed_query(streams).where(FeedItem.id > after).order_by(FeedItem.id).limit(limit)
+    query = feed_query(streams).where(FeedItem.id > min(after, MAX_ITEM_ID)).order_by(FeedItem.id).limit(limit)
     return list(session.scalars(query))
 
 
@@ -163,16 +164,19 @@ def stream_items(session: Session, principal: Principal | None, stream: str, bef
 
 def _page(session: Session, query, before: int | None, limit: int) -> list[FeedItem]:
     if before is not None:
-        query = query.where(FeedItem.id < before)
+        query = query.where(FeedItem.id < min(before, MAX_ITEM_ID))
     return list(session.scalars(query.order_by(FeedItem.id.desc()).limit(limit)))
 
 
 def get_item(session: Session, principal: Principal, item_id: int | str, lock: bool = False) -> FeedItem:
     """An item the caller may read; 404 otherwise. `lock` serializes reactions on PostgreSQL."""
+    raw = item_id
     try:
         item_id = int(item_id)
     except (TypeError, ValueError):
-        raise NotFound(f"no feed item {item_id!r}") from None
+        item_id = -1
+    if not 0 < item_id <= MAX_ITEM_ID:
+        raise NotFound(f"no feed item {raw!r}")
     query = select(FeedItem).where(FeedItem.id == item_id)
     item = session.scalars(query.with_for_update() if lock else query).first()
     if item is None or not readable_streams(session, principal, [item.stream]):

@@ -151,7 +151,7 @@ class FeedBroker:
     """The subscribers of one process and one database, and the poller that feeds them."""
 
     def __init__(self, db: Database, poll_interval: float | None = None):
-        self.db = db
+        self._db = weakref.ref(db)  # not a strong one: the registry below is keyed by db.engine
         self.poll_interval = poll_interval or env_float("PROCESSCAFE_FEED_POLL", 1.0)
         self.pid = os.getpid()
         self._lock = threading.Condition()
@@ -161,6 +161,10 @@ class FeedBroker:
         self._wake = False
         self._cursor: _Cursor | None = None
         self.polls = 0
+
+    @property
+    def db(self) -> Database:
+        return self._db()
 
     def subscribe(self, username: str, streams: Iterable[str], limit: int | None = None) -> Subscriber:
         with self._lock:
@@ -187,6 +191,8 @@ class FeedBroker:
 
     def update(self, sub: Subscriber, streams: Iterable[str]) -> None:
         with self._lock:
+            if sub not in self._subscribers:
+                return
             self._index(sub, add=False)
             sub.set_streams(streams)
             self._index(sub, add=True)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bpmn.social import ATTACH_IMAGE, as_list, people_asked
 from connectors.media import ImageRejected, check_image
 
+from .. import access
 from ..access import Principal
 from ..models import Media, ProcessInstance, ServiceCall
 from ..services import service_calls
@@ -64,16 +65,15 @@ def pending_call(session: Session, task_id: str) -> ServiceCall:
 
 
 def may_upload(call: ServiceCall, principal: Principal) -> bool:
-    asked = {n.casefold() for n in people_asked(ATTACH_IMAGE, call.params)}
-    if principal.is_admin or not asked:
-        return True
-    return principal.name.casefold() in asked or bool({g.casefold() for g in principal.groups} & asked)
+    return access.may_upload_image(principal, people_asked(ATTACH_IMAGE, call.params))
 
 
 def attach(session: Session, store: InstanceStore, media: MediaStore, public_url: str, principal: Principal,
            task_id: str, data: bytes, filename: str) -> Media:
     """A listed uploader sends the image the step waits for."""
     call = pending_call(session, task_id)
+    if not access.is_visible(session, principal, call.instance_id):
+        raise NotFound(f"no image step waiting with task id {task_id!r}")
     if not may_upload(call, principal):
         raise Forbidden(f"{principal.name} is not asked to upload an image in this step")
     if call.status != "pending":

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bpmn.reviews import Tally, Vote, decide
 from connectors.base import ConnectorError, PostRef, RateLimited, Reaction
 
+from .. import access
 from ..access import Principal
 from ..jobs.context import JobContext
 from ..models import Channel, HistoryEvent, Job, ProcessInstance, Review, ReviewSignal, ServiceCall, SocialPost
@@ -61,10 +62,7 @@ def tally(session: Session, review: Review, rows: list[ReviewSignal] | None = No
 
 
 def may_vote(review: Review, principal: Principal) -> bool:
-    if not review.reviewers:
-        return True
-    listed = {r.casefold() for r in review.reviewers}
-    return principal.name.casefold() in listed or bool({g.casefold() for g in principal.groups} & listed)
+    return access.may_vote(principal, review.reviewers or [])
 
 
 def add_signal(session: Session, store: InstanceStore, review: Review, principal: Principal, kind: str,

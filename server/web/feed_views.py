@@ -1,8 +1,9 @@
 """The feed page: a placeholder that the social task types fill in.
 
-The social engineer replaces the body of `web/feed.html` (block `feed`) with the live stream
-(server-sent events from their feed endpoint), posts, comments, likes and follows. The route,
-the navigation entry and the page frame are here already, so nothing else needs to change.
+The social engineer replaces the body of `web/feed.html` (block `feed`) with the live stream:
+a session-authenticated route here serving the feed's server-sent events
+(server/api/feed_stream.py: `EventStream(db, principal, after)`), and posts, comments, likes and
+follows. The route, the menu entry and the page frame exist already.
 """
 
 from __future__ import annotations

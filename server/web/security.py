@@ -14,6 +14,8 @@ in PROCESSCAFE_RATE_LIMIT_STORAGE when several processes serve.
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
@@ -83,16 +85,25 @@ def _account_key() -> str:
 
 def limit_sign_in(app: Flask) -> Limiter:
     """Wrap the sign-in view with its limits (after the blueprint is registered, so each app
-    gets its own limiter and counters)."""
+    gets its own limiter and counters).
+
+    `auto_check=False` keeps Flask-Limiter out of every other request (the API's hot path): the
+    limits are checked explicitly, only when a sign-in form is posted.
+    """
     settings = app.extensions["processcafe"].settings
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.rate_limit_storage,
-                      strategy="moving-window", headers_enabled=False)
+                      strategy="moving-window", headers_enabled=False, auto_check=False)
     view = app.view_functions["web.login"]
-    view = limiter.limit(settings.login_limit, key_func=_account_key, methods=["POST"],
-                         deduct_when=_failed_sign_in, scope="sign-in-account")(view)
-    view = limiter.limit(settings.login_address_limit, methods=["POST"],
-                         deduct_when=_failed_sign_in, scope="sign-in-address")(view)
-    app.view_functions["web.login"] = view
-    app.extensions["processcafe_limiter"] = limiter
-    return limiter
+    limited = limiter.limit(settings.login_limit, key_func=_account_key, methods=["POST"],
+                            deduct_when=_failed_sign_in, scope="sign-in-account")(view)
+    limited = limiter.limit(settings.login_address_limit, methods=["POST"],
+                            deduct_when=_failed_sign_in, scope="sign-in-address")(limited)
 
+    @wraps(view)
+    def checked(*args, **kwargs):
+        if request.method == "POST":
+            limiter.check()  # raises RateLimitExceeded before the password is even hashed
+        return limited(*args, **kwargs)
+
+    app.view_functions["web.login"] = checked
+    return limiter

@@ -1,22 +1,24 @@
 """Which partial draws the working area of a task page: the extension point for social steps.
 
-The task page (templates/web/tasks/task.html) draws the header, claim/unclaim and the sidebar
-itself, and includes one *step* partial for the part where the person works. Today every open
-task is a user task with a form, drawn by `web/tasks/steps/form.html`.
+The task page (templates/web/tasks/task.html) draws the header, claim/release and the details
+itself, and includes one *step* partial, in `{% block step %}`, where the person works. Every
+open user task today is a form, drawn by `web/tasks/steps/form.html`.
 
-The social task types add their own steps here, without touching the page:
+Where the social steps plug in (their work items are parked service tasks, i.e. ServiceCall rows
+handled by server/social/reviews.py and images.py, not OpenTask rows, so nothing shows yet):
 
-- review (votes, comments, likes, live tally, deadline): register a predicate that recognises
-  the task and `web/tasks/steps/review.html`; the partial gets `page` (worklist.TaskPage),
-  `fields`, `errors` and `csrf_token()` like the form step, and posts to its own view.
-- upload (file input with `capture`, preview, progress, thumbnail): the same, with
-  `web/tasks/steps/upload.html`.
+- review (votes, comments, likes, live tally, deadline): a partial `web/tasks/steps/review.html`
+  posting to the review API's actions (server/api/reviews.py) from a session-authenticated web
+  route, refreshed by the feed's event stream;
+- upload (file input with `capture="environment"`, preview, progress, thumbnail): a partial
+  `web/tasks/steps/upload.html` posting to the image upload (server/api/media.py);
+- the list: services/worklist.py gets their rows (a section, or merged into "mine"/"group").
 
-A predicate sees the OpenTask row (its `type`, `extensions`, `form`); the first that matches
-wins, the form step is the fallback. Register at import time of the module that owns the step:
+A view for such a step either renders `web/tasks/task.html` with its own `step_template` (and a
+`page` with TaskPage's attribute names), or, for items that are OpenTask rows, registers a
+predicate here; the first that matches wins, the form step is the fallback:
 
-    steps.register("review", lambda task: (task.extensions or {}).get("operator") == "social.collectReview",
-                   "web/tasks/steps/review.html")
+    steps.register("review", lambda task: task.type == "ReviewTask", "web/tasks/steps/review.html")
 """
 
 from __future__ import annotations

@@ -249,7 +249,11 @@ def test_execute_semantics_match_task_data_environment():
     data = {"n": 1}
     with pytest.raises(ZeroDivisionError):
         env.execute("before = n\nn = 1 / 0", data)
-    assert data == {"n": 1, "before": 1}  # like TaskDataEnvironment: changes before the error stay
+    assert data == {"n": 1}  # unlike TaskDataEnvironment, a failed script leaves no half-done changes
+    data = {"n": 1}
+    with pytest.raises(ScriptLimitExceeded):
+        env.execute("big = ['a']\nwhile True:\n    big *= 2", data)
+    assert data == {"n": 1}  # nor the largest value it could build before the limit stopped it
 
 
 def test_evaluate_reads_data_without_changing_it(env):

@@ -104,10 +104,10 @@ def sign_in(page, live: LiveCafe, username: str = CLERK, password: str = CLERK_P
     page.wait_for_url(lambda url: "/login" not in url)
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str, full_page: bool = True) -> None:
     """Saved under docs/screenshots/ (committed; the README shows them)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def no_horizontal_scroll(page) -> None:

@@ -88,7 +88,7 @@ def test_no_sideways_scrolling_on_a_phone(phone, live):
     instance = live.start("registration", business_key="member-with-a-rather-long-business-key-0123456789")
     sign_in(phone, live, path="/?section=group")
     no_horizontal_scroll(phone)
-    screenshot(phone, "phone-task-list")
+    screenshot(phone, "phone-task-list", full_page=False)
     phone.goto(f"{live.url}/tasks/{instance['tasks'][0]['id']}")
     expect(phone.get_by_label("Plan")).to_be_visible()
     no_horizontal_scroll(phone)
@@ -96,6 +96,26 @@ def test_no_sideways_scrolling_on_a_phone(phone, live):
     phone.get_by_role("button", name="Complete task").click()
     expect(phone.locator("#f-name-error")).to_be_visible()
     no_horizontal_scroll(phone)
-    screenshot(phone, "phone-task-form")
+    screenshot(phone, "phone-task-form", full_page=False)
     phone.goto(f"{live.url}/instances/{instance['id']}")
     no_horizontal_scroll(phone)
+
+
+def test_keyboard_only(page, live):
+    instance = live.start("registration", business_key="member-keys")
+    page.goto(live.url + f"/tasks/{instance['tasks'][0]['id']}")
+    page.keyboard.type("carol")  # the user name field has the focus on arrival
+    page.keyboard.press("Tab")
+    page.keyboard.type("carol-web-password")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Register member")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    for _ in range(12):  # on to the claim button, past the breadcrumb and the instance link
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Claim":
+            break
+    page.keyboard.press("Enter")
+    expect(page.locator(".assignment")).to_contain_text("Assigned to you")

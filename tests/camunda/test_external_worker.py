@@ -28,7 +28,7 @@ def server(tmp_path, database_url):
 
 
 def rest(server, method: str, path: str, **kwargs) -> requests.Response:
-    headers = {"Authorization": basic("admin", ADMIN_PASSWORD)}
+    headers = {"Authorization": basic("admin", ADMIN_PASSWORD), **kwargs.pop("headers", {})}
     return requests.request(method, server.url + REST + path, headers=headers, timeout=10, **kwargs)
 
 

@@ -104,6 +104,8 @@ def test_comments_and_likes_one_per_user(cafe, user_api):
     assert [(c["author"], c["text"]) for c in item["comments"]] == [("alice", "on it"), ("bob", "thanks")]
     problem(bob.get(f"{FEED}/items/999999"), 404)
     problem(bob.post(f"{FEED}/items/not-a-number/like"), 404)
+    problem(bob.get(f"{FEED}/items/{2**40}"), 404)  # beyond the 32-bit id column: not a database error
+    assert [i["id"] for i in ok(bob.get(f"/api/v1/streams/definition:orders?before={2**40}"))["items"]] == [item_id]
 
 
 def test_instance_streams_follow_instance_visibility(cafe, admin_api, user_api):

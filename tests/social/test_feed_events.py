@@ -56,6 +56,19 @@ def test_broker_delivers_after_commit_to_followers_only(cafe):
         broker.unsubscribe(other)
 
 
+def test_one_poll_query_per_process_whatever_the_number_of_clients(cafe):
+    broker = broker_for(cafe.db)
+    subs = [broker.subscribe(f"user{n}", ["definition:orders"]) for n in range(50)]
+    try:
+        before = broker.polls
+        time.sleep(2.5)
+        assert 1 <= broker.polls - before <= 4  # about one a second, not one per client
+    finally:
+        for sub in subs:
+            broker.unsubscribe(sub)
+    assert broker.wait_idle()  # no clients, no polling
+
+
 class SseClient:
     """Reads a text/event-stream response in a thread and queues its events and comments."""
 

@@ -24,7 +24,8 @@ def free_port() -> int:
 class ServerProcess:
     """`processcafe serve` on a free port, with its own data folder and database."""
 
-    def __init__(self, data_dir: Path, database_url: str | None = None, **env):
+    def __init__(self, data_dir: Path, database_url: str | None = None, serve_args: tuple[str, ...] = (), **env):
+        self.serve_args = tuple(serve_args)  # e.g. ("--workers", "2")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -44,7 +45,7 @@ class ServerProcess:
         cli = Path(sys.executable).parent / "processcafe"
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [str(cli), "serve", "--port", str(self.port)], env=self.env, stdout=log, stderr=log,
+                [str(cli), "serve", "--port", str(self.port), *self.serve_args], env=self.env, stdout=log, stderr=log,
                 start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

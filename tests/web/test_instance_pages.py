@@ -89,7 +89,8 @@ def test_deploy_page_shows_versions_and_problems(web):
     html = text_of(root.deploy(bad, expect=422))
     assert "Not deployed: 1 problem" in html
     line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if 'id="big"' in text)
-    row = re.search(r"<tr>\s*<td>plain_condition_syntax.bpmn</td>\s*<td class=\"mono\">big</td>\s*<td>(\d+)</td>", html)
+    row = re.search(r'<td>plain_condition_syntax.bpmn</td>\s*<td class="mono">big</td>\s*<td class="nowrap">(\d+)</td>',
+                    html)
     assert row and int(row.group(1)) == line
     assert "does not compile" in html
 

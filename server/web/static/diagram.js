@@ -11,8 +11,15 @@
     if (note) { note.textContent = text; note.hidden = !text; }
   }
 
+  function giveUp(text) {
+    say(text);
+    container.classList.add("diagram-empty");
+    document.querySelectorAll(".diagram-tools, .legend").forEach(function (el) { el.hidden = true; });
+    container.dataset.ready = "error";
+  }
+
   if (!window.BpmnJS) {
-    say("The diagram viewer is not installed on this server (run scripts/dev setup, which needs npm).");
+    giveUp("The diagram viewer is not installed on this server (run scripts/dev setup, which needs npm).");
     return;
   }
   var viewer = new window.BpmnJS({container: container});
@@ -54,9 +61,8 @@
     })
     .catch(function (err) {
       var text = String(err && err.message || err);
-      say(/no diagram to display/i.test(text)
+      giveUp(/no diagram to display/i.test(text)
         ? "This diagram has no layout to draw (it was saved without BPMN diagram information)."
         : "The diagram could not be drawn: " + text);
-      container.dataset.ready = "error";
     });
 })();

@@ -1,0 +1,79 @@
+"""Limits on what a request may carry, checked once before any view runs.
+
+Why a request hook and not the schemas: a JSON body nested a few thousand levels deep makes
+Python's json parser raise RecursionError (a 500) before any schema sees it, and a body nested a
+few hundred levels deep parses fine but then costs every later step that walks the variables
+(serialization, the sandbox, history). So every JSON body, on every route (the native API,
+/engine-rest, the web), is refused with 422 when it is nested deeper than `MAX_DEPTH` levels.
+
+Path parameters of the native API are checked here too, so that an id that cannot exist never
+reaches the database: a 100 kB path segment, a task id that is not a UUID or a feed item id that
+overflows a 64-bit integer (SQLite raises OverflowError on those) answer 404 like any unknown id.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask import Flask, request
+
+from ..services.errors import Invalid, NotFound
+
+MAX_DEPTH = 32  # levels of objects and arrays in one JSON body, the body itself being level 1
+MAX_PATH_PARAM = 255  # characters of one path parameter
+UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+ID_FORMATS = {  # path parameters whose values have a known shape
+    "instance_id": re.compile(UUID),
+    "task_id": re.compile(UUID),
+    "review_id": re.compile(UUID),
+    "deployment_id": re.compile(UUID),
+    "media_id": re.compile(r"[0-9a-f]{64}"),  # sha256 of the stored bytes
+    "item_id": re.compile(r"[0-9]{1,18}"),
+}
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def depth_exceeds(document, limit: int = MAX_DEPTH) -> bool:
+    """True if objects and arrays nest deeper than `limit`; iterative, so any depth is safe to walk."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _check_json_depth() -> None:
+    if request.method not in _BODY_METHODS or not request.is_json or not request.content_length:
+        return
+    too_deep = f"the JSON body is nested deeper than {MAX_DEPTH} levels"
+    try:
+        document = json.loads(request.get_data(cache=True))
+    except RecursionError:
+        raise Invalid(too_deep) from None
+    except ValueError:
+        return  # not JSON: the view's body parser answers that with its own 400
+    if isinstance(document, dict | list) and depth_exceeds(document):
+        raise Invalid(too_deep)
+
+
+def _check_path_params() -> None:
+    if not request.path.startswith("/api/v1/"):
+        return
+    for name, value in (request.view_args or {}).items():
+        if not isinstance(value, str):
+            continue
+        pattern = ID_FORMATS.get(name)
+        if len(value) > MAX_PATH_PARAM or (pattern is not None and not pattern.fullmatch(value)):
+            shown = value if len(value) <= 80 else value[:80] + "..."
+            raise NotFound(f"no resource with {name} {shown!r}")
+
+
+def register_input_limits(app: Flask) -> None:
+    @app.before_request
+    def check_input_limits() -> None:
+        _check_path_params()
+        _check_json_depth()

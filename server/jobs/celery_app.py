@@ -1,0 +1,117 @@
+"""The scaled-out mode's Celery side: the app, the one task, and the worker's start-up.
+
+A message carries only a job id. The task claims that job's row and runs it through
+`execution.claim_and_run`, the same code the embedded thread runner uses. Messages are
+acknowledged late (after the job ran) and rejected back to the queue when the worker process
+dies (`task_reject_on_worker_lost`), and each worker process takes one message at a time
+(prefetch 1), so a killed worker's job goes to another worker; a message delivered twice finds
+its job claimed or done and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import datetime
+
+from celery import Celery, signals
+
+from ..config import Settings
+from .dispatch import Dispatcher, Sweeper
+from .execution import BUSY_RETRY, Outcome, claim_and_run
+
+log = logging.getLogger(__name__)
+
+QUEUE = "processcafe.jobs"
+TASK = "processcafe.run_job"
+
+
+def make_celery(broker_url: str) -> Celery:
+    app = Celery("processcafe", broker=broker_url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=QUEUE,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=3,
+        # a sender must not hang on a broker that is away: the sweeper sends again later
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2,
+                                   "interval_max": 0.5},
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        enable_utc=True,
+    )
+    return app
+
+
+class CelerySender:
+    """Sends job ids; one Celery app per process, made after any fork (broker connections are
+    not to be shared between processes)."""
+
+    def __init__(self, broker_url: str):
+        self.broker_url = broker_url
+        self._app: Celery | None = None
+        self._pid = 0
+
+    def __call__(self, job_id: int, eta: datetime | None) -> None:
+        if self._app is None or self._pid != os.getpid():
+            self._app, self._pid = make_celery(self.broker_url), os.getpid()
+        self._app.send_task(TASK, args=[job_id], eta=eta, queue=QUEUE)
+
+
+# -- the worker side ------------------------------------------------------------------------------
+
+_process: dict = {}  # this process's Flask app, made on first use after the fork
+
+
+def _cafe():
+    if _process.get("pid") != os.getpid():
+        from ..app import create_app  # the worker builds the same app as the server: one code path
+
+        app = create_app(Settings.from_env(job_runner="celery"))
+        _process.update(pid=os.getpid(), cafe=app.extensions["processcafe"])
+    return _process["cafe"]
+
+
+def run_job(task, job_id: int) -> str:
+    cafe = _cafe()
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    outcome = claim_and_run(cafe.runner.context, job_id, owner)
+    if outcome is Outcome.BUSY:  # another worker is advancing the instance: try again shortly
+        task.app.send_task(TASK, args=[job_id], countdown=BUSY_RETRY.total_seconds(), queue=QUEUE)
+    return outcome.value
+
+
+def worker_app(settings: Settings) -> Celery:
+    """The app `processcafe worker` runs: the task plus a sweeper in the main process."""
+    app = make_celery(settings.broker_url)
+    app.task(name=TASK, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(run_job)
+    sweeper: dict = {}
+
+    @signals.worker_ready.connect(weak=False)
+    def _start_sweeper(sender=None, **_):
+        from ..db import Database
+
+        db = Database(settings.database_url)
+        sweeper["db"] = db
+        sweeper["thread"] = Sweeper(Dispatcher(db, CelerySender(settings.broker_url)))
+        sweeper["thread"].start()
+        log.info("job sweeper started (every %.1f s)", sweeper["thread"].interval)
+
+    @signals.worker_process_init.connect(weak=False)
+    def _forked(**_):
+        if "db" in sweeper:  # a replacement child forked from the main process: not its connections
+            sweeper["db"].dispose(close=False)
+
+    @signals.worker_shutdown.connect(weak=False)
+    def _stop_sweeper(**_):
+        if "thread" in sweeper:
+            sweeper["thread"].stop()
+
+    return app

@@ -1,0 +1,155 @@
+"""Claiming and running one job: the code path shared by the embedded thread runner and the
+Celery task, so that both modes behave the same.
+
+Every job is safe to run twice. Whoever runs a job first claims its row (`claim_one`: an UPDATE
+that only matches a pending, due job whose claim is free or expired), so a second delivery of the
+same job finds it claimed or gone and does nothing. While it runs, the heartbeat renews the claim
+(and the instance lease of a network job); a crashed worker's claim expires and the job runs again.
+A job whose instance another live worker is advancing is put back for a moment (`BUSY`).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from .. import metrics
+from ..models import Job
+from ..models.jobs import FAILED, PENDING
+from . import leases
+from .context import JobContext
+from .handlers import NETWORK_HANDLERS, run_step_job
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+BUSY_RETRY = timedelta(seconds=0.3)  # how soon a job whose instance was busy is tried again
+
+
+class Outcome(enum.Enum):
+    RAN = "ran"  # the handler ran (it may have failed; failures are recorded on the job)
+    NOT_CLAIMED = "not claimed"  # done, gone, not due, or claimed by another worker
+    BUSY = "busy"  # another live worker holds the instance: put back, due again in BUSY_RETRY
+
+
+def _claimable(at: datetime):
+    return (Job.status == PENDING, Job.due_at <= at, or_(Job.locked_until.is_(None), Job.locked_until < at))
+
+
+def claim_due(ctx: JobContext, batch: int) -> list[int]:
+    """Claim up to `batch` due jobs for `ctx.worker_id` (the thread runner's poll)."""
+    at = leases.now()
+    query = select(Job.id).where(*_claimable(at)).order_by(Job.due_at, Job.id).limit(batch)
+    with ctx.db.read() as session:  # most polls find nothing; don't take the write lock for that
+        if session.scalars(query.limit(1)).first() is None:
+            return []
+    with ctx.db.transaction() as session:
+        if ctx.db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        ids = list(session.scalars(query))
+        if ids:
+            session.execute(update(Job).where(Job.id.in_(ids))
+                            .values(locked_by=ctx.worker_id, locked_until=at + leases.JOB_LEASE,
+                                    attempts=Job.attempts + 1)
+                            .execution_options(synchronize_session=False))
+    return ids
+
+
+def claim_one(ctx: JobContext, job_id: int) -> bool:
+    """Claim one job by id (a Celery delivery). Atomic: of two deliveries only one matches."""
+    at = leases.now()
+    with ctx.db.transaction() as session:
+        return bool(session.execute(
+            update(Job).where(Job.id == job_id, *_claimable(at))
+            .values(locked_by=ctx.worker_id, locked_until=at + leases.JOB_LEASE, attempts=Job.attempts + 1)
+            .execution_options(synchronize_session=False)).rowcount)
+
+
+def claim_and_run(ctx: JobContext, job_id: int, owner: str) -> Outcome:
+    """Claim the job under a name of its own (`owner`, unique per delivery) and run it."""
+    ctx = replace(ctx, worker_id=owner)
+    if not claim_one(ctx, job_id):
+        return Outcome.NOT_CLAIMED
+    return run_claimed(ctx, job_id)
+
+
+def run_claimed(ctx: JobContext, job_id: int) -> Outcome:
+    """Run a job that `ctx.worker_id` has claimed; anything it raises is recorded on the job."""
+    try:
+        with ctx.db.read() as session:
+            job = session.get(Job, job_id)
+            if job is None or job.status != PENDING or job.locked_by != ctx.worker_id:
+                return Outcome.NOT_CLAIMED
+            kind, instance_id, due_at = job.kind, job.instance_id, job.due_at
+        network = NETWORK_HANDLERS.get(kind)
+        outcome = _run_step(ctx, job_id) if network is None else _run_network(ctx, job_id, instance_id, network)
+        if outcome is Outcome.RAN:
+            metrics.job_done(kind, due_at)
+        return outcome
+    except Exception as err:
+        log.warning("job %s failed: %s", job_id, err)
+        _record_failure(ctx, job_id, err)
+        return Outcome.RAN
+
+
+def _run_network(ctx: JobContext, job_id: int, instance_id: str | None, handler) -> Outcome:
+    if instance_id is not None and not leases.acquire_instance(ctx.db, instance_id, ctx.worker_id):
+        _put_back(ctx, job_id)
+        return Outcome.BUSY
+    held = leases.Held(ctx.db, ctx.worker_id, job_id, instance_id)
+    leases.HEARTBEAT.hold(held)
+    try:
+        handler(ctx, job_id)
+    finally:
+        leases.HEARTBEAT.drop(held)
+        if instance_id is not None:
+            leases.release_instance(ctx.db, instance_id, ctx.worker_id)
+    return Outcome.RAN
+
+
+def _run_step(ctx: JobContext, job_id: int) -> Outcome:
+    held = leases.Held(ctx.db, ctx.worker_id, job_id, None)
+    leases.HEARTBEAT.hold(held)  # a long step (a big loop, slow scripts) keeps its claim
+    try:
+        with ctx.db.transaction() as session:
+            job = session.get(Job, job_id)
+            if job is None or job.status != PENDING or job.locked_by != ctx.worker_id:
+                return Outcome.NOT_CLAIMED
+            busy = bool(job.instance_id) and not leases.free_under_row_lock(session, job.instance_id,
+                                                                             ctx.worker_id)
+            if not busy:
+                run_step_job(session, ctx.store, job)
+    finally:
+        leases.HEARTBEAT.drop(held)
+    if busy:
+        _put_back(ctx, job_id)
+        return Outcome.BUSY
+    return Outcome.RAN
+
+
+def _put_back(ctx: JobContext, job_id: int) -> None:
+    """Unclaim without counting an attempt; claimable again after BUSY_RETRY."""
+    with ctx.db.transaction() as session:
+        job = session.get(Job, job_id)
+        if job is not None and job.locked_by == ctx.worker_id:
+            job.locked_by = None
+            job.locked_until = leases.now() + BUSY_RETRY
+            job.attempts = max(0, job.attempts - 1)
+
+
+def _record_failure(ctx: JobContext, job_id: int, err: Exception) -> None:
+    with ctx.db.transaction() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        job.last_error = f"{type(err).__name__}: {err}"[:2000]
+        job.locked_by = None
+        job.locked_until = None
+        if job.attempts >= MAX_ATTEMPTS:
+            job.status = FAILED
+        else:
+            job.due_at = leases.now() + timedelta(seconds=2 ** job.attempts)

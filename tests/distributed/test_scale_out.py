@@ -1,0 +1,33 @@
+"""Many instances through a scaled-out installation: two gunicorn HTTP workers and two Celery
+workers on PostgreSQL, with Redis or RabbitMQ as the broker. Every instance passes a plain
+service task, a one-second timer (fired by a Celery worker) and a status published to a webhook
+(sent by a Celery worker); each must complete, and each webhook post must arrive exactly once."""
+
+import os
+
+import pytest
+
+from tests.distributed.cluster import Cluster, purge, require_broker, wait_until
+from tests.distributed.workload import check_exactly_once, engine, prepare, start_all, statuses
+
+pytestmark = [pytest.mark.distributed, pytest.mark.postgres_only, pytest.mark.slow]
+INSTANCES = int(os.environ.get("PROCESSCAFE_DISTRIBUTED_INSTANCES", "500"))
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_instances_complete_once_each(broker, tmp_path, database_url, webhook):
+    broker_url = require_broker(broker)
+    purge(broker_url)
+    receiver, hook_url = webhook
+    cluster = Cluster(tmp_path, database_url, broker_url).start()
+    db = engine(database_url)
+    try:
+        prepare(cluster.server, hook_url)
+        start_all(cluster.server, range(INSTANCES))
+        done = wait_until(lambda: statuses(db).get("completed") == INSTANCES, timeout=120)
+        assert done, f"not all instances completed: {statuses(db)}\n{cluster.logs()}"
+        wait_until(lambda: len(receiver.requests) >= INSTANCES, timeout=10)
+        check_exactly_once(db, receiver, INSTANCES)
+    finally:
+        cluster.stop()
+        db.dispose()

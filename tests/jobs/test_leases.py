@@ -1,0 +1,86 @@
+"""Job claims and instance leases: one worker at a time, a slow live worker keeps its lease
+(heartbeat), a dead worker's lease is taken over once it expires, a job delivered twice runs once."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, update
+
+from server.jobs import execution, leases
+from server.models import Job, ProcessInstance
+from tests.api.engine_support import diagram
+
+
+@pytest.fixture
+def short_leases(monkeypatch):
+    monkeypatch.setattr(leases, "JOB_LEASE", timedelta(seconds=0.6))
+    monkeypatch.setattr(leases, "INSTANCE_LEASE", timedelta(seconds=0.6))
+
+
+def timer_instance(admin_api, cafe) -> tuple[str, int]:
+    """An instance waiting on a one-second timer, and that timer's job, once it is due."""
+    admin_api.deploy(diagram("timer_catch.bpmn"))
+    instance = admin_api.start("timer_catch")
+    with cafe.db.read() as session:
+        job = session.scalars(select(Job).where(Job.instance_id == instance["id"])).one()
+    time.sleep(max(0.0, (job.due_at - datetime.now(timezone.utc)).total_seconds()) + 0.05)
+    return instance["id"], job.id
+
+
+def status(cafe, instance_id: str) -> str:
+    with cafe.db.read() as session:
+        return session.get(ProcessInstance, instance_id).status
+
+
+def test_a_heartbeat_keeps_a_slow_workers_lease_and_a_dead_ones_expires(admin_api, cafe, short_leases):
+    instance_id, job_id = timer_instance(admin_api, cafe)
+    assert leases.acquire_instance(cafe.db, instance_id, "worker-a")
+    heartbeat = leases.Heartbeat()
+    held = leases.Held(cafe.db, "worker-a", job_id, instance_id)
+    heartbeat.hold(held)
+    time.sleep(1.5)  # more than two leases: only the renewals keep it
+    assert not leases.acquire_instance(cafe.db, instance_id, "worker-b"), "a live worker's lease was taken"
+    assert not held.lost
+    heartbeat.drop(held)  # worker-a dies without releasing
+    time.sleep(0.8)
+    assert leases.acquire_instance(cafe.db, instance_id, "worker-b"), "a dead worker's lease was not taken over"
+    leases.release_instance(cafe.db, instance_id, "worker-b")
+    with cafe.db.read() as session:
+        assert session.get(ProcessInstance, instance_id).lease_owner is None
+
+
+def test_a_job_delivered_twice_runs_once(admin_api, cafe):
+    instance_id, job_id = timer_instance(admin_api, cafe)
+    ctx = cafe.runner.context
+    assert execution.claim_and_run(ctx, job_id, "delivery-1") is execution.Outcome.RAN
+    assert execution.claim_and_run(ctx, job_id, "delivery-2") is execution.Outcome.NOT_CLAIMED
+    assert status(cafe, instance_id) == "completed"
+
+
+def test_a_job_waits_while_another_live_worker_holds_its_instance(admin_api, cafe):
+    instance_id, job_id = timer_instance(admin_api, cafe)
+    assert leases.acquire_instance(cafe.db, instance_id, "someone-else")
+    ctx = cafe.runner.context
+    assert execution.claim_and_run(ctx, job_id, "me") is execution.Outcome.BUSY
+    with cafe.db.read() as session:
+        job = session.get(Job, job_id)
+        assert (job.locked_by, job.attempts, job.status) == (None, 0, "pending")
+        assert job.locked_until > datetime.now(timezone.utc)  # put back for a moment
+    assert status(cafe, instance_id) == "waiting"
+
+    with cafe.db.transaction() as session:  # the other worker died: its lease ran out
+        session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                        .values(lease_expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+    time.sleep(execution.BUSY_RETRY.total_seconds())
+    assert execution.claim_and_run(ctx, job_id, "me") is execution.Outcome.RAN
+    assert status(cafe, instance_id) == "completed"
+
+
+def test_the_thread_runner_claims_and_runs_through_the_same_code(admin_api, cafe):
+    instance_id, _ = timer_instance(admin_api, cafe)
+    assert cafe.runner.run_due() == 1
+    assert status(cafe, instance_id) == "completed"
+    assert cafe.runner.run_due() == 0
