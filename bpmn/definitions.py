@@ -5,36 +5,32 @@ DiagramRejected lists every problem found, each naming file, element id and sour
 API can answer 422 instead of storing half a deployment or failing with a 500.
 
 SpiffWorkflow's parser is third-party code that reports some mistakes as ValidationException and
-trips over others with whatever Python raises (KeyError, IndexError, AttributeError, ...). Every
-call into it therefore goes through `_spiff`, which turns any exception into a DiagramProblem and
-recovers the element it was working on from the traceback when the exception does not say.
+trips over others with whatever Python raises; every call into it goes through
+`spiff_errors.spiff_call`, which turns any exception into a DiagramProblem with file, element and line.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import FrameType
-from typing import TypeVar
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from .calls import ResolveCalled, called_elsewhere, content_hash
 from .checks import check_document, check_process
+from .decisions import check_decisions as _check_decisions
 from .dialect import Dialect, detect_dialect
 from .engine import CafeScriptEngine
 from .errors import DiagramProblem, DiagramRejected
 from .links import resolve_links
 from .serializer import serializer_for
+from .spiff_errors import attempt as _attempt
+from .spiff_errors import known_ids as _known_ids
+from .spiff_errors import spiff_call as _spiff
 from .timer_starts import TimerStartError, schedule
 from .xml import MAX_DIAGRAM_BYTES, parse_xml
-
-log = logging.getLogger(__name__)
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DMN_NAMESPACES = (
@@ -51,8 +47,6 @@ PROCESS_TAG = f"{{{BPMN_NS}}}process"
 MAX_PROCESS_ID = 100
 MAX_NAME = 255
 MAX_FILE_NAME = 200
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -296,54 +290,6 @@ def _nothing_executable(bpmn_roots: dict[str, etree._Element]) -> list[DiagramPr
                            line=root.sourceline)]
 
 
-# -- DMN -----------------------------------------------------------------------------------------
-
-def _check_decisions(dmn_roots: dict[str, etree._Element]) -> list[DiagramProblem]:
-    """Parse every DMN file now: SpiffWorkflow only reads a decision table when a business rule
-    task first uses it, so a broken table would otherwise be stored and fail later."""
-    problems: list[DiagramProblem] = []
-    first_seen: dict[str, str] = {}
-    for name, root in dmn_roots.items():
-        found = _dmn_structure(name, root)
-        if not found:
-            try:
-                _spiff(lambda n=name, r=root: _parse_dmn(n, r), name, {name: root})
-            except DiagramRejected as err:
-                found = err.problems
-        for decision in root.iter("{*}decision"):
-            did = decision.get("id")
-            other = first_seen.setdefault(did, name)
-            if other != name:
-                found.append(DiagramProblem(f"decision id {did!r} is also defined in {other}",
-                                            file=name, element_id=did, line=decision.sourceline))
-        problems.extend(found)
-    return problems
-
-
-def _dmn_structure(name: str, root: etree._Element) -> list[DiagramProblem]:
-    """What SpiffWorkflow's DMN support needs: exactly one decision, holding a decision table."""
-    decisions = [d for d in root.iterchildren(etree.Element) if etree.QName(d).localname == "decision"]
-    if not decisions:
-        return [DiagramProblem("the DMN file contains no decision", file=name, element_id=root.get("id"),
-                               line=root.sourceline)]
-    if len(decisions) > 1:
-        extra = decisions[1]
-        return [DiagramProblem(f"only one decision per DMN file is supported (found {len(decisions)})",
-                               file=name, element_id=extra.get("id"), line=extra.sourceline)]
-    decision = decisions[0]
-    if not any(etree.QName(child).localname == "decisionTable" for child in decision.iter(etree.Element)):
-        return [DiagramProblem("the decision has no decision table; only decision tables are supported",
-                               file=name, element_id=decision.get("id"), line=decision.sourceline)]
-    return []
-
-
-def _parse_dmn(name: str, root: etree._Element) -> None:
-    parser = BpmnDmnParser()
-    parser.add_dmn_xml(root, filename=name)
-    for dmn_parser in parser.dmn_parsers.values():
-        dmn_parser.parse()
-
-
 # -- BPMN, one dialect at a time -----------------------------------------------------------------
 
 def _parse_group(
@@ -432,124 +378,3 @@ def _start_events(process: etree._Element, definition: str, root: etree._Element
             else:
                 names.append(start.get("id"))
     return [n for n in names if n]
-
-
-# -- calling SpiffWorkflow -----------------------------------------------------------------------
-
-def _spiff(call: Callable[[], T], filename: str, roots: dict[str, etree._Element],
-           fallback: etree._Element | None = None) -> T:
-    """Run one SpiffWorkflow step; whatever it raises becomes DiagramRejected with file, element, line.
-
-    Anything is caught on purpose: the parser meets arbitrary uploaded XML and its failures are
-    facts about the diagram, never a reason for a 500. Failures that are not its own
-    ValidationException are logged, since they may point at a gap in the checks above.
-    """
-    try:
-        return call()
-    except Exception as err:  # noqa: BLE001 - see docstring
-        if not isinstance(err, ValidationException):
-            log.warning("SpiffWorkflow failed on %s with %s", filename, type(err).__name__, exc_info=True)
-        raise DiagramRejected([_spiff_problem(err, filename, roots, fallback)]) from err
-
-
-def _attempt(call: Callable[[], object], filename: str, roots: dict[str, etree._Element]) -> list[DiagramProblem]:
-    """`_spiff` for steps whose result is not needed: the problems, or an empty list."""
-    try:
-        _spiff(call, filename, roots)
-    except DiagramRejected as err:
-        return err.problems
-    return []
-
-
-def _spiff_problem(err: Exception, filename: str, roots: dict[str, etree._Element],
-                   fallback: etree._Element | None) -> DiagramProblem:
-    """The problem in the file SpiffWorkflow names (a called process may live in another file)."""
-    file = getattr(err, "file_name", None) or filename
-    if file not in roots:
-        file = filename
-    where = _locate(err, roots[file]) if file in roots else None
-    if where is None and fallback is not None and file == filename:
-        where = fallback.get("id"), fallback.sourceline
-    element_id, line = where or (None, None)
-    return DiagramProblem(_reason(err), file=file, element_id=element_id, line=line)
-
-
-def _locate(err: Exception, root: etree._Element) -> tuple[str | None, int | None] | None:
-    """(element id, line) of what SpiffWorkflow was working on, when it can be found.
-
-    Its ValidationException names the id (its `line_number` is always empty with lxml); for
-    KeyError, IndexError and the like the frames that raised them hold the element or task spec.
-    """
-    known = _known_ids(root)
-    if isinstance(err, ValidationException) and err.id in known:
-        return err.id, known[err.id]
-    for frame in _frames_innermost_first(err):
-        element = _deepest_element(frame.f_locals.values(), root)
-        if element is not None:
-            return element.get("id"), element.sourceline
-        for name in ("spec", "task_spec", "self"):
-            element_id = _spec_id(frame.f_locals.get(name))
-            if element_id in known:
-                return element_id, known[element_id]
-    return None
-
-
-def _caused_by(err: BaseException, kind: type[BaseException]) -> bool:
-    """SpiffWorkflow wraps what its task parsers meet in a ValidationException; look underneath."""
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _frames_innermost_first(err: BaseException) -> list[FrameType]:
-    frames = []
-    tb = err.__traceback__
-    while tb is not None:
-        frames.append(tb.tb_frame)
-        tb = tb.tb_next
-    return frames[::-1]
-
-
-def _deepest_element(values: Iterable[object], root: etree._Element) -> etree._Element | None:
-    """The most specific element of this document among a frame's locals (not the root itself)."""
-    elements = [v for v in values if isinstance(v, etree._Element) and v is not root
-                and v.getroottree().getroot() is root]
-    return max(elements, key=lambda e: sum(1 for _ in e.iterancestors()), default=None)
-
-
-def _spec_id(value: object) -> str | None:
-    """The BPMN id of a task spec or of the element a SpiffWorkflow parser holds."""
-    attributes = getattr(value, "__dict__", None) or {}
-    node = attributes.get("node")
-    if isinstance(node, etree._Element):
-        return node.get("id")
-    bpmn_id = attributes.get("bpmn_id")
-    return bpmn_id if isinstance(bpmn_id, str) else None
-
-
-def _known_ids(root: etree._Element) -> dict[str, int | None]:
-    """Element id -> source line. lxml knows the line; SpiffWorkflow's `line_number` is always empty."""
-    lines: dict[str, int | None] = {}
-    for element in root.iter(etree.Element):
-        element_id = element.get("id")
-        if element_id is not None:
-            lines.setdefault(element_id, element.sourceline)
-    return lines
-
-
-def _reason(err: Exception) -> str:
-    """The message without SpiffWorkflow's trailing '. ' and with its notes, if any."""
-    if _caused_by(err, RecursionError):
-        return ("the process is too long or too deeply nested to parse (Python's recursion limit was "
-                "reached); split it into sub-processes or call activities")
-    message = str(err.args[0]) if err.args else ""
-    notes = [str(n) for n in (getattr(err, "notes", None) or getattr(err, "__notes__", None) or [])]
-    text = ". ".join(part.strip().rstrip(".") for part in [message, *notes] if part.strip())
-    if isinstance(err, ValidationException):
-        return text or "the diagram is not valid"
-    return f"the diagram could not be parsed ({type(err).__name__}{': ' + text if text else ''})"

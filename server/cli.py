@@ -42,7 +42,8 @@ def main(verbose: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=min(2, os.cpu_count() or 1), show_default=True, type=int,
               help="Server processes (each with its own job-runner thread in the embedded mode).")
-@click.option("--threads", default=8, show_default=True, type=int, help="Request threads per process.")
+@click.option("--threads", default=32, show_default=True, type=int,
+              help="Request threads per process (a live feed stream holds one).")
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Migrate the database, create the first admin, deploy the examples, serve HTTP."""
     app = _app()

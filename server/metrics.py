@@ -85,10 +85,10 @@ class DatabaseCollector:
             instances = session.execute(select(ProcessInstance.status, func.count())
                                         .group_by(ProcessInstance.status)).all()
             open_tasks = session.scalar(select(func.count()).select_from(OpenTask))
-            jobs = session.execute(select(Job.kind, Job.status, Job.due_at <= now, func.count(),
-                                          func.min(Job.due_at))
-                                   .where(Job.status.in_((PENDING, FAILED)))
-                                   .group_by(Job.kind, Job.status, Job.due_at <= now)).all()
+            by_kind = select(Job.kind, func.count(), func.min(Job.due_at)).group_by(Job.kind)
+            due = session.execute(by_kind.where(Job.status == PENDING, Job.due_at <= now)).all()
+            later = session.execute(by_kind.where(Job.status == PENDING, Job.due_at > now)).all()
+            failed = session.execute(by_kind.where(Job.status == FAILED)).all()
             posts = session.execute(select(SocialPost.channel, SocialPost.status, func.count())
                                     .group_by(SocialPost.channel, SocialPost.status)).all()
             stuck = session.scalar(select(func.count()).select_from(ProcessInstance).where(
@@ -96,13 +96,13 @@ class DatabaseCollector:
         yield _gauge("processcafe_instances", "Process instances by status", ["status"],
                      [((status,), n) for status, n in instances])
         yield _gauge("processcafe_open_tasks", "Open user tasks", [], [((), open_tasks or 0)])
-        backlog = [((kind,), n) for kind, status, due, n, _ in jobs if status == PENDING and due]
-        yield _gauge("processcafe_jobs_backlog", "Pending jobs that are due now, by kind", ["kind"], backlog)
+        yield _gauge("processcafe_jobs_backlog", "Pending jobs that are due now, by kind", ["kind"],
+                     [((kind,), n) for kind, n, _ in due])
         yield _gauge("processcafe_jobs_scheduled", "Pending jobs due later (timers), by kind", ["kind"],
-                     [((kind,), n) for kind, status, due, n, _ in jobs if status == PENDING and not due])
+                     [((kind,), n) for kind, n, _ in later])
         yield _gauge("processcafe_jobs_failed", "Jobs that failed for good, by kind", ["kind"],
-                     [((kind,), n) for kind, status, _, n, _ in jobs if status == FAILED])
-        oldest = [_aware(first) for _, status, due, _, first in jobs if status == PENDING and due and first]
+                     [((kind,), n) for kind, n, _ in failed])
+        oldest = [_aware(first) for _, _, first in due if first is not None]
         yield _gauge("processcafe_jobs_oldest_due_seconds", "Age of the oldest due pending job", [],
                      [((), max(((now - t).total_seconds() for t in oldest), default=0.0))])
         yield _gauge("processcafe_social_posts", "Social posts by channel and status (sent, failed, ...)",

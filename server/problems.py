@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, json, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from .services.errors import ServiceError
 
@@ -42,6 +42,8 @@ def _handle_http_exception(err: HTTPException) -> Response:
     headers = dict(data.get("headers") or {})
     if err.code == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="processcafe", Basic realm="processcafe"')
+    if isinstance(err, MethodNotAllowed) and err.valid_methods:
+        headers.setdefault("Allow", ", ".join(sorted(err.valid_methods)))
     return problem(err.code or 500, err.name, detail, headers=headers, **extra)
 
 

@@ -48,7 +48,7 @@ def _worker_exit(server, worker) -> None:
 
 
 def serve(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
-    app.config["PROCESSCAFE_THREADS"] = threads  # live feed streams take at most half (server/api/feed.py)
+    app.config["PROCESSCAFE_THREADS"] = threads  # live feed streams take at most half (server/api/feed_stream.py)
     CafeServer(app, {
         "bind": f"{host}:{port}",
         "workers": workers,

@@ -21,6 +21,7 @@ from . import (
     users,
 )
 from .limits import register_input_limits
+from .openapi import CafeApi
 
 
 def register_api(app: Flask) -> Api:
@@ -40,7 +41,7 @@ def register_api(app: Flask) -> Api:
         }},
         "security": [{"bearer": []}, {"basic": []}],
     })
-    api = Api(app)
+    api = CafeApi(app)
     register_input_limits(app)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "swagger_ui_assets",
                      lambda filename: send_from_directory(swagger_ui_path, filename))

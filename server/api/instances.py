@@ -6,7 +6,7 @@ from flask.views import MethodView
 from .. import access
 from ..auth import current_principal
 from ..context import cafe
-from ..services import instances
+from ..services import instances, migration
 from ..services.errors import BadRequest
 from .blueprint import Blueprint
 from .presenters import instance_dict
@@ -16,6 +16,8 @@ from .schemas import (
     InstanceDetailSchema,
     InstanceList,
     InstanceQuery,
+    MigrateBody,
+    Problem,
     RetryBody,
     StartInstance,
     TerminateQuery,
@@ -120,3 +122,19 @@ class Retry(MethodView):
         with cafe().unit_of_work() as session:
             instance, _ = instances.retry(session, cafe().store, instance_id, principal.name, body["variables"])
             return instance_dict(session, instance, detail=True)
+
+
+@blp.route("/<instance_id>/migrate")
+class Migrate(MethodView):
+    @blp.arguments(MigrateBody)
+    @blp.response(200, InstanceDetailSchema)
+    @blp.alt_response(409, schema=Problem, description="the target version is incompatible; `reasons` says why")
+    def post(self, body, instance_id):
+        """Move a running instance to another version of its process (admins), when the change is
+        compatible with where the instance stands; recorded in the history as `migrated`."""
+        principal = current_principal()
+        access.require_admin(principal, "migrate instances")
+        with cafe().unit_of_work() as session:
+            instance = migration.migrate_instance(session, cafe().store, instance_id, body["definition_id"],
+                                                  principal.name)
+            return instance_dict(session, instance, detail=True, with_incidents=instance.status == "error")

@@ -35,10 +35,15 @@ class Page(Strict):
 
 
 class Problem(Lenient):
+    """An RFC 9457 problem document: every error of the API (media type application/problem+json)."""
+
     type = fields.String()
     title = fields.String()
     status = fields.Integer()
     detail = fields.String()
+    errors = fields.Raw(metadata={"description": "what was wrong with which input field (422, 413)"})
+    problems = fields.List(fields.Nested("DiagramProblemSchema"), metadata={
+        "description": "each problem of a diagram that cannot be deployed: file, element, line, reason"})
 
 
 class DiagramProblemSchema(Lenient):
@@ -170,6 +175,10 @@ class VariablesPatch(Strict):
 
 class RetryBody(Strict):
     variables = Variables()
+
+
+class MigrateBody(Strict):
+    definition_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 
 class TerminateQuery(Strict):

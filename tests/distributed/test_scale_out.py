@@ -4,8 +4,12 @@ service task, a one-second timer (fired by a Celery worker) and a status publish
 (sent by a Celery worker); each must complete, and each webhook post must arrive exactly once."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+import requests
 
 from tests.distributed.cluster import Cluster, purge, require_broker, wait_until
 from tests.distributed.workload import check_exactly_once, engine, prepare, start_all, statuses
@@ -28,6 +32,24 @@ def test_instances_complete_once_each(broker, tmp_path, database_url, webhook):
         assert done, f"not all instances completed: {statuses(db)}\n{cluster.logs()}"
         wait_until(lambda: len(receiver.requests) >= INSTANCES, timeout=10)
         check_exactly_once(db, receiver, INSTANCES)
+        check_operations(cluster)
     finally:
         cluster.stop()
         db.dispose()
+
+
+def check_operations(cluster: Cluster) -> None:
+    """Readiness sees the broker; /metrics adds up both HTTP workers; doctor finds the workers."""
+    url = cluster.server.url
+    ready = requests.get(url + "/health/ready", timeout=10)
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    text = requests.get(url + "/metrics", timeout=10).text
+    started = f'processcafe_http_requests_total{{method="POST",route="/api/v1/process-instances",status="201"}} ' \
+              f"{float(INSTANCES)}"
+    assert started in text, "the request counts of the two HTTP workers do not add up"
+    assert f'processcafe_instances{{status="completed"}} {float(INSTANCES)}' in text
+    assert 'processcafe_social_posts{channel="hook",status="sent"}' in text
+    doctor = subprocess.run([str(Path(sys.executable).parent / "processcafe"), "doctor"], env=cluster.server.env,
+                            capture_output=True, text=True, timeout=60)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "2 Celery worker(s) answer" in doctor.stdout

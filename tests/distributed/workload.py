@@ -27,10 +27,12 @@ def prepare(server: ServerProcess, hook_url: str) -> requests.Session:
     return api
 
 
-def start_one(server: ServerProcess, api: requests.Session, n: int, attempts: int = 20) -> None:
+def start_one(server: ServerProcess, api: requests.Session, n: int, definition_key: str = "scale_mix",
+              attempts: int = 20) -> None:
     """Start order n; a request cut off by a killed HTTP worker is retried, but only when the
     instance does not exist yet (the business key tells), so no order is started twice."""
-    body = {"definition_key": "scale_mix", "business_key": f"order-{n}", "variables": {"channels": "hook", "n": n}}
+    body = {"definition_key": definition_key, "business_key": f"order-{n}",
+            "variables": {"channels": "hook", "n": n}}
     for _ in range(attempts):
         try:
             response = api.post(server.url + "/api/v1/process-instances", json=body, timeout=30)
@@ -48,10 +50,10 @@ def start_one(server: ServerProcess, api: requests.Session, n: int, attempts: in
     raise AssertionError(f"order {n} could not be started")
 
 
-def start_all(server: ServerProcess, numbers, clients: int = 8) -> None:
+def start_all(server: ServerProcess, numbers, clients: int = 8, definition_key: str = "scale_mix") -> None:
     sessions = [server.session() for _ in range(clients)]
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(lambda n: start_one(server, sessions[n % clients], n), numbers))
+        list(pool.map(lambda n: start_one(server, sessions[n % clients], n, definition_key), numbers))
     for session in sessions:
         session.close()
 

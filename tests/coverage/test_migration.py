@@ -1,0 +1,66 @@
+"""Migrating running instances to a newer version of their definition (admins)."""
+
+from __future__ import annotations
+
+from tests.coverage.support import complete, deploy, get_instance, history, problem, start
+
+
+def versions(admin_api) -> dict[int, str]:
+    items = admin_api.get("/api/v1/process-definitions?key=cov_migration").get_json()["items"]
+    return {d["version"]: d["id"] for d in items}
+
+
+def migrate(api, instance_id: str, definition_id: str):
+    return api.post(f"/api/v1/process-instances/{instance_id}/migrate", json={"definition_id": definition_id})
+
+
+def test_a_waiting_instance_moves_to_a_compatible_version_and_follows_it(admin_api, user_api):
+    deploy(admin_api, "migration_v1.bpmn")
+    instance = start(admin_api, "cov_migration", {"order": 5})
+    [task] = instance["tasks"]
+    admin_api.post(f"/api/v1/tasks/{task['id']}/claim")
+    deploy(admin_api, "migration_v2.bpmn")
+    ids = versions(admin_api)
+    assert get_instance(admin_api, instance["id"])["version"] == 1  # running instances stay on their version
+
+    assert migrate(user_api("mallory"), instance["id"], ids[2]).status_code == 403
+    moved = migrate(admin_api, instance["id"], ids[2])
+    assert moved.status_code == 200, moved.get_json()
+    body = moved.get_json()
+    assert body["version"] == 2 and body["definition_id"] == ids[2]
+    [same] = body["tasks"]
+    assert same["id"] == task["id"] and same["assignee"] == "admin"  # the open task and its claim survive
+
+    done = complete(admin_api, instance["id"], "review", {"ok": True})
+    assert done["status"] == "waiting" and done["variables"]["notified"] is True  # the new version's path
+    assert [t["bpmn_id"] for t in done["tasks"]] == ["archive"]
+    assert complete(admin_api, instance["id"], "archive")["status"] == "completed"
+    [event] = [e for e in history(admin_api, instance["id"]) if e["kind"] == "migrated"]
+    assert event["data"]["from"] == ids[1] and event["data"]["to"] == ids[2] and event["user"] == "admin"
+    assert set(event["data"]["added"]) == {"notify", "archive"}
+
+
+def test_an_incompatible_version_is_refused_with_the_reasons(admin_api):
+    deploy(admin_api, "migration_v1.bpmn")
+    instance = start(admin_api, "cov_migration")
+    deploy(admin_api, "migration_v3.bpmn")
+    ids = versions(admin_api)
+    body = problem(migrate(admin_api, instance["id"], ids[2]), 409)
+    assert body["reasons"] == [{"reason": "the instance is at 'review' (ready), which the new version no longer has",
+                                "element_id": "review", "process_id": "cov_migration"}]
+    assert "review" in body["detail"]
+    after = get_instance(admin_api, instance["id"])
+    assert after["version"] == 1 and [t["bpmn_id"] for t in after["tasks"]] == ["review"]
+    assert "migrated" not in [e["kind"] for e in history(admin_api, instance["id"])]
+    assert complete(admin_api, instance["id"], "review")["status"] == "completed"
+
+
+def test_migration_targets_must_be_versions_of_the_same_process(admin_api):
+    deploy(admin_api, "migration_v1.bpmn")
+    deploy(admin_api, "manual_task.bpmn")
+    instance = start(admin_api, "cov_migration")
+    other = admin_api.get("/api/v1/process-definitions/cov_manual").get_json()["id"]
+    assert "not of 'cov_migration'" in problem(migrate(admin_api, instance["id"], other), 409)["detail"]
+    problem(migrate(admin_api, instance["id"], "cov_migration:9:nope"), 404)
+    same = versions(admin_api)[1]
+    assert "already runs" in problem(migrate(admin_api, instance["id"], same), 409)["detail"]
