@@ -54,8 +54,8 @@ def form_flag(field: str) -> bool:
 
 @blp.route("")
 class Deployments(MethodView):
-    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
-        "type": "object",
+    @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
         "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}},
                        "name": {"type": "string"}, "source": {"type": "string"},
                        "run_non_executable": {"type": "boolean", "description":

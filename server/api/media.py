@@ -13,7 +13,7 @@ from .social_schemas import MediaQuery, MediaSchema
 
 blp = Blueprint("media", __name__, url_prefix="/api/v1", description="Images: checked, stripped, content-addressed.")
 
-UPLOAD_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": {
+UPLOAD_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}}}}}
 
 

@@ -2,6 +2,11 @@
 /api/v1/openapi.json, valid and invalid ones, as an admin. No answer may be a 5xx, and every
 answer must match the document (status, media type, body schema, headers).
 
+`positive_data_acceptance` is left out: a request can fit the schema and still be refused for
+what it means (a .bpmn part that is not a diagram, an unknown channel kind, a task that is not
+open), which the document cannot express; such answers are 400/409/422 problem documents, which
+the other checks hold to the document.
+
 The number of examples per operation is bounded (SCHEMATHESIS_EXAMPLES, default 12) so the
 whole run takes a minute or two; raise it locally to search harder.
 """
@@ -54,7 +59,8 @@ def check_operation(operation, mode, base_url: str, token: str) -> None:
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
               database=None)
     def check(case):
-        case.call_and_validate(base_url=base_url, headers={"Authorization": token}, timeout=30)
+        case.call_and_validate(base_url=base_url, headers={"Authorization": token}, timeout=30,
+                               excluded_checks=[schemathesis.checks.positive_data_acceptance])
 
     check()
 
@@ -70,7 +76,7 @@ def test_api_answers_match_the_document(server, token):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
                 check_operation(operation, mode, server.url, token)
-            except Exception as err:  # noqa: BLE001 - collected and reported together below
+            except (Exception, BaseExceptionGroup) as err:  # collected and reported together below
                 failures.append(f"{operation.label} ({mode.value}): {err}")
     assert operations >= 50
     assert not failures, f"{len(failures)} operation(s) answer against the document:\n\n" + "\n\n".join(failures)
