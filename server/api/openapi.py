@@ -7,9 +7,13 @@ answer 400 (unreadable body), 401 (no credentials), 403, 404, 409, 413 (too larg
 
 - `CafeApi` registers flask-smorest's per-status error responses with the problem schema and
   media type;
-- `ErrorsAndIds`, an apispec plugin, adds those statuses to every operation and gives the path
-  parameters the shape server/api/limits.py enforces (UUIDs, sha256, integer ids, 255 characters),
-  so generated clients and fuzzers (tests/system/test_schemathesis.py) know what is valid.
+- `ErrorsAndIds`, an apispec plugin, adds those statuses to every operation, serves every
+  response documented with the `Problem` schema (`alt_response(409, schema=Problem)`) as
+  problem+json, and gives the path parameters the shape server/api/limits.py enforces (UUIDs,
+  sha256, integer ids, 255 characters), so generated clients and fuzzers
+  (tests/system/test_schemathesis.py) know what is valid;
+- a request line longer than gunicorn accepts (4 KiB) never reaches the app: gunicorn itself
+  answers 414 with a small HTML page, and the document says so.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from .limits import ID_FORMATS, MAX_PATH_PARAM
 from .schemas import Problem
 
 ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422)
+URI_TOO_LONG = {"description": "The request line is longer than the HTTP server accepts (answered by gunicorn, "
+                               "as HTML, before the app sees the request)",
+                "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
 class ErrorsAndIds(BasePlugin):
@@ -42,9 +49,22 @@ class ErrorsAndIds(BasePlugin):
     def operation_helper(self, path=None, operations=None, **kwargs):
         for operation in (operations or {}).values():
             responses = operation.setdefault("responses", {})
+            for response in responses.values():
+                _problem_media_type(response)
             for status in ERROR_STATUSES:
                 if status not in responses and str(status) not in responses:
                     responses[str(status)] = http.HTTPStatus(status).name
+            responses.setdefault("414", URI_TOO_LONG)
+
+
+def _problem_media_type(response) -> None:
+    """A response documented with the Problem schema is sent as problem+json, not application/json."""
+    content = response.get("content") if isinstance(response, dict) else None
+    body = (content or {}).get("application/json")
+    schema = (body or {}).get("schema")
+    if isinstance(schema, dict) and schema.get("$ref", "").endswith("/Problem") or \
+            schema is Problem or isinstance(schema, Problem):
+        content[PROBLEM_TYPE] = content.pop("application/json")
 
 
 class CafeApi(Api):

@@ -19,6 +19,7 @@ class ProcessInstance(Base):
         Index("ix_instances_key_status", "definition_key", "status"),
         Index("ix_instances_business_key", "business_key"),
         Index("ix_instances_started_at", "started_at"),
+        Index("ix_instances_lease_expires_at", "lease_expires_at"),  # the sweeper finds leases left behind
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

@@ -62,6 +62,7 @@ ACCESS = {
     ("PATCH", "/api/v1/process-instances/<instance_id>/variables"): "401 403 403 403 403 200",
     ("GET", "/api/v1/process-instances/<instance_id>/history"): "401 404 200 200 200 200",
     ("POST", "/api/v1/process-instances/<instance_id>/retry"): "401 403 403 403 403 409",  # no incident
+    ("POST", "/api/v1/process-instances/<instance_id>/migrate"): "401 403 403 403 403 404",  # no such version
     # tasks: their assignee or, while unassigned, their candidates
     ("GET", "/api/v1/tasks"): "401 200 200 200 200 200",
     ("GET", "/api/v1/tasks/<task_id>"): "401 404 404 200 200 200",
@@ -196,6 +197,7 @@ def request_for(method: str, rule: str, world: World) -> dict:
         ("POST", "/api/v1/process-instances"): {"json": {"definition_key": "access_matrix", "variables": {"case": 0}}},
         ("PATCH", "/api/v1/process-instances/<instance_id>/variables"): {"json": {"set": {"x": 1}}},
         ("POST", "/api/v1/process-instances/<instance_id>/retry"): {"json": {}},
+        ("POST", "/api/v1/process-instances/<instance_id>/migrate"): {"json": {"definition_id": "access_matrix:9:x"}},
         ("PUT", "/api/v1/tasks/<task_id>/assignee"): {"json": {"user": "asa"}},
         ("POST", "/api/v1/tasks/<task_id>/complete"): {"json": {"variables": {"done": True}}},
         ("POST", "/api/v1/tasks/<task_id>/image"): image,

@@ -6,13 +6,16 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from sqlalchemy import select
+
+from server.models import Job
 from tests.api.engine_support import completed_elements, get_instance, history, kinds, poll, problem
 from tests.conftest import run_jobs
 
 COVERAGE = Path(__file__).resolve().parent.parent / "diagrams" / "coverage"
 
 __all__ = ["COVERAGE", "completed_elements", "complete", "deploy", "get_instance", "history", "kinds",
-           "open_task", "poll", "problem", "run_jobs", "send", "start"]
+           "open_task", "poll", "problem", "run_jobs", "send", "start", "timer_jobs"]
 
 
 def deploy(api, *names: str, expect: int = 201, **form) -> dict:
@@ -46,3 +49,11 @@ def send(api, name: str, **body) -> dict:
     response = api.post("/api/v1/messages", json={"name": name, **body})
     assert response.status_code == 200, response.get_json()
     return response.get_json()
+
+
+def timer_jobs(cafe, instance_id: str | None = None, kind: str = "timer") -> list[Job]:
+    with cafe.db.read() as session:
+        query = select(Job).where(Job.kind == kind)
+        if instance_id is not None:
+            query = query.where(Job.instance_id == instance_id)
+        return list(session.scalars(query.order_by(Job.id)))

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import io
 
-from sqlalchemy import select
-
-from server.models import Job
 from tests.coverage.support import (
     COVERAGE,
     complete,
@@ -22,16 +19,8 @@ from tests.coverage.support import (
     problem,
     send,
     start,
+    timer_jobs,
 )
-
-
-def timer_jobs(cafe, instance_id: str | None = None, kind: str = "timer") -> list[Job]:
-    with cafe.db.read() as session:
-        query = select(Job).where(Job.kind == kind)
-        if instance_id is not None:
-            query = query.where(Job.instance_id == instance_id)
-        return list(session.scalars(query.order_by(Job.id)))
-
 
 # -- tasks -----------------------------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ from tests.coverage.support import (
     run_jobs,
     send,
     start,
+    timer_jobs,
 )
-from tests.coverage.test_elements import timer_jobs
 
 # -- events ---------------------------------------------------------------------------------------
 
