@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from .models import HistoryEvent, Media, OpenTask, ProcessInstance, TaskCandidate
@@ -36,23 +36,41 @@ class Principal:
     is_admin: bool = False
 
 
+def _names(principal: Principal, candidate) -> ColumnElement[bool]:
+    """The candidate row (TaskCandidate or an alias of it) names the caller or one of their groups."""
+    return or_(
+        and_(candidate.kind == "user", candidate.name == principal.name),
+        and_(candidate.kind == "group", candidate.name.in_(principal.groups or ("",))),
+    )
+
+
 def is_candidate(principal: Principal) -> ColumnElement[bool]:
     """SQL condition: the open task names the caller, or one of their groups, as a candidate
     (admins included: the web task list shows an admin the group queue of their own groups)."""
-    return exists().where(
-        TaskCandidate.task_id == OpenTask.id,
-        or_(
-            and_(TaskCandidate.kind == "user", TaskCandidate.name == principal.name),
-            and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(principal.groups or ("",))),
-        ),
+    return exists().where(TaskCandidate.task_id == OpenTask.id, _names(principal, TaskCandidate))
+
+
+# The visibility conditions below are written as `id IN (ids the caller may see)`, each part of the
+# union found through an index (assignee, candidate name, starter, history user), rather than as
+# `a = me OR EXISTS (...) OR EXISTS (...)` per row: PostgreSQL cannot use an index for such an OR,
+# and evaluates it for every row it walks, which on a million instances took seconds per list
+# (bench/tasklist.py). The inner selects use aliases, so they never correlate with the outer query.
+
+def visible_task_ids(principal: Principal):
+    """Ids of the open tasks a non-admin may see: held by them, or unassigned and naming them."""
+    held, offered, candidate = aliased(OpenTask), aliased(OpenTask), aliased(TaskCandidate)
+    return union_all(
+        select(held.id).where(held.assignee == principal.name),
+        select(candidate.task_id).join(offered, offered.id == candidate.task_id)
+        .where(offered.assignee.is_(None), _names(principal, candidate)),
     )
 
 
 def task_visible(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition: the open task is assigned to the caller or lists them as a candidate."""
+    """SQL condition: the open task is assigned to the caller or, unassigned, lists them as a candidate."""
     if principal.is_admin:
         return OpenTask.id.is_not(None)
-    return or_(OpenTask.assignee == principal.name, and_(OpenTask.assignee.is_(None), is_candidate(principal)))
+    return OpenTask.id.in_(visible_task_ids(principal))
 
 
 def can_work_on(principal: Principal, task: OpenTask) -> bool:
@@ -75,14 +93,19 @@ def can_claim(principal: Principal, task: OpenTask) -> bool:
 
 
 def instance_visible(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition: the caller started the instance, has a task in it, or worked on it."""
+    """SQL condition: the caller started the instance, has a task in it (held, or unassigned and
+    naming them), or worked on it (their name is in its history)."""
     if principal.is_admin:
         return ProcessInstance.id.is_not(None)
-    has_task = exists(
-        select(OpenTask.id).where(OpenTask.instance_id == ProcessInstance.id, task_visible(principal))
-    )
-    worked_on = exists().where(HistoryEvent.instance_id == ProcessInstance.id, HistoryEvent.user == principal.name)
-    return or_(ProcessInstance.started_by == principal.name, has_task, worked_on)
+    started, held, offered = aliased(ProcessInstance), aliased(OpenTask), aliased(OpenTask)
+    candidate, event = aliased(TaskCandidate), aliased(HistoryEvent)
+    return ProcessInstance.id.in_(union_all(
+        select(started.id).where(started.started_by == principal.name),
+        select(held.instance_id).where(held.assignee == principal.name),
+        select(candidate.instance_id).join(offered, offered.id == candidate.task_id)
+        .where(offered.assignee.is_(None), _names(principal, candidate)),
+        select(event.instance_id).where(event.user == principal.name),
+    ))
 
 
 def is_visible(session: Session, principal: Principal, instance_id: str) -> bool:

@@ -62,8 +62,9 @@ def _problem_media_type(response) -> None:
     content = response.get("content") if isinstance(response, dict) else None
     body = (content or {}).get("application/json")
     schema = (body or {}).get("schema")
-    if isinstance(schema, dict) and schema.get("$ref", "").endswith("/Problem") or \
-            schema is Problem or isinstance(schema, Problem):
+    is_problem = schema is Problem or isinstance(schema, Problem) or (
+        isinstance(schema, dict) and schema.get("$ref", "").endswith("/Problem"))
+    if is_problem:
         content[PROBLEM_TYPE] = content.pop("application/json")
 
 

@@ -20,7 +20,7 @@ from celery import Celery, signals
 
 from ..config import Settings
 from .dispatch import Dispatcher, Sweeper
-from .execution import BUSY_RETRY, Outcome, claim_and_run
+from .execution import claim_and_run
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +80,11 @@ def _cafe():
 
 
 def run_job(task, job_id: int) -> str:
+    """Claim and run one job. A job put back because its instance was busy is sent again, with an
+    ETA, by the commit that put it back (the dispatcher is installed in this process too)."""
     cafe = _cafe()
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    outcome = claim_and_run(cafe.runner.context, job_id, owner)
-    if outcome is Outcome.BUSY:  # another worker is advancing the instance: try again shortly
-        task.app.send_task(TASK, args=[job_id], countdown=BUSY_RETRY.total_seconds(), queue=QUEUE)
-    return outcome.value
+    return claim_and_run(cafe.runner.context, job_id, owner).value
 
 
 def worker_app(settings: Settings) -> Celery:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
@@ -33,6 +34,7 @@ from sqlalchemy import and_, event, or_, select, update
 from ..db import Database
 from ..models import Job
 from ..models.jobs import PENDING
+from . import leases
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ HORIZON = timedelta(seconds=float(os.environ.get("PROCESSCAFE_DISPATCH_HORIZON_S
 GRACE = timedelta(seconds=float(os.environ.get("PROCESSCAFE_REDISPATCH_SECONDS", "10")))
 SWEEP_INTERVAL = float(os.environ.get("PROCESSCAFE_SWEEP_INTERVAL", "0.5"))
 QUEUED = "processcafe_jobs_to_send"
+LEASE_CLEANUP_INTERVAL = 60.0
 
 Sender = Callable[[int, datetime | None], None]
 
@@ -120,7 +123,8 @@ class Dispatcher:
 
 
 class Sweeper:
-    """The periodic sweep as a daemon thread (one per `processcafe worker`)."""
+    """The periodic sweep as a daemon thread (one per `processcafe worker`); once a minute it also
+    forgets instance leases left behind by dead workers."""
 
     def __init__(self, dispatcher: Dispatcher, interval: float = SWEEP_INTERVAL):
         self.dispatcher = dispatcher
@@ -138,8 +142,12 @@ class Sweeper:
             self._thread.join(5)
 
     def _loop(self) -> None:
+        cleared = time.monotonic()
         while not self._stop.wait(self.interval):
             try:
                 self.dispatcher.sweep()
+                if time.monotonic() - cleared >= LEASE_CLEANUP_INTERVAL:
+                    cleared = time.monotonic()
+                    leases.clear_left_behind(self.dispatcher.db)
             except Exception:  # the database or broker may be away for a while; keep sweeping
                 log.exception("job sweep failed")

@@ -97,9 +97,13 @@ def run_claimed(ctx: JobContext, job_id: int) -> Outcome:
 
 
 def _run_network(ctx: JobContext, job_id: int, instance_id: str | None, handler) -> Outcome:
-    if instance_id is not None and not leases.acquire_instance(ctx.db, instance_id, ctx.worker_id):
-        _put_back(ctx, job_id)
-        return Outcome.BUSY
+    if instance_id is not None:
+        taken = leases.acquire_instance(ctx.db, instance_id, ctx.worker_id)
+        if taken is False:
+            _put_back(ctx, job_id)
+            return Outcome.BUSY
+        if taken is None:  # the instance is gone: no lease to hold or release
+            instance_id = None
     held = leases.Held(ctx.db, ctx.worker_id, job_id, instance_id)
     leases.HEARTBEAT.hold(held)
     try:

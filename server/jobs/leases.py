@@ -47,9 +47,10 @@ def _free(at: datetime, owner: str):
                ProcessInstance.lease_owner == owner)
 
 
-def acquire_instance(db: Database, instance_id: str, owner: str) -> bool:
-    """Take the instance's lease when it is free, expired or already ours. An instance that no
-    longer exists counts as taken by us: the job handler decides what its absence means."""
+def acquire_instance(db: Database, instance_id: str, owner: str) -> bool | None:
+    """Take the instance's lease when it is free, expired or already ours: True when taken, False
+    when another live worker holds it, None when the instance no longer exists (nothing to hold;
+    the job handler decides what its absence means)."""
     at = now()
     with db.transaction() as session:
         taken = session.execute(
@@ -58,7 +59,8 @@ def acquire_instance(db: Database, instance_id: str, owner: str) -> bool:
             .execution_options(synchronize_session=False)).rowcount
         if taken:
             return True
-        return session.scalar(select(ProcessInstance.id).where(ProcessInstance.id == instance_id)) is None
+        exists = session.scalar(select(ProcessInstance.id).where(ProcessInstance.id == instance_id))
+        return False if exists is not None else None
 
 
 def release_instance(db: Database, instance_id: str, owner: str) -> None:
@@ -80,6 +82,15 @@ def free_under_row_lock(session, instance_id: str, owner: str) -> bool:
     if row is None or row.lease_owner in (None, owner):
         return True
     return row.lease_expires_at is None or row.lease_expires_at < now()
+
+
+def clear_left_behind(db: Database, older_than: timedelta = timedelta(seconds=60)) -> int:
+    """Forget leases that expired a while ago (a worker died after its job's last commit and before
+    the release): they bind nobody, but monitoring would count them as stuck forever."""
+    with db.transaction() as session:
+        return session.execute(
+            update(ProcessInstance).where(ProcessInstance.lease_expires_at < now() - older_than)
+            .values(lease_owner=None, lease_expires_at=None).execution_options(synchronize_session=False)).rowcount
 
 
 @dataclass

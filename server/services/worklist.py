@@ -152,7 +152,13 @@ def task_page(session: Session, principal: Principal, task_id: str) -> TaskPage:
     return TaskPage(task=task, instance=session.get(ProcessInstance, task.instance_id), schema=schema,
                     ui_schema=ui_schema if isinstance(ui_schema, dict) else None,
                     may_work=can_work_on(principal, task),
-                    may_claim=task.assignee is None and can_claim(principal, task))
+                    may_claim=task.assignee is None and can_claim(principal, task) and not is_social(task))
+
+
+def is_social(task: OpenTask) -> bool:
+    """A social step (review, image) is not claimed: everyone it asks votes or uploads at once, and
+    a claim would hide it from the others (task_visible)."""
+    return (task.type or "").startswith("social.")
 
 
 def next_task_for(session: Session, principal: Principal, instance_id: str) -> OpenTask | None:

@@ -50,6 +50,21 @@ def get_media(session: Session, media_id: str) -> Media:
     return row
 
 
+def readable_media(session: Session, principal: Principal, media_id: str) -> Media:
+    """The image if the caller may see it (the rule of GET /api/v1/media/<id>); 404 otherwise, so
+    nobody learns which images exist."""
+    row = session.get(Media, media_id)
+    if row is None or not access.media_readable(session, principal, row):
+        raise NotFound(f"no media {media_id!r}")
+    return row
+
+
+def instance_media(session: Session, instance_id: str, limit: int = 100) -> list[Media]:
+    """The images uploaded to an instance, oldest first (for its page's Media section)."""
+    return list(session.scalars(select(Media).where(Media.instance_id == instance_id)
+                                .order_by(Media.created_at, Media.id).limit(limit)))
+
+
 def image_variable(row: Media, public_url: str) -> dict:
     return {"media_id": row.id, "url": f"{public_url}/api/v1/media/{row.id}", "content_type": row.content_type,
             "width": row.width, "height": row.height, "size": row.size}

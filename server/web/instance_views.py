@@ -13,6 +13,7 @@ from ..context import cafe
 from ..models.instances import ACTIVE_STATUSES, COMPLETED, ERROR, RUNNING, TERMINATED, WAITING
 from ..services import catalog, instances, progress
 from ..services.errors import Conflict
+from ..social import feed, images
 from .blueprint import bp
 from .guards import admins_only, signed_in, user
 
@@ -65,6 +66,8 @@ def instance_page(instance_id: str):
             "incidents": instances.incidents(session, instance_id, open_only=True),
             "history": progress.recent_history(session, instance_id),
             "markers": state.markers(), "active": instance.status in ACTIVE_STATUSES,
+            "media": images.instance_media(session, instance_id),
+            "following": {f.stream for f in feed.follows(session, user())},
         }
     return render_template("web/instances/instance.html", **context)
 

@@ -1,24 +1,18 @@
 """Which partial draws the working area of a task page: the extension point for social steps.
 
 The task page (templates/web/tasks/task.html) draws the header, claim/release and the details
-itself, and includes one *step* partial, in `{% block step %}`, where the person works. Every
-open user task today is a form, drawn by `web/tasks/steps/form.html`.
+itself, and includes one *step* partial, in `{% block step %}`, where the person works. A plain
+user task is a form, drawn by `web/tasks/steps/form.html` (the fallback).
 
-Where the social steps plug in (their work items are parked service tasks, i.e. ServiceCall rows
-handled by server/social/reviews.py and images.py, not OpenTask rows, so nothing shows yet):
+Social steps are open tasks too (type `social.collectReview` / `social.attachImage`, in the task
+list of the people they ask), so they register here with a predicate on the task, their partial,
+and a `context` function that adds what the partial needs (the review and its tally, the upload's
+caption and permission) from the social services:
 
-- review (votes, comments, likes, live tally, deadline): a partial `web/tasks/steps/review.html`
-  posting to the review API's actions (server/api/reviews.py) from a session-authenticated web
-  route, refreshed by the feed's event stream;
-- upload (file input with `capture="environment"`, preview, progress, thumbnail): a partial
-  `web/tasks/steps/upload.html` posting to the image upload (server/api/media.py);
-- the list: services/worklist.py gets their rows (a section, or merged into "mine"/"group").
+    steps.register("review", lambda task: task.type == COLLECT_REVIEW, "web/tasks/steps/review.html",
+                   context=lambda session, page, principal: {...})
 
-A view for such a step either renders `web/tasks/task.html` with its own `step_template` (and a
-`page` with TaskPage's attribute names), or, for items that are OpenTask rows, registers a
-predicate here; the first that matches wins, the form step is the fallback:
-
-    steps.register("review", lambda task: task.type == "ReviewTask", "web/tasks/steps/review.html")
+The first step that applies wins. server/web/review_views.py and upload_views.py register theirs.
 """
 
 from __future__ import annotations
@@ -26,6 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
+from ..access import Principal
 from ..models import OpenTask
 
 FORM_STEP = "web/tasks/steps/form.html"
@@ -36,18 +33,28 @@ class Step:
     name: str
     applies: Callable[[OpenTask], bool]
     template: str
+    context: Callable[[Session, object, Principal], dict] | None = None
 
 
 _STEPS: list[Step] = []
 
 
-def register(name: str, applies: Callable[[OpenTask], bool], template: str) -> None:
+def register(name: str, applies: Callable[[OpenTask], bool], template: str,
+             context: Callable[[Session, object, Principal], dict] | None = None) -> None:
     global _STEPS
-    _STEPS = [s for s in _STEPS if s.name != name] + [Step(name, applies, template)]
+    _STEPS = [s for s in _STEPS if s.name != name] + [Step(name, applies, template, context)]
+
+
+def step_for(task: OpenTask) -> Step | None:
+    return next((step for step in _STEPS if step.applies(task)), None)
 
 
 def template_for(task: OpenTask) -> str:
-    for step in _STEPS:
-        if step.applies(task):
-            return step.template
-    return FORM_STEP
+    step = step_for(task)
+    return step.template if step else FORM_STEP
+
+
+def context_for(session: Session, page, principal: Principal) -> dict:
+    """What the task's step partial needs beyond the page (nothing for the form step)."""
+    step = step_for(page.task)
+    return step.context(session, page, principal) if step and step.context else {}

@@ -8,7 +8,8 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from ..context import cafe
 from ..services import catalog, tasks, worklist
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound
-from . import form_fields, steps
+from ..social import images
+from . import form_fields, social_steps, steps
 from .blueprint import bp
 from .guards import signed_in, user
 
@@ -73,8 +74,17 @@ def _render_task(session, task_id: str, status: int = 200, errors: dict | None =
         form_fields.read_submission(fields, posted, camunda=(page.task.form or {}).get("kind") == "camunda")
     loose = form_fields.attach_errors(fields, errors or {})
     body = render_template("web/tasks/task.html", page=page, fields=fields, loose_errors=loose,
-                           step_template=steps.template_for(page.task), variables=variables)
+                           step_template=steps.template_for(page.task), variables=variables,
+                           media=images.instance_media(session, page.task.instance_id),
+                           **steps.context_for(session, page, user()))
     return body, status
+
+
+def _gone(task_id: str):
+    """A task that is no longer open; a review step's task id still leads to the review's outcome."""
+    with cafe().db.read() as session:
+        target = social_steps.finished_step_url(session, user(), task_id)
+    return redirect(target) if target else (render_template("web/tasks/gone.html"), 404)
 
 
 @bp.get("/tasks/<task_id>")
@@ -84,7 +94,8 @@ def task_page(task_id: str):
         try:
             return _render_task(session, task_id)
         except NotFound:
-            return render_template("web/tasks/gone.html"), 404
+            pass
+    return _gone(task_id)
 
 
 @bp.post("/tasks/<task_id>")

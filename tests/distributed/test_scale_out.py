@@ -6,10 +6,12 @@ service task, a one-second timer (fired by a Celery worker) and a status publish
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from tests.distributed.cluster import Cluster, purge, require_broker, wait_until
 from tests.distributed.workload import check_exactly_once, engine, prepare, start_all, statuses
@@ -33,6 +35,7 @@ def test_instances_complete_once_each(broker, tmp_path, database_url, webhook):
         wait_until(lambda: len(receiver.requests) >= INSTANCES, timeout=10)
         check_exactly_once(db, receiver, INSTANCES)
         check_operations(cluster)
+        check_timer_precision(cluster, db)
     finally:
         cluster.stop()
         db.dispose()
@@ -53,3 +56,16 @@ def check_operations(cluster: Cluster) -> None:
                             capture_output=True, text=True, timeout=60)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "2 Celery worker(s) answer" in doctor.stdout
+
+
+def check_timer_precision(cluster: Cluster, db: sa.Engine) -> None:
+    """On an idle installation a PT1S timer fires within a second of its due time."""
+    start_all(cluster.server, range(INSTANCES, INSTANCES + 3), clients=3)
+    assert wait_until(lambda: statuses(db).get("completed") == INSTANCES + 3, timeout=30), statuses(db)
+    with db.connect() as conn:
+        fired = conn.execute(sa.text(
+            "SELECT h.at, h.data FROM history_events h JOIN process_instances i ON i.id = h.instance_id "
+            "WHERE h.kind = 'timer_fired' AND i.business_key = ANY(:keys)"),
+            {"keys": [f"order-{n}" for n in range(INSTANCES, INSTANCES + 3)]}).all()
+    late = [(at - datetime.fromisoformat(data["due"])).total_seconds() for at, data in fired]
+    assert len(late) == 3 and all(0 <= s < 1 for s in late), f"timers fired late by {late} s"

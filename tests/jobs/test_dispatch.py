@@ -101,3 +101,17 @@ def test_a_lost_message_is_sent_again_with_growing_pauses(cafe, sent):
     assert sent.sweep() == 0  # a live worker runs it
     age(grace * 2, grace * 3, locked_until=now() - timedelta(seconds=1))
     assert sent.sweep() == 1  # its worker died: the claim ran out
+
+
+def test_a_job_put_back_because_its_instance_was_busy_is_sent_again_with_an_eta(cafe, sent):
+    from dataclasses import replace
+
+    from server.jobs import execution
+
+    job_id = add_job(cafe)
+    sent.take()
+    ctx = replace(cafe.runner.context, worker_id="me")
+    assert execution.claim_one(ctx, job_id)
+    execution._put_back(ctx, job_id)
+    [(again, eta)] = sent.take()
+    assert again == job_id and now() < eta <= now() + execution.BUSY_RETRY

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from server.jobs import execution, leases
 from server.models import Job, ProcessInstance
 from tests.api.engine_support import diagram
+from tests.conftest import DIAGRAMS
 
 
 @pytest.fixture
@@ -84,3 +85,44 @@ def test_the_thread_runner_claims_and_runs_through_the_same_code(admin_api, cafe
     assert cafe.runner.run_due() == 1
     assert status(cafe, instance_id) == "completed"
     assert cafe.runner.run_due() == 0
+
+
+def test_leases_left_behind_by_dead_workers_are_forgotten_after_a_while(admin_api, cafe):
+    admin_api.deploy(diagram("timer_catch.bpmn"))
+    old, recent = admin_api.start("timer_catch")["id"], admin_api.start("timer_catch")["id"]
+    with cafe.db.transaction() as session:
+        for instance_id, age in ((old, 120), (recent, 1)):
+            session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id).values(
+                lease_owner="dead-worker", lease_expires_at=datetime.now(timezone.utc) - timedelta(seconds=age)))
+    assert leases.clear_left_behind(cafe.db) == 1
+    with cafe.db.read() as session:
+        assert session.get(ProcessInstance, old).lease_owner is None
+        assert session.get(ProcessInstance, recent).lease_owner == "dead-worker"
+
+
+def test_a_network_job_holds_the_instance_lease_while_it_runs_and_releases_it(admin_api, cafe, monkeypatch):
+    from server.jobs import handlers
+
+    admin_api.deploy(DIAGRAMS / "social" / "publish_once.bpmn")
+    instance_id = admin_api.start("publish_once", {"channels": "feed", "n": 1})["id"]
+    with cafe.db.read() as session:
+        job_id = session.scalars(select(Job.id).where(Job.kind == "social.send")).one()
+    assert leases.acquire_instance(cafe.db, instance_id, "someone-else")
+    assert execution.claim_and_run(cafe.runner.context, job_id, "me") is execution.Outcome.BUSY
+    leases.release_instance(cafe.db, instance_id, "someone-else")
+    time.sleep(execution.BUSY_RETRY.total_seconds())
+
+    owners = []
+    send = handlers.NETWORK_HANDLERS["social.send"]
+
+    def watching(ctx, job):
+        with cafe.db.read() as session:
+            owners.append(session.get(ProcessInstance, instance_id).lease_owner)
+        send(ctx, job)
+
+    monkeypatch.setitem(handlers.NETWORK_HANDLERS, "social.send", watching)
+    assert execution.claim_and_run(cafe.runner.context, job_id, "me") is execution.Outcome.RAN
+    assert owners == ["me"]
+    assert status(cafe, instance_id) == "completed"
+    with cafe.db.read() as session:
+        assert session.get(ProcessInstance, instance_id).lease_owner is None

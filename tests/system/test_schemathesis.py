@@ -7,7 +7,7 @@ what it means (a .bpmn part that is not a diagram, an unknown channel kind, a ta
 open), which the document cannot express; such answers are 400/409/422 problem documents, which
 the other checks hold to the document.
 
-The number of examples per operation is bounded (SCHEMATHESIS_EXAMPLES, default 12) so the
+The number of examples per operation is bounded (SCHEMATHESIS_EXAMPLES, default 10) so the
 whole run takes a minute or two; raise it locally to search harder.
 """
 
@@ -25,7 +25,11 @@ from tests.system.server import ServerProcess
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
+# invalid input may also be refused by gunicorn before the app sees it: a request line over 4 KiB is
+# answered 414 (documented in the OpenAPI document, server/api/openapi.py)
+CONFIG = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {
+    "expected-statuses": ["400", "401", "403", "404", "405", "406", "409", "413", "414", "415", "422", "428"]}}})
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +72,8 @@ def check_operation(operation, mode, base_url: str, token: str) -> None:
 def test_api_answers_match_the_document(server, token):
     """Schemathesis's own pytest plugin does not run on pytest 9 yet, so the operations are walked
     here; every failing operation is reported, not only the first."""
-    schema = schemathesis.openapi.from_url(server.url + "/api/v1/openapi.json", headers={"Authorization": token})
+    schema = schemathesis.openapi.from_url(server.url + "/api/v1/openapi.json", headers={"Authorization": token},
+                                           config=CONFIG)
     failures, operations = [], 0
     for result in schema.get_all_operations():
         operation = result.ok()

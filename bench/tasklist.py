@@ -1,0 +1,196 @@
+"""Task-list and instance-search latency on a large PostgreSQL database.
+
+A database is created for the run (127.0.0.1:5432, user postgres), migrated by Alembic and filled
+by bench/tasklist_data.py with 1,000,000 instances, 1.7 million history events and 100,000 open
+tasks (skewed distributions, described there); it is dropped afterwards.
+
+Measured, each over `--runs` calls (default 60) with parameters drawn at random, after a warm-up:
+
+- the task list, through `server.services.tasks.search` as the API calls it (one page of 50 and
+  `total`): a group member's list filtered by candidate group; "mine" (assigned to the caller);
+  by definition key; a plain user's whole list; an admin's whole list, and by definition key;
+- instance search, through `server.services.instances.search`: an admin by status, by definition
+  key, by business key; a plain user (instances they started, hold a task in or worked on) by
+  status and by definition key;
+- over HTTP: `GET /api/v1/tasks?candidate_group=...` against `processcafe serve` on the same
+  database (client on the same machine), for a user of that group.
+
+Printed: p50 and p95 in milliseconds per query and PASS when every p95 is under `--target` ms
+(50), FAIL otherwise (exit code 1).
+
+    python bench/tasklist.py [--runs 60] [--target 50] [--keep]   # --keep: do not drop the database
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from support import running_server  # noqa: E402
+from tasklist_data import GROUPS, KEYS, USERS, counts, load  # noqa: E402
+
+from server.access import Principal  # noqa: E402
+from server.db import Database  # noqa: E402
+from server.migrations import upgrade  # noqa: E402
+from server.services import instances, tasks  # noqa: E402
+
+PG = "postgresql://postgres@127.0.0.1:5432"
+
+
+def user(rng: random.Random) -> str:
+    """A user drawn as the data was (floor(5000 * r^3)): mostly the busy ones."""
+    return f"u{int(USERS * rng.random() ** 3):04d}"
+
+
+def group(rng: random.Random) -> str:
+    return f"g{int(GROUPS * rng.random() ** 2):02d}"
+
+
+def key(rng: random.Random) -> str:
+    return f"proc_{rng.randrange(KEYS):02d}"
+
+
+def member(rng: random.Random) -> Principal:
+    """A plain user in two groups."""
+    return Principal(user(rng), groups=(group(rng), group(rng)))
+
+
+ADMIN = Principal("admin", ("admins",), is_admin=True)
+STATUSES = ("completed", "waiting", "error", "terminated", "running")
+
+
+def queries() -> dict[str, Callable[[random.Random], tuple[Principal, object, Callable]]]:
+    """name -> a function that draws (principal, filter, service search) for one call."""
+    def task(principal_of, **make):
+        return lambda rng: (p := principal_of(rng), tasks.TaskFilter(**{k: f(rng, p) for k, f in make.items()}),
+                            tasks.search)
+
+    def inst(principal_of, **make):
+        return lambda rng: (principal_of(rng), instances.InstanceFilter(**{k: f(rng) for k, f in make.items()}),
+                            instances.search)
+
+    return {
+        "tasks: candidate group (member)": task(member, candidate_group=lambda rng, p: p.groups[0]),
+        "tasks: mine": task(member, mine=lambda rng, p: True),
+        "tasks: definition key (member)": task(member, definition_key=lambda rng, p: key(rng)),
+        "tasks: all visible (member)": task(member),
+        "tasks: all (admin)": task(lambda rng: ADMIN),
+        "tasks: definition key (admin)": task(lambda rng: ADMIN, definition_key=lambda rng, p: key(rng)),
+        "tasks: candidate group (admin)": task(lambda rng: ADMIN, candidate_group=lambda rng, p: group(rng)),
+        "instances: status (admin)": inst(lambda rng: ADMIN, status=lambda rng: rng.choice(STATUSES)),
+        "instances: definition key (admin)": inst(lambda rng: ADMIN, definition_key=key),
+        "instances: definition + status (admin)": inst(lambda rng: ADMIN, definition_key=key,
+                                                       status=lambda rng: rng.choice(STATUSES)),
+        "instances: business key (admin)": inst(lambda rng: ADMIN,
+                                                business_key=lambda rng: f"order-{rng.randrange(1, 10**6)}"),
+        "instances: status (member)": inst(member, status=lambda rng: rng.choice(STATUSES)),
+        "instances: definition key (member)": inst(member, definition_key=key),
+        "instances: all visible (member)": inst(member),
+    }
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def measure(db: Database, draw, runs: int, rng: random.Random) -> list[float]:
+    samples = []
+    for n in range(runs + 5):
+        principal, flt, search = draw(rng)
+        started = time.perf_counter()
+        with db.read() as session:
+            rows, total = search(session, principal, flt)
+            assert len(rows) <= flt.limit and total >= len(rows)
+        if n >= 5:  # warm-up
+            samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def measure_http(url: str, runs: int, rng: random.Random) -> list[float]:
+    """GET /api/v1/tasks?candidate_group=... as users of the groups asked for (tokens made first)."""
+    with running_server(url) as server:
+        admin = server.session()
+        sessions = {}
+        for name in sorted({group(rng) for _ in range(200)}):
+            username = f"member-{name}"
+            made = admin.post(server.url + "/api/v1/users", json={"username": username, "password": "pw-" + username,
+                                                                  "groups": [name]}, timeout=30)
+            made.raise_for_status()
+            token = requests.post(server.url + "/api/v1/tokens", json={"name": "bench"},
+                                  auth=(username, "pw-" + username), timeout=30).json()["token"]
+            sessions[name] = requests.Session()
+            sessions[name].headers["Authorization"] = f"Bearer {token}"
+        samples = []
+        names = sorted(sessions)
+        for n in range(runs + 5):
+            name = rng.choice(names)
+            session = sessions[name]
+            started = time.perf_counter()
+            response = session.get(f"{server.url}/api/v1/tasks", params={"candidate_group": name}, timeout=30)
+            elapsed = (time.perf_counter() - started) * 1000
+            response.raise_for_status()
+            if n >= 5:
+                samples.append(elapsed)
+        return samples
+
+
+def report(name: str, samples: list[float], target: float) -> bool:
+    p50, p95 = percentiles(samples)
+    ok = p95 < target
+    print(f"  {name:42s} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {'ok' if ok else 'SLOW'}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--target", type=float, default=50.0, help="PASS bound for every p95, in ms (default 50)")
+    parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    args = parser.parse_args()
+    admin = sa.create_engine(PG.replace("postgresql://", "postgresql+psycopg://") + "/postgres",
+                             isolation_level="AUTOCOMMIT")
+    name = f"pc_bench_{uuid.uuid4().hex[:10]}"
+    url = f"{PG}/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        upgrade(url)
+        db = Database(url)
+        print(f"database {name}: loading")
+        started = time.perf_counter()
+        load(db.engine)
+        print(f"  loaded {counts(db.engine)} in {time.perf_counter() - started:.0f} s")
+        rng = random.Random(5)
+        results = []
+        print(f"\nservice calls (page of 50 and total), {args.runs} runs each:")
+        for query, draw in queries().items():
+            results.append(report(query, measure(db, draw, args.runs, rng), args.target))
+        db.dispose()
+        print("\nover HTTP (client and server on this machine):")
+        results.append(report("GET /api/v1/tasks?candidate_group=", measure_http(url, args.runs, rng), args.target))
+    finally:
+        if args.keep:
+            print(f"\nkept database {name}")
+        else:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    print(f"\n{'PASS' if all(results) else 'FAIL'} (target: p95 under {args.target:.0f} ms)")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
