@@ -7,8 +7,9 @@ tasks (skewed distributions, described there); it is dropped afterwards.
 Measured, each over `--runs` calls (default 60) with parameters drawn at random, after a warm-up:
 
 - the task list, through `server.services.tasks.search` as the API calls it (one page of 50 and
-  `total`): a group member's list filtered by candidate group; "mine" (assigned to the caller);
-  by definition key; a plain user's whole list; an admin's whole list, and by definition key;
+  `total`, counted up to 1,000 as the API does, server/services/counting.py): a group member's
+  list filtered by candidate group; "mine" (assigned to the caller); by definition key; a plain
+  user's whole list; an admin's whole list, by definition key and by candidate group;
 - instance search, through `server.services.instances.search`: an admin by status, by definition
   key, by business key; a plain user (instances they started, hold a task in or worked on) by
   status and by definition key;
@@ -45,6 +46,7 @@ from server.access import Principal  # noqa: E402
 from server.db import Database  # noqa: E402
 from server.migrations import upgrade  # noqa: E402
 from server.services import instances, tasks  # noqa: E402
+from server.services.counting import COUNT_CAP  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 
@@ -74,11 +76,13 @@ STATUSES = ("completed", "waiting", "error", "terminated", "running")
 def queries() -> dict[str, Callable[[random.Random], tuple[Principal, object, Callable]]]:
     """name -> a function that draws (principal, filter, service search) for one call."""
     def task(principal_of, **make):
-        return lambda rng: (p := principal_of(rng), tasks.TaskFilter(**{k: f(rng, p) for k, f in make.items()}),
+        return lambda rng: (p := principal_of(rng), tasks.TaskFilter(**{k: f(rng, p) for k, f in make.items()},
+                                                                 count_cap=COUNT_CAP),
                             tasks.search)
 
     def inst(principal_of, **make):
-        return lambda rng: (principal_of(rng), instances.InstanceFilter(**{k: f(rng) for k, f in make.items()}),
+        return lambda rng: (principal_of(rng), instances.InstanceFilter(**{k: f(rng) for k, f in make.items()},
+                                                                        count_cap=COUNT_CAP),
                             instances.search)
 
     return {

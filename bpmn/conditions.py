@@ -9,6 +9,7 @@ waiting conditional catch event, boundary event and event-based gateway member.
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 
 def _is_conditional(definition) -> bool:
@@ -16,11 +17,11 @@ def _is_conditional(definition) -> bool:
     return any(isinstance(member, ConditionalEventDefinition) for member in members)
 
 
-def waits_for_condition(workflow) -> bool:
+def waits_for_condition(workflow: BpmnWorkflow) -> bool:
     return any(_is_conditional(t.task_spec.event_definition) for t in workflow.event_manager.tasks.values())
 
 
-def refresh_conditions(workflow) -> None:
+def refresh_conditions(workflow: BpmnWorkflow) -> None:
     for task in list(workflow.event_manager.tasks.values()):
         if _is_conditional(task.task_spec.event_definition):
             task.task_spec._update(task)

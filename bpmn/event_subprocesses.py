@@ -26,6 +26,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser import event_parsers as ep
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 _START_DEFINITIONS = [ep.MESSAGE_EVENT_XPATH, ep.SIGNAL_EVENT_XPATH, ep.TIMER_EVENT_XPATH,
@@ -113,13 +114,13 @@ def converters(config: dict, parser_classes: dict) -> dict:
 
 # -- messages that start an event sub-process ------------------------------------------------------
 
-def _trigger_starts(workflow) -> Iterator:
+def _trigger_starts(workflow: BpmnWorkflow) -> Iterator:
     for name in workflow.spec.start.trigger_specs:
         spec = workflow.subprocess_specs.get(name)
         yield from spec.bpmn_start_events if spec is not None else []
 
 
-def trigger_messages(workflow) -> list[tuple[str, str, str]]:
+def trigger_messages(workflow: BpmnWorkflow) -> list[tuple[str, str, str]]:
     """(stable wait id, start event id, message name) for each message that would start an event
     sub-process of this instance; the id is derived from the start event, as no task exists yet."""
     return [
@@ -129,7 +130,7 @@ def trigger_messages(workflow) -> list[tuple[str, str, str]]:
     ]
 
 
-def trigger_definition(workflow, name: str):
+def trigger_definition(workflow: BpmnWorkflow, name: str) -> MessageEventDefinition | None:
     """The message definition of a trigger start event for message `name`, if there is one."""
     for start in _trigger_starts(workflow):
         definition = start.event_definition

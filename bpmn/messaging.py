@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 
 
@@ -30,7 +31,7 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def take_thrown_messages(workflow) -> list[ThrownMessage]:
+def take_thrown_messages(workflow: BpmnWorkflow) -> list[ThrownMessage]:
     """Remove the uncaught message events from `workflow.bpmn_events` and return them.
 
     The body is dialect-neutral: the whole task data for plain diagrams, the evaluated payload

@@ -24,7 +24,9 @@ from __future__ import annotations
 from copy import deepcopy
 from dataclasses import asdict, dataclass, field
 
+from SpiffWorkflow.bpmn.serializer.helpers.dictionary import DictionaryConverter
 from SpiffWorkflow.bpmn.util.diff import SpecDiff
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from .serializer import SpecBundle
@@ -94,7 +96,8 @@ def _diff(registry, old_spec, new_spec) -> SpecDiff | None:
         return None
 
 
-def check(workflow, new: SpecBundle, registry) -> tuple[list[Incompatibility], MigrationReport]:
+def check(workflow: BpmnWorkflow, new: SpecBundle, registry: DictionaryConverter
+          ) -> tuple[list[Incompatibility], MigrationReport]:
     """Why `workflow` cannot move to `new` (empty when it can), and what would change."""
     reasons: list[Incompatibility] = []
     report = MigrationReport()
@@ -141,7 +144,7 @@ def _task_reasons(task, new_spec, diff: SpecDiff | None, process: str) -> list[I
     return []
 
 
-def migrate(workflow, new: SpecBundle, registry) -> MigrationReport:
+def migrate(workflow: BpmnWorkflow, new: SpecBundle, registry: DictionaryConverter) -> MigrationReport:
     """Move `workflow` onto `new` in place, or raise MigrationRefused with every reason."""
     reasons, report = check(workflow, new, registry)
     if reasons:

@@ -11,15 +11,19 @@ Camunda `R3/PT1H` or a Spiff/plain `"R3/PT1H"` works, an expression reading vari
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 
@@ -48,7 +52,7 @@ class TimerStartError(ValueError):
         self.bpmn_id = bpmn_id
 
 
-def timer_start_events(spec) -> list:
+def timer_start_events(spec: BpmnProcessSpec) -> list:
     """The process's own start event specs with a timer (event sub-processes hang off the start
     too, but carry no event definition themselves)."""
     starts = []
@@ -57,7 +61,7 @@ def timer_start_events(spec) -> list:
     return [s for s in starts if isinstance(getattr(s, "event_definition", None), TimerEventDefinition)]
 
 
-def schedule(spec, evaluate, now: datetime | None = None) -> list[TimerStart]:
+def schedule(spec: BpmnProcessSpec, evaluate: Callable[[str], Any], now: datetime | None = None) -> list[TimerStart]:
     """First firing of every timer start event of `spec`; `evaluate(expression)` evaluates in the
     diagram's dialect without variables. Raises TimerStartError naming the event."""
     now = now or datetime.now(timezone.utc)
@@ -91,7 +95,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def fire_start_event(workflow, bpmn_id: str) -> None:
+def fire_start_event(workflow: BpmnWorkflow, bpmn_id: str) -> None:
     """Make a new instance start through the timer start event `bpmn_id`: its timer counts as fired."""
     for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
         if getattr(task.task_spec, "bpmn_id", None) == bpmn_id:

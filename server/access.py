@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, or_, select, union_all
+from sqlalchemy import and_, exists, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -50,27 +50,80 @@ def is_candidate(principal: Principal) -> ColumnElement[bool]:
     return exists().where(TaskCandidate.task_id == OpenTask.id, _names(principal, TaskCandidate))
 
 
-# The visibility conditions below are written as `id IN (ids the caller may see)`, each part of the
-# union found through an index (assignee, candidate name, starter, history user), rather than as
-# `a = me OR EXISTS (...) OR EXISTS (...)` per row: PostgreSQL cannot use an index for such an OR,
-# and evaluates it for every row it walks, which on a million instances took seconds per list
-# (bench/tasklist.py). The inner selects use aliases, so they never correlate with the outer query.
+# Visibility as SQL, in two forms of the same rule. `x OR EXISTS (...) OR EXISTS (...)` per row,
+# the obvious form, cannot use an index; on a million instances it took seconds per list
+# (bench/tasklist.py). So:
+# - `*_visible` (the default): `id IN (union of index-only scans: starter, assignee, candidate
+#   names, history user)`; cheap when the caller may see few rows, as the query starts from them;
+# - `*_visible_scan`: the same union as hashed id sets tested row by row while the query walks an
+#   index in list order; cheap when the caller may see many rows, as a page fills quickly.
+# Inner selects use aliases, so they never correlate with the outer query.
+
+def _candidate_ids(principal: Principal, column: str):
+    """`column` (task_id or instance_id) of the candidate rows naming the caller or their groups,
+    as two index-only scans (an OR of the two would need the table)."""
+    by_user, by_group = aliased(TaskCandidate), aliased(TaskCandidate)
+    return [select(getattr(by_user, column)).where(by_user.kind == "user", by_user.name == principal.name),
+            select(getattr(by_group, column)).where(by_group.kind == "group",
+                                                    by_group.name.in_(principal.groups or ("",)))]
+
 
 def visible_task_ids(principal: Principal):
-    """Ids of the open tasks a non-admin may see: held by them, or unassigned and naming them."""
-    held, offered, candidate = aliased(OpenTask), aliased(OpenTask), aliased(TaskCandidate)
-    return union_all(
-        select(held.id).where(held.assignee == principal.name),
-        select(candidate.task_id).join(offered, offered.id == candidate.task_id)
-        .where(offered.assignee.is_(None), _names(principal, candidate)),
-    )
+    """Ids of the open tasks a non-admin holds or is a candidate of (held by others included:
+    `task_visible` drops those)."""
+    held = aliased(OpenTask)
+    return union_all(select(held.id).where(held.assignee == principal.name), *_candidate_ids(principal, "task_id"))
 
 
 def task_visible(principal: Principal) -> ColumnElement[bool]:
     """SQL condition: the open task is assigned to the caller or, unassigned, lists them as a candidate."""
     if principal.is_admin:
         return OpenTask.id.is_not(None)
-    return OpenTask.id.in_(visible_task_ids(principal))
+    return and_(OpenTask.id.in_(visible_task_ids(principal)),
+                or_(OpenTask.assignee.is_(None), OpenTask.assignee == principal.name))
+
+
+def task_visible_scan(principal: Principal) -> ColumnElement[bool]:
+    """`task_visible` for walking the task list in order (see above)."""
+    if principal.is_admin:
+        return OpenTask.id.is_not(None)
+    return or_(OpenTask.assignee == principal.name,
+               and_(OpenTask.assignee.is_(None), OpenTask.id.in_(union_all(*_candidate_ids(principal, "task_id")))))
+
+
+def _instance_id_sources(principal: Principal) -> list:
+    started, held, event = aliased(ProcessInstance), aliased(OpenTask), aliased(HistoryEvent)
+    return [select(started.id).where(started.started_by == principal.name),
+            select(held.instance_id).where(held.assignee == principal.name),
+            *_candidate_ids(principal, "instance_id"),
+            select(event.instance_id).where(event.user == principal.name)]
+
+
+def visible_instance_ids(principal: Principal):
+    """Ids of the instances a non-admin started, holds a task in, is a candidate of a task in (also
+    while a colleague holds it: the team asked stays informed), or worked on (named in the history)."""
+    return union_all(*_instance_id_sources(principal))
+
+
+def instance_visible(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition: the caller may see the instance (`visible_instance_ids`); admins see all."""
+    if principal.is_admin:
+        return ProcessInstance.id.is_not(None)
+    return ProcessInstance.id.in_(visible_instance_ids(principal))
+
+
+def instance_visible_scan(principal: Principal) -> ColumnElement[bool]:
+    """`instance_visible` for walking the instances in order (see above)."""
+    if principal.is_admin:
+        return ProcessInstance.id.is_not(None)
+    return or_(*(ProcessInstance.id.in_(source) for source in _instance_id_sources(principal)))
+
+
+def count_visible_instances(session: Session, principal: Principal, cap: int) -> int:
+    """How many instance ids the caller may see (duplicates counted), up to cap + 1: which form of
+    `instance_visible` a search should use."""
+    ids = visible_instance_ids(principal).subquery()
+    return session.scalar(select(func.count()).select_from(select(ids.c[0]).limit(cap + 1).subquery())) or 0
 
 
 def can_work_on(principal: Principal, task: OpenTask) -> bool:
@@ -90,22 +143,6 @@ def can_claim(principal: Principal, task: OpenTask) -> bool:
     return principal.name in (task.candidate_users or []) or bool(
         set(principal.groups) & set(task.candidate_groups or [])
     ) or task.assignee == principal.name
-
-
-def instance_visible(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition: the caller started the instance, has a task in it (held, or unassigned and
-    naming them), or worked on it (their name is in its history)."""
-    if principal.is_admin:
-        return ProcessInstance.id.is_not(None)
-    started, held, offered = aliased(ProcessInstance), aliased(OpenTask), aliased(OpenTask)
-    candidate, event = aliased(TaskCandidate), aliased(HistoryEvent)
-    return ProcessInstance.id.in_(union_all(
-        select(started.id).where(started.started_by == principal.name),
-        select(held.instance_id).where(held.assignee == principal.name),
-        select(candidate.instance_id).join(offered, offered.id == candidate.task_id)
-        .where(offered.assignee.is_(None), _names(principal, candidate)),
-        select(event.instance_id).where(event.user == principal.name),
-    ))
 
 
 def is_visible(session: Session, principal: Principal, instance_id: str) -> bool:

@@ -28,7 +28,9 @@ class Cafe:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """One transaction per request; the job runner is woken after it commits a job due now."""
+        """One transaction per request; the job runner is woken after it commits a job due now.
+        (In the scaled-out mode the database's after-commit hook hands such jobs to Celery instead,
+        for every transaction: server/jobs/dispatch.py.)"""
         with self.db.transaction() as session:
             yield session
             wake = session.info.get("wake_jobs", False)

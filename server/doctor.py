@@ -7,9 +7,11 @@ URL or credential: a broker or database address can carry a password.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
@@ -18,8 +20,9 @@ from .config import Settings
 from .db import Database
 from .health import broker_check
 from .migrations import is_current
-from .models import Job, ProcessInstance
+from .models import Channel, Job, ProcessInstance
 from .models.jobs import FAILED, PENDING
+from .social.credentials import KEY_FILE, CredentialsUnreadable, Vault
 
 OVERDUE = timedelta(seconds=60)  # a job due longer ago than this is not being run
 
@@ -40,6 +43,7 @@ def check(settings: Settings, ping_timeout: float = 2.0) -> list[Finding]:
         findings += list(_database(db))
         if findings[-1].ok:
             findings += list(_backlog(db))
+            findings += list(_credentials(db, settings))
     finally:
         db.dispose()
     if settings.broker_url:
@@ -111,6 +115,30 @@ def _backlog(db: Database) -> Iterator[Finding]:
                              "workers died mid-job; the next job on each instance takes the lease over")
     else:
         yield Finding(True, "no instance lease is left behind")
+
+
+def _credentials(db: Database, settings: Settings) -> Iterator[Finding]:
+    """Every machine needs the same credentials key; a worker with another one cannot post."""
+    with db.read() as session:
+        sealed = session.scalars(select(Channel).where(Channel.credentials.is_not(None))).all()
+    if not sealed:
+        return
+    if not os.environ.get("PROCESSCAFE_CREDENTIALS_KEY") and not (Path(settings.data_dir) / KEY_FILE).exists():
+        yield Finding(False, "channels have credentials but this machine has no credentials key: set "
+                             "PROCESSCAFE_CREDENTIALS_KEY to the key the server uses")
+        return
+    vault = Vault.from_environment(Path(settings.data_dir))
+    unreadable = []
+    for channel in sealed:
+        try:
+            vault.open(channel.credentials)
+        except CredentialsUnreadable:
+            unreadable.append(channel.name)
+    if unreadable:
+        yield Finding(False, f"the credentials of channel(s) {', '.join(unreadable)} cannot be decrypted with "
+                             "this machine's key: set PROCESSCAFE_CREDENTIALS_KEY to the key the server uses")
+    else:
+        yield Finding(True, f"the credentials of {len(sealed)} channel(s) can be decrypted here")
 
 
 def _workers(broker_url: str, timeout: float) -> Finding:

@@ -7,6 +7,7 @@ from .. import access
 from ..auth import current_principal
 from ..context import cafe
 from ..services import instances, migration
+from ..services.counting import COUNT_CAP, total_fields
 from ..services.errors import BadRequest
 from .blueprint import Blueprint
 from .presenters import instance_dict
@@ -52,10 +53,10 @@ class Instances(MethodView):
     def get(self, query):
         """Instances the caller may see, newest first, with filters and pagination."""
         principal = current_principal()
-        flt = instances.InstanceFilter(**query)
+        flt = instances.InstanceFilter(**query, count_cap=COUNT_CAP)
         with cafe().db.read() as session:
             rows, total = instances.search(session, principal, flt)
-            return {"items": [instance_dict(session, i) for i in rows], "total": total}
+            return {"items": [instance_dict(session, i) for i in rows]} | total_fields(total)
 
 
 @blp.route("/<instance_id>")

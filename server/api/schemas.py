@@ -163,9 +163,14 @@ class InstanceQuery(Page):
     started_by = text()
 
 
+TOTAL_HELP = ("how many match, counted up to 1,000 (a count of a large list costs as much as reading it); "
+              "when more match, `total` is 1000 and `total_exact` is false")
+
+
 class InstanceList(Lenient):
     items = fields.List(fields.Nested(InstanceSchema))
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": TOTAL_HELP})
+    total_exact = fields.Boolean(metadata={"description": "false when more than `total` match"})
 
 
 class VariablesPatch(Strict):
@@ -219,7 +224,8 @@ class TaskQuery(Page):
 
 class TaskList(Lenient):
     items = fields.List(fields.Nested(TaskSchema))
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": TOTAL_HELP})
+    total_exact = fields.Boolean(metadata={"description": "false when more than `total` match"})
 
 
 class CompleteTask(Strict):

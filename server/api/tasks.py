@@ -5,6 +5,7 @@ from flask.views import MethodView
 from ..auth import current_principal
 from ..context import cafe
 from ..services import tasks
+from ..services.counting import COUNT_CAP, total_fields
 from .blueprint import Blueprint
 from .presenters import instance_dict, task_detail, task_dict
 from .schemas import AssignTask, CompleteTask, InstanceDetailSchema, TaskDetailSchema, TaskList, TaskQuery
@@ -21,8 +22,8 @@ class Tasks(MethodView):
         """Open tasks the caller may see; `mine=true` for those assigned to the caller."""
         principal = current_principal()
         with cafe().db.read() as session:
-            rows, total = tasks.search(session, principal, tasks.TaskFilter(**query))
-            return {"items": [task_dict(t) for t in rows], "total": total}
+            rows, total = tasks.search(session, principal, tasks.TaskFilter(**query, count_cap=COUNT_CAP))
+            return {"items": [task_dict(t) for t in rows]} | total_fields(total)
 
 
 @blp.route("/<task_id>")

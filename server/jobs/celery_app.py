@@ -107,6 +107,7 @@ def worker_app(settings: Settings) -> Celery:
     def _forked(**_):
         if "db" in sweeper:  # a replacement child forked from the main process: not its connections
             sweeper["db"].dispose(close=False)
+        _cafe()  # build the app now (about 0.2 s), not in the first job's latency
 
     @signals.worker_shutdown.connect(weak=False)
     def _stop_sweeper(**_):

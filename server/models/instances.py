@@ -20,6 +20,7 @@ class ProcessInstance(Base):
         Index("ix_instances_business_key", "business_key"),
         Index("ix_instances_started_at", "started_at"),
         Index("ix_instances_lease_expires_at", "lease_expires_at"),  # the sweeper finds leases left behind
+        Index("ix_instances_started_by", "started_by", "id"),  # "instances I started" (server.access)
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -53,6 +54,7 @@ class OpenTask(Base):
         Index("ix_open_tasks_assignee", "assignee"),
         Index("ix_open_tasks_instance", "instance_id"),
         Index("ix_open_tasks_key", "definition_key"),
+        Index("ix_open_tasks_created", "created_at", "id"),  # the task list's order
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -78,7 +80,8 @@ class TaskCandidate(Base):
     """One candidate user or group of an open task: the index behind "tasks I may claim"."""
 
     __tablename__ = "task_candidates"
-    __table_args__ = (Index("ix_task_candidates_lookup", "kind", "name"),)
+    # covers "tasks and instances naming me or my groups" without reading the table (server.access)
+    __table_args__ = (Index("ix_task_candidates_names", "kind", "name", "task_id", "instance_id"),)
 
     task_id: Mapped[str] = mapped_column(ForeignKey("open_tasks.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "user" or "group"
@@ -104,7 +107,10 @@ class HistoryEvent(Base):
     """Append-only record of what happened to an instance; never updated or pruned with state."""
 
     __tablename__ = "history_events"
-    __table_args__ = (Index("ix_history_instance", "instance_id", "id"),)
+    __table_args__ = (
+        Index("ix_history_instance", "instance_id", "id"),
+        Index("ix_history_user", "user", "instance_id"),  # "instances I worked on" (server.access)
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(36))

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bpmn.conditions import waits_for_condition
 from bpmn.runtime import Outcome
 from bpmn.timer_starts import fire_start_event
 
+from .. import access
 from ..access import Principal, instance_visible, require_admin  # noqa: F401 (require_admin: /engine-rest)
 from ..models import (
     HistoryEvent,
@@ -25,6 +26,7 @@ from ..models import (
 from ..models.base import new_id
 from ..models.instances import ACTIVE_STATUSES, ERROR, RUNNING, TERMINATED
 from . import service_calls
+from .counting import count_up_to
 from .errors import Conflict, NotFound
 from .specs import DefinitionInfo
 from .store import InstanceStore
@@ -39,6 +41,7 @@ class InstanceFilter:
     started_by: str | None = None
     limit: int = 50
     offset: int = 0
+    count_cap: int | None = None  # count at most this many (+1); None: an exact total (services.counting)
 
 
 def start(
@@ -84,8 +87,17 @@ def get_visible(session: Session, principal: Principal, instance_id: str) -> Pro
     return instance
 
 
+DRIVE_LIMIT = 5000  # visible instance ids up to which a search starts from them (server.access)
+
+
 def search(session: Session, principal: Principal, flt: InstanceFilter) -> tuple[list[ProcessInstance], int]:
-    query = select(ProcessInstance).where(instance_visible(principal))
+    """One page, newest first, and the total (up to `count_cap`). A caller who may see few instances
+    is served starting from those; one who may see many (a busy team member) by walking the
+    instances newest first and keeping the visible ones (server.access)."""
+    visible = instance_visible(principal)
+    if not principal.is_admin and access.count_visible_instances(session, principal, DRIVE_LIMIT) > DRIVE_LIMIT:
+        visible = access.instance_visible_scan(principal)
+    query = select(ProcessInstance).where(visible)
     if flt.definition_key:
         query = query.where(ProcessInstance.definition_key == flt.definition_key)
     if flt.definition_id:
@@ -96,7 +108,7 @@ def search(session: Session, principal: Principal, flt: InstanceFilter) -> tuple
         query = query.where(ProcessInstance.status == flt.status)
     if flt.started_by:
         query = query.where(ProcessInstance.started_by == flt.started_by)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count_up_to(session, query, flt.count_cap)
     rows = session.scalars(
         query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id).limit(flt.limit).offset(flt.offset)
     ).all()

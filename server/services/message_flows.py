@@ -8,8 +8,9 @@ event or message end event whose message the sending instance does not catch its
    instances with the same business key (or none); SpiffWorkflow's correlation properties then
    decide, and a waiting instance whose properties do not match is skipped; the instance waiting
    longest gets it;
-2. otherwise to the latest version of each process with a message start event for it, started
-   with the sender's business key (so a reply finds its way back);
+2. otherwise to the latest version of each other process with a message start event for it,
+   started with the sender's business key (so a reply finds its way back); a process never starts
+   itself this way, which would let one diagram multiply its instances without end;
 3. otherwise the job fails and is retried with back-off: the receiver may not be waiting yet.
 
 The body reaches the receiver as a message delivered through the API would: merged into the
@@ -40,7 +41,8 @@ def deliver_thrown(session: Session, store: InstanceStore, job: Job) -> None:
         if _deliver(session, store, instance_id, name, body, job.instance_id):
             session.delete(job)
             return
-    if _start(session, store, name, body, business_key, job.instance_id):
+    sender = session.get(ProcessInstance, job.instance_id) if job.instance_id else None
+    if _start(session, store, name, body, business_key, job.instance_id, sender.definition_key if sender else None):
         session.delete(job)
         return
     raise NobodyWaiting(f"no instance waits for message {name!r} and no process starts with it")
@@ -74,9 +76,9 @@ def _deliver(session: Session, store: InstanceStore, instance_id: str, name: str
 
 
 def _start(session: Session, store: InstanceStore, name: str, body, business_key: str | None,
-           sender: str | None) -> bool:
+           sender: str | None, sender_key: str | None) -> bool:
     keys = sorted(set(session.scalars(select(MessageStart.definition_key).where(
-        MessageStart.message_name == name, MessageStart.kind == "message"))))
+        MessageStart.message_name == name, MessageStart.kind == "message"))) - {sender_key})
     started = False
     for key in keys:
         definition = store.specs.latest(session, key)

@@ -148,8 +148,10 @@ def _post_to_feed(session: Session, ctx: JobContext, attempt: _Attempt, job_id: 
     instance = session.get(ProcessInstance, row.instance_id)
     call = session.get(ServiceCall, row.call_id)
     kind = "review" if call is not None and call.operator == COLLECT_REVIEW else "status"
+    # a review's item names its review, so readers of the feed find where to vote
+    review = session.scalars(select(Review.id).where(Review.call_id == call.id)).first() if kind == "review" else None
     items = feed.post_to_instance_streams(session, instance, kind, row.text, media_ids=row.media_ids,
-                                          link=attempt.post.link)
+                                          link=attempt.post.link, review_id=review)
     item = items[0]
     _sent(session, ctx, job_id, attempt.post_id,
           PostRef(FEED, str(item.id), f"{ctx.public_url}/feed/items/{item.id}"))

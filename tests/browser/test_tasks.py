@@ -104,6 +104,7 @@ def test_no_sideways_scrolling_on_a_phone(phone, live):
 def test_keyboard_only(page, live):
     instance = live.start("registration", business_key="member-keys")
     page.goto(live.url + f"/tasks/{instance['tasks'][0]['id']}")
+    expect(page.get_by_label("User name")).to_be_focused()  # autofocus lands after load: typing earlier is lost
     page.keyboard.type("carol")  # the user name field has the focus on arrival
     page.keyboard.press("Tab")
     page.keyboard.type("carol-web-password")

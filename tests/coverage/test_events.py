@@ -211,3 +211,25 @@ def test_compensation_is_refused_with_its_place(admin_api):
     found = {(p["element_id"], p["line"]) for p in body["problems"]}
     assert {("undo_booking", 9), ("cancel_booking", 10), ("compensate", 11)} <= found
     assert all("compensation" in p["reason"] for p in body["problems"])
+
+
+UNANSWERED = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:message id="m" name="nobody_listens"/>
+  <bpmn:process id="lonely_sender" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:endEvent id="send"><bpmn:messageEventDefinition messageRef="m"/></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="send"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_message_nobody_waits_for_is_retried_later(admin_api, cafe):
+    admin_api.post("/api/v1/deployments", content_type="multipart/form-data",
+                   data={"file": [(io.BytesIO(UNANSWERED), "lonely.bpmn")]})
+    sender = start(admin_api, "lonely_sender")
+    assert sender["status"] == "completed"
+    run_jobs(cafe)
+    [job] = timer_jobs(cafe, kind="message_throw")
+    assert job.status == "pending" and job.attempts == 1 and "nobody_listens" in job.last_error
+    assert job.payload["name"] == "nobody_listens" and job.instance_id == sender["id"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.coverage.support import complete, deploy, get_instance, history, problem, start
+import io
+
+from tests.coverage.support import complete, deploy, get_instance, history, problem, start, timer_jobs
 
 
 def versions(admin_api) -> dict[int, str]:
@@ -64,3 +66,38 @@ def test_migration_targets_must_be_versions_of_the_same_process(admin_api):
     problem(migrate(admin_api, instance["id"], "cov_migration:9:nope"), 404)
     same = versions(admin_api)[1]
     assert "already runs" in problem(migrate(admin_api, instance["id"], same), 409)["detail"]
+
+
+def timed(version: int) -> bytes:
+    after = ('<bpmn:scriptTask id="note"><bpmn:script>noted = True</bpmn:script></bpmn:scriptTask>'
+             '<bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="note"/>'
+             '<bpmn:sequenceFlow id="f3" sourceRef="note" targetRef="end"/>' if version == 2
+             else '<bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end"/>')
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="cov_migration_timer" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:intermediateCatchEvent id="wait">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    {after}
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+def test_a_waiting_timer_keeps_its_due_time(admin_api, cafe):
+    def upload(content: bytes) -> str:
+        response = admin_api.post("/api/v1/deployments", content_type="multipart/form-data",
+                                  data={"file": [(io.BytesIO(content), "timed.bpmn")]})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["new_definitions"][0]
+
+    upload(timed(1))
+    instance = start(admin_api, "cov_migration_timer")
+    [before] = timer_jobs(cafe, instance["id"])
+    target = upload(timed(2))
+    assert migrate(admin_api, instance["id"], target).status_code == 200
+    [after] = timer_jobs(cafe, instance["id"])
+    assert after.due_at == before.due_at and after.task_id == before.task_id

@@ -51,3 +51,16 @@ def test_an_unreachable_broker_is_named_without_its_address(monkeypatch, setting
     assert result.exit_code == 1
     assert "the broker (BROKER_URL) does not answer" in result.output
     assert "hush" not in result.output
+
+
+def test_a_machine_with_another_credentials_key_is_told(monkeypatch, settings, admin_api, cafe):
+    from cryptography.fernet import Fernet
+
+    channel = {"name": "hook", "kind": "webhook", "settings": {}, "credentials": {"url": "https://hooks.example/x"}}
+    assert admin_api.post("/api/v1/channels", json=channel).status_code == 201
+    monkeypatch.delenv("PROCESSCAFE_CREDENTIALS_KEY", raising=False)
+    same = doctor(monkeypatch, settings)
+    assert same.exit_code == 0 and "the credentials of 1 channel(s) can be decrypted here" in same.output
+    other = doctor(monkeypatch, settings, PROCESSCAFE_CREDENTIALS_KEY=Fernet.generate_key().decode())
+    assert other.exit_code == 1
+    assert "the credentials of channel(s) hook cannot be decrypted with this machine's key" in other.output

@@ -164,8 +164,9 @@ def test_the_feed_follows_comments_likes_and_the_item_page(demo, admin_api, cafe
     commented = dan.post(f"/feed/items/{item_id}/comments", {"text": "note attached"}, headers=SCRIPT)
     assert commented.status_code == 200 and "note attached" in commented.get_json()["html"]
     liked = dan.post(f"/feed/items/{item_id}/like", headers=SCRIPT).get_json()["html"]
-    assert 'aria-pressed="true"' in liked and "Liked ✓ · 1" in liked
-    assert "Like · 0" in dan.post(f"/feed/items/{item_id}/unlike", headers=SCRIPT).get_json()["html"]
+    assert ">Unlike<" in liked and "1 like, yours included" in liked
+    unliked = dan.post(f"/feed/items/{item_id}/unlike", headers=SCRIPT).get_json()["html"]
+    assert ">Like<" in unliked and "0 likes" in unliked
 
     permalink = text_of(dan.get(f"/feed/items/{item_id}"))
     assert "note attached" in permalink and f'src="/media/{media_id}?thumbnail=true"' in permalink
