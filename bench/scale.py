@@ -12,7 +12,8 @@ while no job worker runs, so each parks at its timer; then the job workers start
 timers, each job running its instance to the end. The figure is instances finished per second,
 from the first finished instance to the last (so worker start-up does not count), read from the
 database every 0.1 s. Printed too: the rate of starting instances over HTTP (two gunicorn
-processes), for scale. Everything runs on this machine and shares its CPUs (see the first line).
+processes), for scale, and the load average: everything runs on this machine and shares its CPUs
+(see the first line) with whatever else runs there.
 
     python bench/scale.py [--instances 400] [--broker redis://127.0.0.1:6379/0] [--pg URL]
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import tempfile
 import time
 import uuid
@@ -107,7 +109,7 @@ def main() -> int:
     for workers in (1, 2):
         rates[workers], started = measure(args.pg, args.broker, workers, args.instances)
         print(f"  {workers} job worker(s): {rates[workers]:7.1f} instances/s finished "
-              f"(started over HTTP at {started:.1f}/s)", flush=True)
+              f"(started over HTTP at {started:.1f}/s; load average {os.getloadavg()[0]:.1f})", flush=True)
     print(f"  speed-up with 2 job workers: {rates[2] / rates[1]:.2f}x")
     return 0
 

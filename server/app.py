@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         from .jobs.celery_app import CelerySender
         from .jobs.dispatch import Dispatcher
 
+        if not settings.broker_url:
+            raise ValueError("PROCESSCAFE_JOB_RUNNER=celery needs BROKER_URL (redis://... or amqp://...)")
         Dispatcher(db, CelerySender(settings.broker_url)).install()
     app.extensions["processcafe"] = Cafe(settings=settings, db=db, store=store, runner=runner, vault=vault,
                                          media=media)

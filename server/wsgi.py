@@ -3,7 +3,9 @@
 The app is built once in the master (migrations and first-start work happen there, once) and
 forked into the workers. After the fork each worker drops the database connections it
 inherited and, in the embedded mode, starts its own job-runner thread; runners share the jobs
-table safely (leases, and SKIP LOCKED on PostgreSQL).
+table safely (leases, and SKIP LOCKED on PostgreSQL). In the scaled-out mode
+(PROCESSCAFE_JOB_RUNNER=celery) the workers run no jobs: each commit hands its new jobs to the
+broker, and `processcafe worker` runs them.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Claiming and running one job: the code path shared by the embedded thread runner and the
 Celery task, so that both modes behave the same.
 
-Every job is safe to run twice. Whoever runs a job first claims its row (`claim_one`: an UPDATE
-that only matches a pending, due job whose claim is free or expired), so a second delivery of the
-same job finds it claimed or gone and does nothing. While it runs, the heartbeat renews the claim
+Every job is safe to run twice. Whoever runs a job first claims its row (an UPDATE that only
+matches a pending, due job whose claim is free or expired: `claim_due` for the thread runner's
+batches, `claim_and_run` for one Celery delivery), so a second delivery of the same job finds it
+claimed or gone and does nothing. While it runs, the heartbeat renews the claim
 (and the instance lease of a network job); a crashed worker's claim expires and the job runs again.
 A job whose instance another live worker is advancing is put back for a moment (`BUSY`).
 """
@@ -60,7 +61,7 @@ def claim_due(ctx: JobContext, batch: int) -> list[int]:
 
 
 def claim_one(ctx: JobContext, job_id: int) -> bool:
-    """Claim one job by id (a Celery delivery). Atomic: of two deliveries only one matches."""
+    """Claim one job by id. Atomic: of two deliveries only one matches."""
     at = leases.now()
     with ctx.db.transaction() as session:
         return bool(session.execute(
@@ -70,11 +71,36 @@ def claim_one(ctx: JobContext, job_id: int) -> bool:
 
 
 def claim_and_run(ctx: JobContext, job_id: int, owner: str) -> Outcome:
-    """Claim the job under a name of its own (`owner`, unique per delivery) and run it."""
+    """Claim the job under a name of its own (`owner`, unique per delivery) and run it (a Celery
+    delivery). A step job is claimed and run in one transaction: its row stays locked until the
+    step commits, so another delivery waits and then finds it gone, and a failing step undoes the
+    claim with everything else. A network job's claim is committed first, because its handler
+    runs its own transactions around the network call."""
     ctx = replace(ctx, worker_id=owner)
-    if not claim_one(ctx, job_id):
-        return Outcome.NOT_CLAIMED
-    return run_claimed(ctx, job_id)
+    at = leases.now()
+    try:
+        with ctx.db.transaction() as session:
+            claimed = session.execute(
+                update(Job).where(Job.id == job_id, *_claimable(at))
+                .values(locked_by=owner, locked_until=at + leases.JOB_LEASE, attempts=Job.attempts + 1)
+                .returning(Job.kind, Job.instance_id, Job.due_at)
+                .execution_options(synchronize_session=False)).first()
+            if claimed is None:
+                return Outcome.NOT_CLAIMED
+            if claimed.kind not in NETWORK_HANDLERS:
+                job = session.get(Job, job_id)
+                if claimed.instance_id and not leases.free_under_row_lock(session, claimed.instance_id, owner):
+                    _unclaim(job)
+                    return Outcome.BUSY
+                run_step_job(session, ctx.store, job)
+    except Exception as err:
+        log.warning("job %s failed: %s", job_id, err)
+        _record_failure(ctx, job_id, err, count_attempt=True)
+        return Outcome.RAN
+    if claimed.kind in NETWORK_HANDLERS:
+        return run_claimed(ctx, job_id)
+    metrics.job_done(claimed.kind, claimed.due_at)
+    return Outcome.RAN
 
 
 def run_claimed(ctx: JobContext, job_id: int) -> Outcome:
@@ -136,20 +162,30 @@ def _run_step(ctx: JobContext, job_id: int) -> Outcome:
 
 
 def _put_back(ctx: JobContext, job_id: int) -> None:
-    """Unclaim without counting an attempt; claimable again after BUSY_RETRY."""
     with ctx.db.transaction() as session:
         job = session.get(Job, job_id)
         if job is not None and job.locked_by == ctx.worker_id:
-            job.locked_by = None
-            job.locked_until = leases.now() + BUSY_RETRY
-            job.attempts = max(0, job.attempts - 1)
+            _unclaim(job)
 
 
-def _record_failure(ctx: JobContext, job_id: int, err: Exception) -> None:
+def _unclaim(job: Job) -> None:
+    """Unclaim without counting an attempt; claimable again after BUSY_RETRY."""
+    job.locked_by = None
+    job.locked_until = leases.now() + BUSY_RETRY
+    job.attempts = max(0, job.attempts - 1)
+
+
+def _record_failure(ctx: JobContext, job_id: int, err: Exception, count_attempt: bool = False) -> None:
+    """Note the error and schedule a retry with backoff (FAILED after MAX_ATTEMPTS). With
+    `count_attempt` the claim was rolled back with the failed step, so the attempt is counted here."""
     with ctx.db.transaction() as session:
         job = session.get(Job, job_id)
         if job is None:
             return
+        if job.locked_by not in (None, ctx.worker_id) and job.locked_until and job.locked_until > leases.now():
+            return  # another worker has claimed it since: its run decides
+        if count_attempt:
+            job.attempts += 1
         job.last_error = f"{type(err).__name__}: {err}"[:2000]
         job.locked_by = None
         job.locked_until = None

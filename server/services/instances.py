@@ -26,7 +26,7 @@ from ..models import (
 from ..models.base import new_id
 from ..models.instances import ACTIVE_STATUSES, ERROR, RUNNING, TERMINATED
 from . import service_calls
-from .counting import count_up_to
+from .counting import count_up_to, small_page
 from .errors import Conflict, NotFound
 from .specs import DefinitionInfo
 from .store import InstanceStore
@@ -87,16 +87,14 @@ def get_visible(session: Session, principal: Principal, instance_id: str) -> Pro
     return instance
 
 
-DRIVE_LIMIT = 5000  # visible instance ids up to which a search starts from them (server.access)
+DRIVE_LIMIT = 20_000  # visible instance ids up to which a search starts from them (server.access)
 
 
 def search(session: Session, principal: Principal, flt: InstanceFilter) -> tuple[list[ProcessInstance], int]:
     """One page, newest first, and the total (up to `count_cap`). A caller who may see few instances
     is served starting from those; one who may see many (a busy team member) by walking the
     instances newest first and keeping the visible ones (server.access)."""
-    visible = instance_visible(principal)
-    if not principal.is_admin and access.count_visible_instances(session, principal, DRIVE_LIMIT) > DRIVE_LIMIT:
-        visible = access.instance_visible_scan(principal)
+    visible, bounded = access.instance_visible_for_search(session, principal, DRIVE_LIMIT)
     query = select(ProcessInstance).where(visible)
     if flt.definition_key:
         query = query.where(ProcessInstance.definition_key == flt.definition_key)
@@ -108,11 +106,24 @@ def search(session: Session, principal: Principal, flt: InstanceFilter) -> tuple
         query = query.where(ProcessInstance.status == flt.status)
     if flt.started_by:
         query = query.where(ProcessInstance.started_by == flt.started_by)
-    total = count_up_to(session, query, flt.count_cap)
+    if flt.count_cap is None:
+        total = count_up_to(session, query, None)
+    else:
+        small = small_page(session, ProcessInstance, query, [ProcessInstance.started_at], _newest_first,
+                           flt.count_cap, flt.offset, flt.limit, bounded=bounded)
+        if small is not None:
+            return small
+        total = flt.count_cap + 1
     rows = session.scalars(
         query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id).limit(flt.limit).offset(flt.offset)
     ).all()
     return list(rows), total
+
+
+def _newest_first(rows: list) -> list:
+    """(id, started_at) rows newest first, then by id (the search's ORDER BY)."""
+    by_id = sorted(rows, key=lambda r: r[0])
+    return sorted(by_id, key=lambda r: r[1] is not None and r[1].timestamp(), reverse=True)
 
 
 def open_tasks(session: Session, instance_id: str) -> list[OpenTask]:

@@ -23,7 +23,7 @@ from ..access import (
     task_visible_scan,
 )
 from ..models import HistoryEvent, OpenTask, ProcessDefinition, TaskCandidate
-from .counting import count_up_to
+from .counting import count_up_to, small_page
 from .deployments import resource_content
 from .errors import Conflict, Invalid, NotFound
 from .store import InstanceStore
@@ -48,9 +48,9 @@ class TaskFilter:
 
 
 def search(session: Session, principal: Principal, flt: TaskFilter) -> tuple[list[OpenTask], int]:
-    """One page in creation order and the total (up to `count_cap`). The total starts from the
-    tasks the caller may see; the page walks the tasks in order and keeps the visible ones, which
-    fills a page quickly however many tasks the caller may see (server.access)."""
+    """One page in creation order and the total (exact, or up to `count_cap`). Counting starts
+    from the tasks the caller may see; when more than `count_cap` match, the page walks the tasks
+    in order and keeps the visible ones, which fills it quickly (server.access, services.counting)."""
     query = select(OpenTask)
     if flt.mine:
         query = query.where(OpenTask.assignee == principal.name)
@@ -74,10 +74,23 @@ def search(session: Session, principal: Principal, flt: TaskFilter) -> tuple[lis
         query = query.where(OpenTask.definition_key == flt.definition_key)
     if flt.bpmn_id:
         query = query.where(OpenTask.bpmn_id == flt.bpmn_id)
-    total = count_up_to(session, query.where(task_visible(principal)), flt.count_cap)
+    visible = query.where(task_visible(principal))
+    if flt.count_cap is None:
+        total = count_up_to(session, visible, None)
+    else:
+        small = small_page(session, OpenTask, visible, [OpenTask.created_at], _in_list_order, flt.count_cap,
+                           flt.offset, flt.limit)
+        if small is not None:
+            return small
+        total = flt.count_cap + 1
     page = query.where(task_visible_scan(principal)).order_by(OpenTask.created_at, OpenTask.id)
     rows = session.scalars(page.limit(flt.limit).offset(flt.offset))
     return list(rows), total
+
+
+def _in_list_order(rows: list) -> list:
+    """(id, created_at) rows in the task list's order: oldest first, then by id."""
+    return sorted(rows, key=lambda r: (r[1] is None, r[1] or 0, r[0]))
 
 
 def get_visible(session: Session, principal: Principal, task_id: str) -> OpenTask:

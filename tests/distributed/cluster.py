@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.system.server import ServerProcess
+from tests.system.server import ServerProcess, free_port
 
 BROKERS = {
     "redis": ("redis://127.0.0.1:6379/0", 6379,
@@ -51,15 +51,16 @@ def purge(broker_url: str) -> None:
 class WorkerProcess:
     """`processcafe worker` with one job process, in its own session (so a kill takes all of it)."""
 
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 1):
-        self.env, self.log, self.concurrency = env, log, concurrency
+    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 1, metrics_port: int | None = None):
+        self.env, self.log, self.concurrency, self.metrics_port = env, log, concurrency, metrics_port
         self.process: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
         cli = Path(sys.executable).parent / "processcafe"
+        metrics = ["--metrics-port", str(self.metrics_port)] if self.metrics_port else []
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [str(cli), "worker", "--concurrency", str(self.concurrency), "--loglevel", "warning"],
+                [str(cli), "worker", "--concurrency", str(self.concurrency), "--loglevel", "warning", *metrics],
                 env=self.env, stdout=log, stderr=log, start_new_session=True)
         return self
 
@@ -90,7 +91,9 @@ class Cluster:
         # workers get their own data folder: they share nothing with the server but the database,
         # the broker and the keys, as on another machine
         worker_env = {**self.server.env, "PROCESSCAFE_DATA": str(tmp / "worker")}
-        self.workers = [WorkerProcess(worker_env, tmp / f"worker-{i}.log") for i in range(job_workers)]
+        # the first worker serves its job metrics, as an operator would let Prometheus scrape it
+        self.workers = [WorkerProcess(worker_env, tmp / f"worker-{i}.log", metrics_port=None if i else free_port())
+                        for i in range(job_workers)]
 
     def start(self) -> Cluster:
         (self.tmp / "worker").mkdir(parents=True, exist_ok=True)

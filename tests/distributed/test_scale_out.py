@@ -52,6 +52,9 @@ def check_operations(cluster: Cluster) -> None:
     assert started in text, "the request counts of the two HTTP workers do not add up"
     assert f'processcafe_instances{{status="completed"}} {float(INSTANCES)}' in text
     assert 'processcafe_social_posts{channel="hook",status="sent"}' in text
+    worker = requests.get(f"http://127.0.0.1:{cluster.workers[0].metrics_port}/metrics", timeout=10).text
+    assert 'processcafe_job_latency_seconds_count{kind="timer"}' in worker
+    assert 'processcafe_job_latency_seconds_count{kind="social.send"}' in worker
     doctor = subprocess.run([str(Path(sys.executable).parent / "processcafe"), "doctor"], env=cluster.server.env,
                             capture_output=True, text=True, timeout=60)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr

@@ -126,3 +126,26 @@ def test_a_network_job_holds_the_instance_lease_while_it_runs_and_releases_it(ad
     assert status(cafe, instance_id) == "completed"
     with cafe.db.read() as session:
         assert session.get(ProcessInstance, instance_id).lease_owner is None
+
+
+def test_a_failing_step_counts_its_attempts_and_fails_for_good_at_last(cafe, monkeypatch):
+    from server.jobs import handlers
+
+    def broken(session, store, job):
+        session.delete(job)  # undone with the rest of the step
+        raise RuntimeError("the step broke")
+
+    monkeypatch.setitem(handlers.STEP_HANDLERS, "continue", broken)
+    with cafe.db.transaction() as session:
+        job = Job(kind="continue")
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    for attempt in range(1, execution.MAX_ATTEMPTS + 1):
+        with cafe.db.transaction() as session:  # due again now, not after the backoff
+            session.execute(update(Job).where(Job.id == job_id).values(due_at=datetime.now(timezone.utc)))
+        assert execution.claim_and_run(cafe.runner.context, job_id, f"delivery-{attempt}") is execution.Outcome.RAN
+        with cafe.db.read() as session:
+            job = session.get(Job, job_id)
+        assert (job.attempts, job.locked_by, job.last_error) == (attempt, None, "RuntimeError: the step broke")
+    assert job.status == "failed"
