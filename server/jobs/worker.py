@@ -48,6 +48,7 @@ def run_worker(concurrency: int, loglevel: str, metrics_port: int | None, schema
         raise WorkerSetupError("set BROKER_URL, e.g. redis://127.0.0.1:6379/0 or amqp://guest:guest@127.0.0.1:5672//")
     if settings.is_sqlite:
         log.warning("the scaled-out mode wants PostgreSQL (DATABASE_URL); SQLite serializes every writer")
+    logging.getLogger().setLevel(loglevel.upper())  # Celery leaves the root logger alone (not hijacked)
     wait_for_schema(settings, schema_wait)
     if metrics_port:
         from prometheus_client import start_http_server

@@ -48,9 +48,10 @@ class TaskFilter:
 
 
 def search(session: Session, principal: Principal, flt: TaskFilter) -> tuple[list[OpenTask], int]:
-    """One page in creation order and the total (exact, or up to `count_cap`). Counting starts
-    from the tasks the caller may see; when more than `count_cap` match, the page walks the tasks
-    in order and keeps the visible ones, which fills it quickly (server.access, services.counting)."""
+    """One page in creation order and the total (exact, or up to `count_cap`). With a cap, the
+    tasks are scanned (the filters' indexes, or creation order) keeping the visible ones: open
+    tasks are few enough to scan, and a caller may see tens of thousands of them through a busy
+    group's queue (server.access, services.counting). An exact count starts from the visible ones."""
     query = select(OpenTask)
     if flt.mine:
         query = query.where(OpenTask.assignee == principal.name)
@@ -74,17 +75,16 @@ def search(session: Session, principal: Principal, flt: TaskFilter) -> tuple[lis
         query = query.where(OpenTask.definition_key == flt.definition_key)
     if flt.bpmn_id:
         query = query.where(OpenTask.bpmn_id == flt.bpmn_id)
-    visible = query.where(task_visible(principal))
+    scan = query.where(task_visible_scan(principal))
     if flt.count_cap is None:
-        total = count_up_to(session, visible, None)
+        total = count_up_to(session, query.where(task_visible(principal)), None)
     else:
-        small = small_page(session, OpenTask, visible, [OpenTask.created_at], _in_list_order, flt.count_cap,
+        small = small_page(session, OpenTask, scan, [OpenTask.created_at], _in_list_order, flt.count_cap,
                            flt.offset, flt.limit)
         if small is not None:
             return small
         total = flt.count_cap + 1
-    page = query.where(task_visible_scan(principal)).order_by(OpenTask.created_at, OpenTask.id)
-    rows = session.scalars(page.limit(flt.limit).offset(flt.offset))
+    rows = session.scalars(scan.order_by(OpenTask.created_at, OpenTask.id).limit(flt.limit).offset(flt.offset))
     return list(rows), total
 
 
@@ -110,6 +110,8 @@ def _get_for_claim(session: Session, principal: Principal, task_id: str) -> Open
 def claim(session: Session, principal: Principal, task_id: str, user: str | None = None) -> OpenTask:
     """Take a task; a task another person holds stays theirs (409)."""
     task = _get_for_claim(session, principal, task_id)
+    if task.type.startswith("social."):
+        raise Conflict(f"task {task_id} is a {task.type} step shared by everyone asked; it is not claimed")
     user = user or principal.name
     check_claim(principal, task, user)
     result = session.execute(

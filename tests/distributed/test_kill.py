@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.distributed.cluster import Cluster, WorkerProcess, purge, require_broker, wait_until
-from tests.distributed.workload import check_exactly_once, engine, prepare, start_all, statuses
+from tests.distributed.workload import check_exactly_once, describe, engine, prepare, start_all, statuses
 from tests.fakes.webhook import WebhookReceiver
 from tests.fakes.wsgi_thread import serve_wsgi
 
@@ -69,7 +69,7 @@ def _run(tmp_path, database_url, broker_url, receiver, hook_url):
         starting.join(180)
         assert not starting.is_alive(), "starting the instances did not finish"
         done = wait_until(lambda: statuses(db).get("completed") == INSTANCES, timeout=120)
-        assert done, f"not all instances completed: {statuses(db)}\n{cluster.logs()}"
+        assert done, f"not all instances completed: {describe(db)}\n{cluster.logs()}"
         wait_until(lambda: len({r.headers.get('Idempotency-Key') for r in receiver.requests}) >= INSTANCES, 10)
         check_exactly_once(db, receiver, INSTANCES, allowed_resends=1)
         with db.connect() as conn:  # the instance whose post was under way got over the kill

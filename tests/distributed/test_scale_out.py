@@ -14,7 +14,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.distributed.cluster import Cluster, purge, require_broker, wait_until
-from tests.distributed.workload import check_exactly_once, engine, prepare, start_all, statuses
+from tests.distributed.workload import check_exactly_once, describe, engine, prepare, start_all, statuses
 
 pytestmark = [pytest.mark.distributed, pytest.mark.postgres_only, pytest.mark.slow]
 INSTANCES = int(os.environ.get("PROCESSCAFE_DISTRIBUTED_INSTANCES", "500"))
@@ -31,7 +31,7 @@ def test_instances_complete_once_each(broker, tmp_path, database_url, webhook):
         prepare(cluster.server, hook_url)
         start_all(cluster.server, range(INSTANCES))
         done = wait_until(lambda: statuses(db).get("completed") == INSTANCES, timeout=120)
-        assert done, f"not all instances completed: {statuses(db)}\n{cluster.logs()}"
+        assert done, f"not all instances completed: {describe(db)}\n{cluster.logs()}"
         wait_until(lambda: len(receiver.requests) >= INSTANCES, timeout=10)
         check_exactly_once(db, receiver, INSTANCES)
         check_operations(cluster)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 import requests
 import sqlalchemy as sa
@@ -65,6 +66,18 @@ def engine(database_url: str) -> sa.Engine:
 def statuses(db: sa.Engine) -> dict[str, int]:
     with db.connect() as conn:
         return dict(conn.execute(sa.text("SELECT status, count(*) FROM process_instances GROUP BY status")).all())
+
+
+def describe(db: sa.Engine) -> str:
+    """What is left to do, for a failure message: jobs by kind and state, held leases."""
+    with db.connect() as conn:
+        jobs = conn.execute(sa.text(
+            "SELECT kind, status, locked_by IS NOT NULL AS claimed, dispatched_at IS NOT NULL AS sent, attempts, "
+            "min(due_at), count(*) FROM jobs GROUP BY 1, 2, 3, 4, 5")).all()
+        leases = conn.execute(sa.text("SELECT lease_owner, lease_expires_at FROM process_instances "
+                                      "WHERE lease_owner IS NOT NULL")).all()
+        posts = conn.execute(sa.text("SELECT status, count(*) FROM social_posts GROUP BY status")).all()
+    return f"instances {statuses(db)}; jobs {jobs}; leases {leases}; posts {posts}; now {datetime.now(timezone.utc)}"
 
 
 def check_exactly_once(db: sa.Engine, receiver, count: int, allowed_resends: int = 0) -> None:

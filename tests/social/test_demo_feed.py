@@ -98,3 +98,13 @@ def test_review_times_out_without_decision(admin_api, user_api, cafe):
     assert final["variables"]["review"]["decision"] is None
     assert any(e["bpmn_id"] == "Task_attention" for e in
                admin_api.get(f"/api/v1/process-instances/{instance['id']}/history").get_json()["items"])
+
+
+def test_social_steps_are_not_claimed(admin_api, user_api, cafe):
+    driver = user_api("dan", groups=["drivers"])
+    start_demo(admin_api)
+    run_jobs(cafe)
+    [photo_task] = driver.get("/api/v1/tasks").get_json()["items"]
+    response = driver.post(f"/api/v1/tasks/{photo_task['id']}/claim")
+    assert response.status_code == 409
+    assert "not claimed" in response.get_json()["detail"]

@@ -46,10 +46,24 @@
 
   var eventsUrl = list.dataset.eventsUrl;
   if (!eventsUrl || !window.EventSource) return;
-  var source = new EventSource(eventsUrl);
-  source.addEventListener("open", function () { list.dataset.live = "open"; });
-  source.addEventListener("error", function () { list.dataset.live = "retrying"; });
-  source.addEventListener("item", function (event) {
+
+  function newest() {  // resume after the newest item shown, so nothing in between is lost
+    return Array.prototype.reduce.call(list.querySelectorAll(".feed-item"), function (top, card) {
+      return Math.max(top, Number(card.dataset.itemId) || 0);
+    }, 0);
+  }
+
+  function connect() {
+    var source = new EventSource(eventsUrl + (eventsUrl.indexOf("?") < 0 ? "?" : "&") + "after=" + newest());
+    source.addEventListener("open", function () { list.dataset.live = "open"; });
+    source.addEventListener("item", onItem);
+    source.addEventListener("error", function () {
+      list.dataset.live = "retrying";  // the browser reconnects by itself, unless the server refused (503)
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 10000);
+    });
+  }
+
+  function onItem(event) {
     var item;
     try { item = JSON.parse(event.data); } catch (e) { return; }
     if (document.getElementById("item-" + item.id)) return;
@@ -69,5 +83,7 @@
         say("New: " + (item.text || item.kind) + " (" + item.stream + ")");
       })
       .catch(function () { /* the item is not readable (any more): skip it */ });
-  });
+  }
+
+  connect();
 })();
