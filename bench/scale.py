@@ -32,7 +32,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from support import deploy, describe_machine
 
-from tests.distributed.cluster import Cluster, purge
+from tests.distributed.cluster import Cluster
 from tests.distributed.workload import start_all
 
 PROCESS = "bench_timer_service"
@@ -69,7 +69,6 @@ def start_instances(cluster: Cluster, count: int) -> float:
 
 def measure(pg: str, broker: str, workers: int, count: int) -> tuple[float, float]:
     with fresh_database(pg) as url, tempfile.TemporaryDirectory(prefix="processcafe-scale-") as tmp:
-        purge(broker)
         cluster = Cluster(Path(tmp), url, broker, http_workers=2, job_workers=workers)
         db = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
         try:

@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         if not settings.broker_url:
             raise ValueError("PROCESSCAFE_JOB_RUNNER=celery needs BROKER_URL (redis://... or amqp://...)")
-        Dispatcher(db, CelerySender(settings.broker_url)).install()
+        Dispatcher(db, CelerySender(settings.broker_url, settings.celery_queue)).install()
     app.extensions["processcafe"] = Cafe(settings=settings, db=db, store=store, runner=runner, vault=vault,
                                          media=media)
     metrics.instrument(app)  # first, so that its timer starts before any other request hook

@@ -22,6 +22,7 @@ class Settings:
     admin_password: str | None = None
     job_runner: str = "thread"  # "thread" (embedded), "celery" (scaled out) or "none" (tests)
     broker_url: str = ""  # the Celery broker of the scaled-out mode: redis://... or amqp://...
+    celery_queue: str = "processcafe.jobs"  # one per installation when several share a broker
     deploy_examples: bool = True
     script_time_limit: float = 5.0
     step_budget: int = 200
@@ -49,6 +50,7 @@ class Settings:
             admin_password=env.get("PROCESSCAFE_ADMIN_PASSWORD") or None,
             job_runner=env.get("PROCESSCAFE_JOB_RUNNER", "thread"),
             broker_url=env.get("BROKER_URL", ""),
+            celery_queue=env.get("PROCESSCAFE_CELERY_QUEUE", "processcafe.jobs"),
             deploy_examples=_bool(env.get("PROCESSCAFE_EXAMPLES"), True),
             script_time_limit=float(env.get("PROCESSCAFE_SCRIPT_TIME_LIMIT", "5")),
             step_budget=int(env.get("PROCESSCAFE_STEP_BUDGET", "200")),

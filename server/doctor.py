@@ -51,7 +51,7 @@ def check(settings: Settings, ping_timeout: float = 2.0) -> list[Finding]:
         findings.append(Finding(True, "the broker answers") if state == "ok" else Finding(
             False, "the broker (BROKER_URL) does not answer: start Redis or RabbitMQ, or correct BROKER_URL"))
         if state == "ok" and settings.job_runner == "celery":
-            findings.append(_workers(settings.broker_url, ping_timeout))
+            findings.append(_workers(settings.broker_url, settings.celery_queue, ping_timeout))
     elif settings.job_runner == "celery":
         findings.append(Finding(False, "PROCESSCAFE_JOB_RUNNER is celery but BROKER_URL is not set"))
     else:
@@ -141,18 +141,19 @@ def _credentials(db: Database, settings: Settings) -> Iterator[Finding]:
         yield Finding(True, f"the credentials of {len(sealed)} channel(s) can be decrypted here")
 
 
-def _workers(broker_url: str, timeout: float) -> Finding:
+def _workers(broker_url: str, queue: str, timeout: float) -> Finding:
+    """Workers that answer and consume this installation's queue (a broker may serve others too)."""
     from .jobs.celery_app import make_celery
 
-    app = make_celery(broker_url)
+    app = make_celery(broker_url, queue)
     try:
-        replies = app.control.ping(timeout=timeout) or []
+        replies = app.control.inspect(timeout=timeout).active_queues() or {}
     except Exception as err:
         return Finding(False, f"could not ask the Celery workers ({type(err).__name__})")
     finally:
         app.close()
-    names = sorted(name for reply in replies for name in reply)
+    names = sorted(name for name, queues in replies.items() if any(q.get("name") == queue for q in queues or []))
     if not names:
-        return Finding(False, "no Celery worker answered: start one with 'processcafe worker' (same "
-                              "DATABASE_URL and BROKER_URL)")
-    return Finding(True, f"{len(names)} Celery worker(s) answer: {', '.join(names)}")
+        return Finding(False, f"no Celery worker takes jobs from the queue {queue!r}: start one with "
+                              "'processcafe worker' (same DATABASE_URL, BROKER_URL and PROCESSCAFE_CELERY_QUEUE)")
+    return Finding(True, f"{len(names)} Celery worker(s) take jobs: {', '.join(names)}")

@@ -1,7 +1,9 @@
 """The scaled-out mode's Celery side: the app, the one task, and the worker's start-up.
 
 A message carries only a job id. The task claims that job's row and runs it through
-`execution.claim_and_run`, the same code the embedded thread runner uses. Messages are
+`execution.claim_and_run`, which shares the handlers, leases and failure handling with the
+embedded thread runner. Timers are sent at most a few seconds early with an ETA, so a message a
+worker holds until its ETA never outlives Redis's visibility timeout. Messages are
 acknowledged late (after the job ran) and rejected back to the queue when the worker process
 dies (`task_reject_on_worker_lost`), and each worker process takes one message at a time
 (prefetch 1), so a killed worker's job goes to another worker; a message delivered twice finds
@@ -24,14 +26,13 @@ from .execution import claim_and_run
 
 log = logging.getLogger(__name__)
 
-QUEUE = "processcafe.jobs"
 TASK = "processcafe.run_job"
 
 
-def make_celery(broker_url: str) -> Celery:
+def make_celery(broker_url: str, queue: str) -> Celery:
     app = Celery("processcafe", broker=broker_url, set_as_current=False)
     app.conf.update(
-        task_default_queue=QUEUE,
+        task_default_queue=queue,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -54,15 +55,15 @@ class CelerySender:
     """Sends job ids; one Celery app per process, made after any fork (broker connections are
     not to be shared between processes)."""
 
-    def __init__(self, broker_url: str):
-        self.broker_url = broker_url
+    def __init__(self, broker_url: str, queue: str):
+        self.broker_url, self.queue = broker_url, queue
         self._app: Celery | None = None
         self._pid = 0
 
     def __call__(self, job_id: int, eta: datetime | None) -> None:
         if self._app is None or self._pid != os.getpid():
-            self._app, self._pid = make_celery(self.broker_url), os.getpid()
-        self._app.send_task(TASK, args=[job_id], eta=eta, queue=QUEUE)
+            self._app, self._pid = make_celery(self.broker_url, self.queue), os.getpid()
+        self._app.send_task(TASK, args=[job_id], eta=eta, queue=self.queue)
 
 
 # -- the worker side ------------------------------------------------------------------------------
@@ -89,7 +90,7 @@ def run_job(task, job_id: int) -> str:
 
 def worker_app(settings: Settings) -> Celery:
     """The app `processcafe worker` runs: the task plus a sweeper in the main process."""
-    app = make_celery(settings.broker_url)
+    app = make_celery(settings.broker_url, settings.celery_queue)
     app.task(name=TASK, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(run_job)
     sweeper: dict = {}
 
@@ -99,7 +100,7 @@ def worker_app(settings: Settings) -> Celery:
 
         db = Database(settings.database_url)
         sweeper["db"] = db
-        sweeper["thread"] = Sweeper(Dispatcher(db, CelerySender(settings.broker_url)))
+        sweeper["thread"] = Sweeper(Dispatcher(db, CelerySender(settings.broker_url, settings.celery_queue)))
         sweeper["thread"].start()
         log.info("job sweeper started (every %.1f s)", sweeper["thread"].interval)
 

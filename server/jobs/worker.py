@@ -58,10 +58,11 @@ def run_worker(concurrency: int, loglevel: str, metrics_port: int | None, schema
         # before the pool forks: every child counts into this worker's folder
         metrics.use_multiprocess_dir(settings.data_dir / "metrics" / f"worker-{metrics_port}")
         start_http_server(metrics_port, addr=metrics_host, registry=metrics.events_registry())
-    from .celery_app import QUEUE, worker_app
+    from .celery_app import worker_app
 
     app = worker_app(settings)
     app.worker_main([
-        "worker", f"--concurrency={concurrency}", "--pool=prefork", f"--loglevel={loglevel}", "-Q", QUEUE,
+        "worker", f"--concurrency={concurrency}", "--pool=prefork", f"--loglevel={loglevel}", "-Q",
+        settings.celery_queue,
         "-n", f"processcafe-{os.getpid()}@{socket.gethostname()}", "--without-gossip", "--without-mingle",
     ])

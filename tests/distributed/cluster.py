@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -35,15 +36,14 @@ def require_broker(name: str) -> str:
     return url
 
 
-def purge(broker_url: str) -> None:
-    """Drop messages a previous run left in the queue (they name jobs of another database)."""
-    from server.jobs.celery_app import QUEUE, make_celery
+def delete_queue(broker_url: str, queue: str) -> None:
+    """Remove a test installation's queue (and any message left in it) from the broker."""
+    from server.jobs.celery_app import make_celery
 
-    app = make_celery(broker_url)
+    app = make_celery(broker_url, queue)
     try:
         with app.connection_for_write() as conn:
-            conn.default_channel.queue_declare(queue=QUEUE, durable=True, auto_delete=False)
-            conn.default_channel.queue_purge(QUEUE)
+            conn.default_channel.queue_delete(queue)
     finally:
         app.close()
 
@@ -83,7 +83,9 @@ class Cluster:
     def __init__(self, tmp: Path, database_url: str, broker_url: str, http_workers: int = 2,
                  job_workers: int = 2, **env):
         self.tmp = tmp
-        common = {"PROCESSCAFE_JOB_RUNNER": "celery", "BROKER_URL": broker_url,
+        # a queue of its own: other test runs on this machine may use the same broker at the same time
+        self.broker_url, self.queue = broker_url, f"processcafe.test.{uuid.uuid4().hex[:12]}"
+        common = {"PROCESSCAFE_JOB_RUNNER": "celery", "BROKER_URL": broker_url, "PROCESSCAFE_CELERY_QUEUE": self.queue,
                   "PROCESSCAFE_CREDENTIALS_KEY": Fernet.generate_key().decode(),
                   "PROCESSCAFE_SECRET_KEY": "distributed-test-secret", **{k: str(v) for k, v in env.items()}}
         self.server = ServerProcess(tmp / "http", database_url, serve_args=("--workers", str(http_workers)),
@@ -106,6 +108,7 @@ class Cluster:
         for worker in self.workers:
             worker.stop()
         self.server.stop()
+        delete_queue(self.broker_url, self.queue)
 
     def http_worker_pids(self) -> list[int]:
         """The gunicorn worker processes (children of the master)."""

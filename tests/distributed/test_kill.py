@@ -14,7 +14,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from tests.distributed.cluster import Cluster, WorkerProcess, purge, require_broker, wait_until
+from tests.distributed.cluster import Cluster, WorkerProcess, require_broker, wait_until
 from tests.distributed.workload import check_exactly_once, describe, engine, prepare, start_all, statuses
 from tests.fakes.webhook import WebhookReceiver
 from tests.fakes.wsgi_thread import serve_wsgi
@@ -44,7 +44,6 @@ def job_held_by(db: sa.Engine, worker: WorkerProcess) -> tuple[int, str] | None:
 
 def test_killed_workers_lose_and_repeat_nothing(tmp_path, database_url):
     broker_url = require_broker("redis")
-    purge(broker_url)
     receiver = WebhookReceiver()
     with serve_wsgi(slow(receiver)) as base:
         _run(tmp_path, database_url, broker_url, receiver, base + "/hooks/orders")

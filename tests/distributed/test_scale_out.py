@@ -13,7 +13,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.distributed.cluster import Cluster, purge, require_broker, wait_until
+from tests.distributed.cluster import Cluster, require_broker, wait_until
 from tests.distributed.workload import check_exactly_once, describe, engine, prepare, start_all, statuses
 
 pytestmark = [pytest.mark.distributed, pytest.mark.postgres_only, pytest.mark.slow]
@@ -23,7 +23,6 @@ INSTANCES = int(os.environ.get("PROCESSCAFE_DISTRIBUTED_INSTANCES", "500"))
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 def test_instances_complete_once_each(broker, tmp_path, database_url, webhook):
     broker_url = require_broker(broker)
-    purge(broker_url)
     receiver, hook_url = webhook
     cluster = Cluster(tmp_path, database_url, broker_url).start()
     db = engine(database_url)
@@ -58,7 +57,7 @@ def check_operations(cluster: Cluster) -> None:
     doctor = subprocess.run([str(Path(sys.executable).parent / "processcafe"), "doctor"], env=cluster.server.env,
                             capture_output=True, text=True, timeout=60)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-    assert "2 Celery worker(s) answer" in doctor.stdout
+    assert "2 Celery worker(s) take jobs" in doctor.stdout
 
 
 def check_timer_precision(cluster: Cluster, db: sa.Engine) -> None:
