@@ -9,6 +9,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+# CPython 3.11 corrupts its AST recursion bookkeeping after a RecursionError while building an AST
+# (some tests feed deliberately deep expressions); anything compiled afterwards in this process may
+# fail with "AST constructor recursion depth mismatch". Import the lazily loaded schemathesis
+# modules now, before such a test runs.
+import schemathesis.specs.openapi.schemas  # noqa: F401, E402, I001
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
@@ -53,16 +59,20 @@ def postgres_url():
     admin.dispose()
 
 
+def emptied(url: str) -> str:
+    """The PostgreSQL test database with every table emptied (it is shared by the whole run)."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
 @pytest.fixture
 def database_url(request, tmp_path):
     if _backend() == "postgresql":
-        url = request.getfixturevalue("postgres_url")
-        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-        with engine.begin() as conn:
-            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        engine.dispose()
-        return url
+        return emptied(request.getfixturevalue("postgres_url"))
     url = f"sqlite:///{tmp_path / 'cafe.db'}"
     upgrade(url)
     return url

@@ -74,33 +74,45 @@ def claim_and_run(ctx: JobContext, job_id: int, owner: str) -> Outcome:
     """Claim the job under a name of its own (`owner`, unique per delivery) and run it (a Celery
     delivery). A step job is claimed and run in one transaction: its row stays locked until the
     step commits, so another delivery waits and then finds it gone, and a failing step undoes the
-    claim with everything else. A network job's claim is committed first, because its handler
-    runs its own transactions around the network call."""
+    claim with everything else. The instance row is locked before the job row, the order in which
+    every request takes them (a step deletes its instance's timer jobs), so they never deadlock.
+    A network job's claim is committed first: its handler runs its own transactions around the
+    network call."""
     ctx = replace(ctx, worker_id=owner)
-    at = leases.now()
     try:
         with ctx.db.transaction() as session:
-            claimed = session.execute(
-                update(Job).where(Job.id == job_id, *_claimable(at))
-                .values(locked_by=owner, locked_until=at + leases.JOB_LEASE, attempts=Job.attempts + 1)
-                .returning(Job.kind, Job.instance_id, Job.due_at)
-                .execution_options(synchronize_session=False)).first()
-            if claimed is None:
+            job = session.execute(select(Job.kind, Job.instance_id).where(Job.id == job_id)).first()
+            if job is None:
                 return Outcome.NOT_CLAIMED
-            if claimed.kind not in NETWORK_HANDLERS:
-                job = session.get(Job, job_id)
-                if claimed.instance_id and not leases.free_under_row_lock(session, claimed.instance_id, owner):
-                    _unclaim(job)
-                    return Outcome.BUSY
-                run_step_job(session, ctx.store, job)
+            network = job.kind in NETWORK_HANDLERS
+            if not network:
+                outcome, due_at = _claim_and_step(ctx, session, job_id, job.instance_id)
     except Exception as err:
         log.warning("job %s failed: %s", job_id, err)
         _record_failure(ctx, job_id, err, count_attempt=True)
         return Outcome.RAN
-    if claimed.kind in NETWORK_HANDLERS:
-        return run_claimed(ctx, job_id)
-    metrics.job_done(claimed.kind, claimed.due_at)
-    return Outcome.RAN
+    if network:
+        return run_claimed(ctx, job_id) if claim_one(ctx, job_id) else Outcome.NOT_CLAIMED
+    if outcome is Outcome.RAN:
+        metrics.job_done(job.kind, due_at)
+    return outcome
+
+
+def _claim_and_step(ctx: JobContext, session, job_id: int, instance_id: str | None) -> tuple[Outcome, datetime | None]:
+    free = not instance_id or leases.free_under_row_lock(session, instance_id, ctx.worker_id)
+    at = leases.now()
+    claimed = session.execute(
+        update(Job).where(Job.id == job_id, *_claimable(at))
+        .values(locked_by=ctx.worker_id, locked_until=at + leases.JOB_LEASE, attempts=Job.attempts + 1)
+        .returning(Job.due_at).execution_options(synchronize_session=False)).first()
+    if claimed is None:
+        return Outcome.NOT_CLAIMED, None
+    job = session.get(Job, job_id)
+    if not free:
+        _unclaim(job)
+        return Outcome.BUSY, None
+    run_step_job(session, ctx.store, job)
+    return Outcome.RAN, claimed.due_at
 
 
 def run_claimed(ctx: JobContext, job_id: int) -> Outcome:

@@ -87,7 +87,7 @@ def get_visible(session: Session, principal: Principal, instance_id: str) -> Pro
     return instance
 
 
-DRIVE_LIMIT = 20_000  # visible instance ids up to which a search starts from them (server.access)
+DRIVE_LIMIT = 2_000  # visible instance ids up to which a search starts from them (server.access)
 
 
 def search(session: Session, principal: Principal, flt: InstanceFilter) -> tuple[list[ProcessInstance], int]:

@@ -26,16 +26,15 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-import sqlalchemy as sa
 from PIL import Image
 
 from server.app import create_app
 from server.auth import forget_cached_logins
 from server.config import Settings
 from server.migrations import upgrade
-from server.models import Base, Media
+from server.models import Media
 from tests.api.engine_support import diagram
-from tests.conftest import Api, make_user, run_jobs
+from tests.conftest import Api, emptied, make_user, run_jobs
 
 ROLES = ("anon", "user", "starter", "candidate", "assignee", "admin")
 USERS = {"user": ("uma", ()), "starter": ("stan", ()), "candidate": ("cara", ("reviewers",)),
@@ -223,12 +222,7 @@ def request_for(method: str, rule: str, world: World) -> dict:
 def matrix(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("matrix")
     if os.environ.get("PROCESSCAFE_TEST_DB", "sqlite") == "postgresql":
-        url = request.getfixturevalue("postgres_url")
-        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-        with engine.begin() as conn:
-            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        engine.dispose()
+        url = emptied(request.getfixturevalue("postgres_url"))
     else:
         url = f"sqlite:///{tmp / 'cafe.db'}"
         upgrade(url)

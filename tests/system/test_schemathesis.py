@@ -13,14 +13,16 @@ whole run takes a minute or two; raise it locally to search harder.
 
 from __future__ import annotations
 
+import io
 import os
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from PIL import Image
 from schemathesis import GenerationMode
 
-from tests.conftest import DIAGRAMS
+from tests.conftest import DIAGRAMS, emptied
 from tests.system.server import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -36,7 +38,7 @@ CONFIG = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {
 def server(tmp_path_factory, request):
     database_url = None
     if os.environ.get("PROCESSCAFE_TEST_DB", "sqlite") == "postgresql":
-        database_url = request.getfixturevalue("postgres_url")
+        database_url = emptied(request.getfixturevalue("postgres_url"))
     # live feed streams end after half a second, so a generated GET /feed/events does not hang
     process = ServerProcess(tmp_path_factory.mktemp("schemathesis") / "data", database_url,
                             PROCESSCAFE_FEED_LIFETIME="0.5", PROCESSCAFE_FEED_HEARTBEAT="0.2").start()
@@ -46,13 +48,30 @@ def server(tmp_path_factory, request):
 
 @pytest.fixture(scope="module")
 def token(server):
+    """The admin's token, after making something of every kind, so that the lists answer with real
+    rows to check against the document: definitions, instances (waiting, completed, in error),
+    tasks, a review and its feed items, a channel, an image, a user, a follow."""
     session = server.session()
-    diagram = DIAGRAMS / "engine" / "access_matrix.bpmn"
-    with open(diagram, "rb") as f:  # something to find: a definition, an instance, its tasks
-        assert session.post(server.url + "/api/v1/deployments", files={"file": (diagram.name, f)}).ok
-    assert session.post(server.url + "/api/v1/process-instances",
-                        json={"definition_key": "access_matrix", "variables": {"case": 1}}).ok
+    url = server.url + "/api/v1"
+    for diagram in (DIAGRAMS / "engine" / "access_matrix.bpmn", DIAGRAMS / "engine" / "script_error.bpmn"):
+        with open(diagram, "rb") as f:
+            assert session.post(url + "/deployments", files={"file": (diagram.name, f)}).ok
+    for body in ({"definition_key": "access_matrix", "variables": {"case": 1}, "business_key": "case-1"},
+                 {"definition_key": "script_error", "variables": {"total": 1, "divisor": 1}},
+                 {"definition_key": "script_error", "variables": {"total": 1, "divisor": 0}}):
+        assert session.post(url + "/process-instances", json=body).ok
+    assert session.post(url + "/channels", json={"name": "hook", "kind": "webhook",
+                                                 "credentials": {"url": "https://hooks.example/x"}}).ok
+    assert session.post(url + "/media", files={"file": ("p.png", png())}).ok
+    assert session.post(url + "/users", json={"username": "ann", "groups": ["reviewers"]}).ok
+    assert session.post(url + "/follows", json={"stream": "definition:access_matrix"}).ok
     return session.headers["Authorization"]
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (0, 90, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def check_operation(operation, mode, base_url: str, token: str) -> None:
