@@ -1,9 +1,9 @@
 """Who may see and act on what: every resource-level rule lives here, not in handlers.
 
 Roles: admins may do everything; a plain user may start instances, read definitions,
-deployments and channels, and sees an instance they started, hold or may claim a task in, or
-worked on (`instance_visible`); a task is seen and worked on by its assignee or, while
-unassigned, its candidates. Things a caller may not see answer 404 (not 403), so ids of other
+deployments and channels, and sees an instance they started, hold a task in, are a candidate of
+a task in, or worked on (`instance_visible`); a task is seen and worked on by its assignee or,
+while unassigned, its candidates. Things a caller may not see answer 404 (not 403), so ids of other
 people's work are not confirmed; actions on things they do see but may not do answer 403.
 
 Messages and signals follow the same visibility: a plain user's message or signal reaches only
@@ -124,10 +124,10 @@ def instance_visible_for_search(session: Session, principal: Principal,
                                 limit: int) -> tuple[ColumnElement[bool], bool]:
     """`instance_visible` in the form that suits a list search. The visible ids are read first
     (index-only, a few milliseconds); up to `limit` of them are handed to PostgreSQL as one array,
-    whose size it then knows, so it starts from them or from a selective filter, whichever is
-    smaller (the union inside `id IN (...)` is always guessed at 200 rows). Beyond `limit`, the
-    search walks the instances in order (`instance_visible_scan`). Returns the condition and
-    whether it names its ids (a bounded set)."""
+    whose size it then knows (the union inside `id IN (...)` is always guessed at 200 rows), and
+    the search reads them all. Beyond `limit`, the search walks the instances in order, or along a
+    filter's index, testing visibility against hashed id sets (`instance_visible_scan`). Returns
+    the condition and whether it names its ids (a bounded set)."""
     if principal.is_admin:
         return ProcessInstance.id.is_not(None), False
     ids = visible_instance_ids(principal).subquery()

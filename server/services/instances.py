@@ -87,7 +87,8 @@ def get_visible(session: Session, principal: Principal, instance_id: str) -> Pro
     return instance
 
 
-DRIVE_LIMIT = 2_000  # visible instance ids up to which a search starts from them (server.access)
+DRIVE_LIMIT = 2_000  # visible instance ids up to which a search reads them all (server.access);
+# beyond, walking in order wins (bench/tasklist.py: p50 of a member's search 95 ms against 350 ms at 20,000)
 
 
 def search(session: Session, principal: Principal, flt: InstanceFilter) -> tuple[list[ProcessInstance], int]:
