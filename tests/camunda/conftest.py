@@ -5,29 +5,19 @@ from __future__ import annotations
 import pytest
 
 from tests.camunda.support import REST, basic, deploy_form, diagram
-from tests.conftest import make_user
+from tests.conftest import Api, make_user
 
 
-class CamundaClient:
+class CamundaClient(Api):
+    """The shared test client's verbs, with Basic credentials and paths under /engine-rest."""
+
     def __init__(self, client, user: str | None):
-        self.client = client
+        super().__init__(client, None)
         self.headers = {"Authorization": basic(user, "password-" + user)} if user else {}
 
     def request(self, method: str, path: str, **kwargs):
         headers = {**self.headers, **kwargs.pop("headers", {})}
         return self.client.open(REST + path, method=method, headers=headers, **kwargs)
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, **kw):
-        return self.request("POST", path, **kw)
-
-    def put(self, path, **kw):
-        return self.request("PUT", path, **kw)
-
-    def delete(self, path, **kw):
-        return self.request("DELETE", path, **kw)
 
     def deploy(self, name: str, **kwargs):
         body, content_type = deploy_form(diagram(name), **kwargs)

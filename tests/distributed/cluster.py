@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +14,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.system.server import ServerProcess, free_port
+from tests.system.server import ServerProcess, free_port, kill_group, stop_group
 
 BROKERS = {
     "redis": ("redis://127.0.0.1:6379/0", 6379,
@@ -66,17 +64,10 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL to the whole worker (main and job processes): a machine lost mid-job."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        kill_group(self.process)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_group(self.process, wait=15)
 
 
 class Cluster:

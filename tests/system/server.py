@@ -21,6 +21,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def kill_group(process: subprocess.Popen | None) -> None:
+    """SIGKILL a process started in its own session, with everything it forked."""
+    if process and process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+def stop_group(process: subprocess.Popen | None, wait: float = 10) -> None:
+    """SIGTERM the group, then SIGKILL what is still there after `wait` seconds."""
+    if process and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(wait)
+        except subprocess.TimeoutExpired:
+            kill_group(process)
+
+
 class ServerProcess:
     """`processcafe serve` on a free port, with its own data folder and database."""
 
@@ -60,17 +77,10 @@ class ServerProcess:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        kill_group(self.process)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_group(self.process)
 
     def session(self, user: str = "admin", password: str = ADMIN_PASSWORD) -> requests.Session:
         session = requests.Session()
