@@ -14,7 +14,10 @@ Distributions (skewed, as real work is; `random()` is seeded, so every run loads
   instance (by a random user), 1.7 million rows;
 - 100,000 open user tasks on waiting instances, 5 task names per process, 30% assigned (same
   skew as starters), the rest waiting for one of 50 groups `g00`..`g49` (floor(50 * r^2): g00
-  ~14%), 20% with a second group and 10% also naming a user as candidate.
+  ~14%), 20% with a second group and 10% also naming a user as candidate;
+- instance participants (server/models/participants.py) as the server writes them: each
+  instance's starter, the assignees and candidates of the open tasks and the users of the
+  history, 1.9 million rows.
 """
 
 from __future__ import annotations
@@ -72,6 +75,17 @@ STEPS = [
         INSERT INTO task_candidates (task_id, kind, name, instance_id)
         SELECT id, 'user', who, instance_id
         FROM (SELECT id, instance_id, {USER} AS who, random() AS r FROM open_tasks) o WHERE r < 0.1"""),
+    # what the server writes as these rows are made (server/services/participants.py), and the same
+    # statement as the migration's backfill (alembic/versions/0006_instance_participants.py)
+    ("participants", """
+        INSERT INTO instance_participants (instance_id, party_kind, party_name, status, definition_key, started_at)
+        SELECT i.id, p.party_kind, p.party_name, i.status, i.definition_key, i.started_at
+        FROM (SELECT id AS instance_id, 'user' AS party_kind, started_by AS party_name
+              FROM process_instances WHERE started_by IS NOT NULL
+              UNION SELECT instance_id, 'user', assignee FROM open_tasks WHERE assignee IS NOT NULL
+              UNION SELECT instance_id, kind, name FROM task_candidates
+              UNION SELECT instance_id, 'user', "user" FROM history_events WHERE "user" IS NOT NULL) p
+        JOIN process_instances i ON i.id = p.instance_id"""),
 ]
 
 
@@ -96,4 +110,5 @@ def load(engine: sa.Engine, report=print) -> None:
 def counts(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {table: conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
-                for table in ("process_instances", "open_tasks", "task_candidates", "history_events")}
+                for table in ("process_instances", "open_tasks", "task_candidates", "history_events",
+                              "instance_participants")}

@@ -1,9 +1,11 @@
 """Who may see and act on what: every resource-level rule lives here, not in handlers.
 
 Roles: admins may do everything; a plain user may start instances, read definitions,
-deployments and channels, and sees an instance they started, hold a task in, are a candidate of
-a task in, or worked on (`instance_visible`); a task is seen and worked on by its assignee or,
-while unassigned, its candidates. Things a caller may not see answer 404 (not 403), so ids of other
+deployments and channels, and sees an instance they ever took part in: started it, were assigned
+a task in it, were a candidate of a task in it (by name or through one of their groups, also
+after the task closed), or are named in its history (`instance_visible`, answered from the
+`instance_participants` table); a task is seen and worked on by its assignee or, while
+unassigned, its candidates. Things a caller may not see answer 404 (not 403), so ids of other
 people's work are not confirmed; actions on things they do see but may not do answer 403.
 
 Messages and signals follow the same visibility: a plain user's message or signal reaches only
@@ -17,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, and_, any_, bindparam, exists, or_, select, union_all
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, exists, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from .models import HistoryEvent, Media, OpenTask, ProcessInstance, TaskCandidate
+from .models import InstanceParticipant, Media, OpenTask, ProcessInstance, TaskCandidate
+from .models.participants import GROUP, USER
 from .services.errors import Forbidden
 
 WORKER_GROUP = "external-workers"  # members may fetch and finish external tasks, as admins may
@@ -51,14 +53,18 @@ def is_candidate(principal: Principal) -> ColumnElement[bool]:
     return exists().where(TaskCandidate.task_id == OpenTask.id, _names(principal, TaskCandidate))
 
 
-# Visibility as SQL, in two forms of the same rule. `x OR EXISTS (...) OR EXISTS (...)` per row,
-# the obvious form, cannot use an index; on a million instances it took seconds per list
+# Task visibility as SQL, in two forms of the same rule. `x OR EXISTS (...) OR EXISTS (...)` per
+# row, the obvious form, cannot use an index; on a million instances it took seconds per list
 # (bench/tasklist.py). So:
-# - `*_visible` (the default): `id IN (union of index-only scans: starter, assignee, candidate
-#   names, history user)`; cheap when the caller may see few rows, as the query starts from them;
-# - `*_visible_scan`: the same union as hashed id sets tested row by row while the query walks an
-#   index in list order; cheap when the caller may see many rows, as a page fills quickly.
+# - `task_visible` (the default): `id IN (union of index-only scans: assignee, candidate names)`;
+#   cheap when the caller may see few rows, as the query starts from them;
+# - `task_visible_scan`: the same union as hashed id sets tested row by row while the query walks
+#   an index in list order; cheap when the caller may see many rows, as a page fills quickly.
 # Inner selects use aliases, so they never correlate with the outer query.
+#
+# Instance visibility is read from one table, `instance_participants`: a row per user or group
+# that ever took part in an instance (server/models/participants.py, kept by
+# server/services/participants.py), searched by party (services/instance_search.py).
 
 def _candidate_ids(principal: Principal, column: str):
     """`column` (task_id or instance_id) of the candidate rows naming the caller or their groups,
@@ -92,51 +98,32 @@ def task_visible_scan(principal: Principal) -> ColumnElement[bool]:
                and_(OpenTask.assignee.is_(None), OpenTask.id.in_(union_all(*_candidate_ids(principal, "task_id")))))
 
 
-def _instance_id_sources(principal: Principal) -> list:
-    started, held, event = aliased(ProcessInstance), aliased(OpenTask), aliased(HistoryEvent)
-    return [select(started.id).where(started.started_by == principal.name),
-            select(held.instance_id).where(held.assignee == principal.name),
-            *_candidate_ids(principal, "instance_id"),
-            select(event.instance_id).where(event.user == principal.name)]
+def parties(principal: Principal) -> list[tuple[str, str]]:
+    """The (kind, name) parties the caller acts as: themselves and each of their groups."""
+    return [(USER, principal.name), *((GROUP, g) for g in dict.fromkeys(principal.groups))]
+
+
+def _is_party(principal: Principal, participant=InstanceParticipant) -> ColumnElement[bool]:
+    """SQL condition: the participant row (InstanceParticipant or an alias) names the caller or
+    one of their groups; two ranges of the search indexes."""
+    return or_(and_(participant.party_kind == USER, participant.party_name == principal.name),
+               and_(participant.party_kind == GROUP, participant.party_name.in_(principal.groups or ("",))))
 
 
 def visible_instance_ids(principal: Principal):
-    """Ids of the instances a non-admin started, holds a task in, is a candidate of a task in (also
-    while a colleague holds it: the team asked stays informed), or worked on (named in the history)."""
-    return union_all(*_instance_id_sources(principal))
+    """Ids of the instances a non-admin ever took part in: started, was assigned a task in, was a
+    candidate of a task in by name or through a group (also after the task closed: the team
+    asked stays informed), or is named in the history of (worked on it)."""
+    participant = aliased(InstanceParticipant)
+    return select(participant.instance_id).where(_is_party(principal, participant))
 
 
 def instance_visible(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition: the caller may see the instance (`visible_instance_ids`); admins see all."""
+    """SQL condition: the caller may see the instance (`visible_instance_ids`); admins see all.
+    For one instance, or a few, PostgreSQL probes the participants' primary key per instance."""
     if principal.is_admin:
         return ProcessInstance.id.is_not(None)
     return ProcessInstance.id.in_(visible_instance_ids(principal))
-
-
-def instance_visible_scan(principal: Principal) -> ColumnElement[bool]:
-    """`instance_visible` for walking the instances in order (see above)."""
-    if principal.is_admin:
-        return ProcessInstance.id.is_not(None)
-    return or_(*(ProcessInstance.id.in_(source) for source in _instance_id_sources(principal)))
-
-
-def instance_visible_for_search(session: Session, principal: Principal,
-                                limit: int) -> tuple[ColumnElement[bool], bool]:
-    """`instance_visible` in the form that suits a list search. The visible ids are read first
-    (index-only, a few milliseconds); up to `limit` of them are handed to PostgreSQL as one array,
-    whose size it then knows (the union inside `id IN (...)` is always guessed at 200 rows), and
-    the search reads them all. Beyond `limit`, the search walks the instances in order, or along a
-    filter's index, testing visibility against hashed id sets (`instance_visible_scan`). Returns
-    the condition and whether it names its ids (a bounded set)."""
-    if principal.is_admin:
-        return ProcessInstance.id.is_not(None), False
-    ids = visible_instance_ids(principal).subquery()
-    found = session.scalars(select(ids.c[0]).limit(limit + 1)).all()
-    if len(found) > limit:
-        return instance_visible_scan(principal), False
-    if session.get_bind().dialect.name != "postgresql":
-        return instance_visible(principal), True
-    return ProcessInstance.id == any_(bindparam("visible_ids", sorted(set(found)), type_=ARRAY(String))), True
 
 
 def can_work_on(principal: Principal, task: OpenTask) -> bool:

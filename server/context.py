@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -12,9 +13,13 @@ from sqlalchemy.orm import Session
 from .config import Settings
 from .db import Database
 from .jobs.runner import JobRunner
+from .services.errors import Stale
 from .services.store import InstanceStore
 from .social.credentials import Vault
 from .social.media_store import MediaStore
+
+Planned = TypeVar("Planned")
+Result = TypeVar("Result")
 
 
 @dataclass
@@ -36,6 +41,24 @@ class Cafe:
             wake = session.info.get("wake_jobs", False)
         if wake:
             self.runner.wake()
+
+    def optimistic(self, plan: Callable[[Session], Planned], write: Callable[[Session, Planned], Result],
+                   attempts: int = 4) -> Result:
+        """Plan from a read (engine work included), then write in a short transaction that checks
+        nothing changed in between (`Stale`), planning again if it did. Writers wait for each
+        other only while they write, not while the engine runs; on SQLite, where one writer holds
+        the database at a time, that lets several requests run the engine at once. The last
+        attempt plans inside the write transaction, so a busy instance cannot starve a request."""
+        for _ in range(attempts - 1):
+            with self.db.read() as session:
+                planned = plan(session)
+            try:
+                with self.unit_of_work() as session:
+                    return write(session, planned)
+            except Stale:
+                continue
+        with self.unit_of_work() as session:
+            return write(session, plan(session))
 
 
 def cafe() -> Cafe:

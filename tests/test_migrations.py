@@ -1,12 +1,17 @@
 """The Alembic migrations and the SQLAlchemy models describe the same schema."""
 
+import uuid
+from datetime import datetime, timezone
+
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from server.db import make_engine
-from server.migrations import is_current
+from server.migrations import is_current, upgrade
 from server.models import Base
+from tests.conftest import PG_ADMIN_URL, _backend
 
 
 def test_models_match_migrations(database_url):
@@ -29,3 +34,60 @@ def test_upgrade_creates_every_model_table(database_url):
         assert {t.name for t in Base.metadata.sorted_tables} <= tables
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """A database without tables, for migrating step by step (PostgreSQL: one of its own)."""
+    if _backend() != "postgresql":
+        yield f"sqlite:///{tmp_path / 'migrated.db'}"
+        return
+    admin = sa.create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+                             isolation_level="AUTOCOMMIT")
+    name = f"pc_migrate_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_0006_fills_instance_participants_from_existing_rows(empty_database_url):
+    """Starters, assignees and candidates of open tasks and users of the history become
+    participants, once each, with the instance's status, key and start time."""
+    upgrade(empty_database_url, "0005")
+    tables = Base.metadata.tables
+    started = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(tables["deployments"].insert(), [{"id": "dep", "name": "dep"}])
+            conn.execute(tables["process_definitions"].insert(), [
+                {"id": "p:1:dep", "key": "p", "version": 1, "dialect": "camunda", "deployment_id": "dep",
+                 "resource_name": "p.bpmn", "content_hash": "h", "specs_json": "{}"}])
+            conn.execute(tables["process_instances"].insert(), [
+                {"id": iid, "definition_id": "p:1:dep", "definition_key": "p", "status": status,
+                 "started_by": starter, "started_at": started}
+                for iid, status, starter in (("i1", "waiting", "ann"), ("i2", "completed", None))])
+            conn.execute(tables["open_tasks"].insert(), [
+                {"id": "t1", "instance_id": "i1", "definition_id": "p:1:dep", "definition_key": "p",
+                 "bpmn_id": "task", "type": "UserTask", "assignee": "bob"}])
+            conn.execute(tables["task_candidates"].insert(), [
+                {"task_id": "t1", "kind": kind, "name": name, "instance_id": "i1"}
+                for kind, name in (("group", "team"), ("user", "cat"), ("user", "ann"))])
+            conn.execute(tables["history_events"].insert(), [
+                {"instance_id": iid, "kind": kind, "user": user}
+                for iid, kind, user in (("i1", "started", "ann"), ("i1", "task_claimed", "bob"),
+                                        ("i2", "started", None), ("i2", "task_completed", "dan"),
+                                        ("gone", "started", "eve"))])  # an instance deleted since
+        upgrade(empty_database_url, "head")
+        participants = tables["instance_participants"]
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(participants)).all()
+    finally:
+        engine.dispose()
+    assert sorted((r.instance_id, r.party_kind, r.party_name, r.status) for r in rows) == [
+        ("i1", "group", "team", "waiting"), ("i1", "user", "ann", "waiting"), ("i1", "user", "bob", "waiting"),
+        ("i1", "user", "cat", "waiting"), ("i2", "user", "dan", "completed")]
+    assert {(r.definition_key, r.started_at) for r in rows} == {("p", started)}

@@ -21,8 +21,8 @@ class Messages(MethodView):
 
         404 when nothing waits for it and no process starts with it; 409 when it matches several
         instances and `all` is not set. A user's message reaches only instances they may see
-        (their own, those they have a task in or worked on) and message start events; admins'
-        messages reach every instance.
+        (those they took part in: started, held or were asked to do a task in, or worked on) and
+        message start events; admins' messages reach every instance.
         """
         principal = current_principal()
         correlation = messages.Correlation(

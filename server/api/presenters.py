@@ -38,8 +38,9 @@ def task_detail(session: Session, task: OpenTask) -> dict:
 
 
 def instance_dict(session: Session, instance: ProcessInstance, detail: bool = False,
-                  with_incidents: bool = True) -> dict:
-    """`with_incidents=False` spares a query on the hot paths (start, complete) unless in error."""
+                  with_incidents: bool = True, open_tasks: bool = True) -> dict:
+    """`with_incidents=False` spares a query on the hot paths (start, complete) unless in error;
+    `open_tasks=False` another, for a caller who knows the instance waits at no user task."""
     definition = cafe().store.specs.info(session, instance.definition_id)
     body = {
         "id": instance.id,
@@ -56,7 +57,7 @@ def instance_dict(session: Session, instance: ProcessInstance, detail: bool = Fa
     }
     if detail:
         body["variables"] = instance.variables or {}
-        body["tasks"] = [task_dict(t) for t in instances.open_tasks(session, instance.id)]
+        body["tasks"] = [task_dict(t) for t in instances.open_tasks(session, instance.id)] if open_tasks else []
         body["incidents"] = instances.incidents(session, instance.id) if with_incidents else []
         body["revision"] = instance.revision
     return body

@@ -73,6 +73,12 @@ class Complete(MethodView):
     def post(self, body, task_id):
         """Complete with variables (checked against the form); 409 if the task is no longer open."""
         principal = current_principal()
-        with cafe().unit_of_work() as session:
-            instance, _ = tasks.complete(session, cafe().store, principal, task_id, body["variables"])
-            return instance_dict(session, instance, detail=True, with_incidents=instance.status == "error")
+        store = cafe().store
+
+        def write(session, planned):
+            instance = tasks.write_completion(session, store, planned)
+            return instance_dict(session, instance, detail=True, with_incidents=instance.status == "error",
+                                 open_tasks=bool(planned.outcome.user_tasks))
+
+        return cafe().optimistic(
+            lambda session: tasks.plan_completion(session, store, principal, task_id, body["variables"]), write)

@@ -13,6 +13,7 @@ from .instances import (
     TaskCandidate,
 )
 from .jobs import Job
+from .participants import InstanceParticipant
 from .social import (
     Channel,
     ChannelWatch,
@@ -43,6 +44,7 @@ __all__ = [
     "Group",
     "HistoryEvent",
     "Incident",
+    "InstanceParticipant",
     "Job",
     "MessageStart",
     "MessageWait",

@@ -20,7 +20,7 @@ class ProcessInstance(Base):
         Index("ix_instances_business_key", "business_key"),
         Index("ix_instances_started_at", "started_at"),
         Index("ix_instances_lease_expires_at", "lease_expires_at"),  # the sweeper finds leases left behind
-        Index("ix_instances_started_by", "started_by", "id"),  # "instances I started" (server.access)
+        Index("ix_instances_started_by", "started_by", "id"),  # the started_by filter of searches
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -80,7 +80,7 @@ class TaskCandidate(Base):
     """One candidate user or group of an open task: the index behind "tasks I may claim"."""
 
     __tablename__ = "task_candidates"
-    # covers "tasks and instances naming me or my groups" without reading the table (server.access)
+    # covers "tasks naming me or my groups" without reading the table (server.access)
     __table_args__ = (Index("ix_task_candidates_names", "kind", "name", "task_id", "instance_id"),)
 
     task_id: Mapped[str] = mapped_column(ForeignKey("open_tasks.id", ondelete="CASCADE"), primary_key=True)
@@ -109,7 +109,7 @@ class HistoryEvent(Base):
     __tablename__ = "history_events"
     __table_args__ = (
         Index("ix_history_instance", "instance_id", "id"),
-        Index("ix_history_user", "user", "instance_id"),  # "instances I worked on" (server.access)
+        Index("ix_history_user", "user", "instance_id"),  # "tasks I completed" (services.worklist)
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -8,7 +8,8 @@ endpoints count only up to `COUNT_CAP` and say whether the count is exact (`tota
 `small_page` goes one step further for callers who may see only part of a table: one query
 collects the ids and sort keys of the matches, stopping after cap + 1 of them. When that is all
 of them, the total is exact, the page is cut from them, and only its rows are read; the page
-query proper runs only when more than `cap` rows match, and then it fills quickly.
+query proper runs only when more than `cap` rows match, and then it fills quickly. (A plain
+user's instance search has its own table and does this per party: services/instance_search.py.)
 """
 
 from __future__ import annotations
@@ -36,17 +37,15 @@ def count_up_to(session: Session, query: Select, cap: int | None) -> int:
 
 
 def small_page(session: Session, model, query: Select, sort_columns: list, sort: Callable[[list], list],
-               cap: int, offset: int, limit: int, bounded: bool = False) -> tuple[list, int] | None:
-    """(page, total) when at most `cap` rows match `query` or the query is `bounded`, else None.
+               cap: int, offset: int, limit: int) -> tuple[list, int] | None:
+    """(page, total) when at most `cap` rows match `query`, else None.
 
     `sort_columns` are read with each match's id, and `sort` orders those rows as the page query's
-    ORDER BY would; the page's rows are then read by primary key, in that order. A `bounded` query
-    names its candidate ids (a few thousand at most), so all its matches are read, without the
-    LIMIT that would let PostgreSQL bet on finding cap + 1 rows early in a sequential scan.
+    ORDER BY would; the page's rows are then read by primary key, in that order.
     """
     probe = query.order_by(None).with_only_columns(model.id, *sort_columns, maintain_column_froms=True)
-    matches = session.execute(probe if bounded else probe.limit(cap + 1)).all()
-    if len(matches) > cap and not bounded:
+    matches = session.execute(probe.limit(cap + 1)).all()
+    if len(matches) > cap:
         return None
     ids = [row[0] for row in sort(matches)[offset:offset + limit]]
     rows = {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}

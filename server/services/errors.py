@@ -41,3 +41,8 @@ class BadRequest(ServiceError):
 class TooLarge(ServiceError):
     status = 413
     title = "Content too large"
+
+
+class Stale(Conflict):
+    """What a request computed outside its write transaction is out of date: another writer
+    changed the instance in between. The request plans again (server.context.Cafe.optimistic)."""

@@ -21,7 +21,7 @@ from bpmn.service_tasks import EXTERNAL_PREFIX
 from ..access import WORKER_GROUP, Principal, require_worker  # noqa: F401 (used by /engine-rest)
 from ..models import HistoryEvent, Incident, ProcessInstance, ServiceCall
 from ..models.instances import ERROR, WAITING
-from . import service_calls
+from . import participants, service_calls
 from .errors import Conflict, NotFound
 from .repository import Page
 from .store import InstanceStore
@@ -116,12 +116,14 @@ def failure(session: Session, store: InstanceStore, task_id: str, worker_id: str
     session.add(HistoryEvent(instance_id=call.instance_id, kind="external_task_failed", bpmn_id=call.bpmn_id,
                              task_id=call.task_id, user=user,
                              data={"topic": topic_of(call), "message": message, "retries": retries}))
+    participants.add_users_by_id(session, call.instance_id, user)
     if retries is not None and retries <= 0:
         instance = store.lock(session, call.instance_id)
         session.add(Incident(instance_id=instance.id, task_id=call.task_id, bpmn_id=call.bpmn_id,
                              message=message or f"external task {call.id} failed"))
         session.add(HistoryEvent(instance_id=instance.id, kind="error", bpmn_id=call.bpmn_id, task_id=call.task_id,
                                  data={"message": message, "external_task": call.id}))
+        participants.set_status(session, instance, ERROR)
         instance.status = ERROR
 
 
@@ -140,7 +142,9 @@ def set_retries(session: Session, store: InstanceStore, task_id: str, retries: i
     if mine:
         session.add(HistoryEvent(instance_id=instance.id, kind="retried", user=user, task_id=call.task_id,
                                  data={"retries": retries, "external_task": call.id}))
+        participants.add_users(session, instance, user)
     if instance.status == ERROR and len(mine) == len(open_incidents):
+        participants.set_status(session, instance, WAITING)
         instance.status = WAITING
 
 

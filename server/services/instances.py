@@ -9,10 +9,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bpmn.conditions import waits_for_condition
-from bpmn.runtime import Outcome
+from bpmn.runtime import Outcome, ProcessRun
 from bpmn.timer_starts import fire_start_event
 
-from .. import access
 from ..access import Principal, instance_visible, require_admin  # noqa: F401 (require_admin: /engine-rest)
 from ..models import (
     HistoryEvent,
@@ -25,35 +24,35 @@ from ..models import (
 )
 from ..models.base import new_id
 from ..models.instances import ACTIVE_STATUSES, ERROR, RUNNING, TERMINATED
-from . import service_calls
-from .counting import count_up_to, small_page
+from . import participants, service_calls
 from .errors import Conflict, NotFound
+from .instance_search import InstanceFilter, search  # noqa: F401 (the API's names for the search)
 from .specs import DefinitionInfo
-from .store import InstanceStore
+from .store import InstanceStore, history_row
 
 
 @dataclass
-class InstanceFilter:
-    definition_key: str | None = None
-    definition_id: str | None = None
-    business_key: str | None = None
-    status: str | None = None
-    started_by: str | None = None
-    limit: int = 50
-    offset: int = 0
-    count_cap: int | None = None  # count at most this many (+1); None: an exact total (services.counting)
+class PlannedStart:
+    """A new instance run until it waits, not yet written (`plan_start`, then `write_start`)."""
+
+    definition: DefinitionInfo
+    instance: ProcessInstance
+    run: ProcessRun
+    outcome: Outcome
+    variables: dict
+    timer_start: str | None
 
 
-def start(
-    session: Session,
+def plan_start(
     store: InstanceStore,
     definition: DefinitionInfo,
     variables: dict | None = None,
     business_key: str | None = None,
     user: str | None = None,
     timer_start: str | None = None,
-) -> tuple[ProcessInstance, Outcome]:
-    """Create an instance and run it until it waits; the row is written once, with its state.
+) -> PlannedStart:
+    """Create an instance and run it until it waits, without the database: nobody else can touch
+    an instance that does not exist yet, so the engine work needs no transaction.
 
     `timer_start` names the timer start event that fired (the instance starts through it at once).
     """
@@ -65,17 +64,40 @@ def start(
         tenant_id=definition.tenant_id,
         status=RUNNING,
         started_by=user,
+        started_at=datetime.now(timezone.utc),  # before the engine's steps, which the history lists after it
     )
-    session.add(instance)
-    session.add(HistoryEvent(instance_id=instance.id, kind="started", user=user,
-                             data={"variables": variables or {}, "business_key": business_key,
-                                   "definition_id": definition.id}
-                             | ({"timer_start": timer_start} if timer_start else {})))
     run = store.new_run(definition, variables or {})
     if timer_start:
         fire_start_event(run.workflow, timer_start)
-    outcome = store.advance_and_save(session, instance, run, user)
-    return instance, outcome
+    return PlannedStart(definition, instance, run, store.advance(run), variables or {}, timer_start)
+
+
+def write_start(session: Session, store: InstanceStore, planned: PlannedStart) -> ProcessInstance:
+    """Write a planned instance: the row once, with its state, and the rows derived from it."""
+    instance = planned.instance
+    started = {"variables": planned.variables, "business_key": instance.business_key,
+               "definition_id": instance.definition_id}
+    if planned.timer_start:
+        started["timer_start"] = planned.timer_start
+    store.save(session, instance, planned.run, planned.outcome,
+               started=history_row(instance.id, "started", instance.started_at,
+                                   user=instance.started_by, data=started))
+    participants.add_starter(session, instance, planned.outcome)
+    return instance
+
+
+def start(
+    session: Session,
+    store: InstanceStore,
+    definition: DefinitionInfo,
+    variables: dict | None = None,
+    business_key: str | None = None,
+    user: str | None = None,
+    timer_start: str | None = None,
+) -> tuple[ProcessInstance, Outcome]:
+    """Create an instance and run it until it waits, in the caller's transaction."""
+    planned = plan_start(store, definition, variables, business_key, user, timer_start)
+    return write_start(session, store, planned), planned.outcome
 
 
 def get_visible(session: Session, principal: Principal, instance_id: str) -> ProcessInstance:
@@ -85,46 +107,6 @@ def get_visible(session: Session, principal: Principal, instance_id: str) -> Pro
     if instance is None:
         raise NotFound(f"no process instance with id {instance_id!r}")
     return instance
-
-
-DRIVE_LIMIT = 2_000  # visible instance ids up to which a search reads them all (server.access);
-# beyond, walking in order wins (bench/tasklist.py: p50 of a member's search 95 ms against 350 ms at 20,000)
-
-
-def search(session: Session, principal: Principal, flt: InstanceFilter) -> tuple[list[ProcessInstance], int]:
-    """One page, newest first, and the total (up to `count_cap`). A caller who may see few instances
-    is served starting from those; one who may see many (a busy team member) by walking the
-    instances newest first and keeping the visible ones (server.access)."""
-    visible, bounded = access.instance_visible_for_search(session, principal, DRIVE_LIMIT)
-    query = select(ProcessInstance).where(visible)
-    if flt.definition_key:
-        query = query.where(ProcessInstance.definition_key == flt.definition_key)
-    if flt.definition_id:
-        query = query.where(ProcessInstance.definition_id == flt.definition_id)
-    if flt.business_key:
-        query = query.where(ProcessInstance.business_key == flt.business_key)
-    if flt.status:
-        query = query.where(ProcessInstance.status == flt.status)
-    if flt.started_by:
-        query = query.where(ProcessInstance.started_by == flt.started_by)
-    if flt.count_cap is None:
-        total = count_up_to(session, query, None)
-    else:
-        small = small_page(session, ProcessInstance, query, [ProcessInstance.started_at], _newest_first,
-                           flt.count_cap, flt.offset, flt.limit, bounded=bounded)
-        if small is not None:
-            return small
-        total = flt.count_cap + 1
-    rows = session.scalars(
-        query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id).limit(flt.limit).offset(flt.offset)
-    ).all()
-    return list(rows), total
-
-
-def _newest_first(rows: list) -> list:
-    """(id, started_at) rows newest first, then by id (the search's ORDER BY)."""
-    by_id = sorted(rows, key=lambda r: r[0])
-    return sorted(by_id, key=lambda r: r[1] is not None and r[1].timestamp(), reverse=True)
 
 
 def open_tasks(session: Session, instance_id: str) -> list[OpenTask]:
@@ -155,6 +137,7 @@ def update_variables(session: Session, store: InstanceStore, instance_id: str, u
     run.set_variables(values, list(deletions))
     session.add(HistoryEvent(instance_id=instance.id, kind="variables_changed", user=user,
                              data={"set": values, "deleted": list(deletions)}))
+    participants.add_users(session, instance, user)
     if instance.status != ERROR and waits_for_condition(run.workflow):
         store.advance_and_save(session, instance, run, user)  # a conditional event may fire now
         return instance
@@ -173,6 +156,7 @@ def terminate(session: Session, store: InstanceStore, instance_id: str, user: st
     run.cancel()
     now = datetime.now(timezone.utc)
     instance.state = run.dump()
+    participants.set_status(session, instance, TERMINATED)
     instance.status = TERMINATED
     instance.ended_at = now
     instance.end_reason = reason
@@ -182,6 +166,7 @@ def terminate(session: Session, store: InstanceStore, instance_id: str, user: st
     for incident in incidents(session, instance.id, open_only=True):
         incident.resolved_at = now
     session.add(HistoryEvent(instance_id=instance.id, kind="terminated", user=user, data={"reason": reason}))
+    participants.add_users(session, instance, user)
     return instance
 
 
@@ -205,6 +190,8 @@ def retry(session: Session, store: InstanceStore, instance_id: str, user: str,
     for incident in incidents(session, instance.id, open_only=True):
         incident.resolved_at = now
     session.add(HistoryEvent(instance_id=instance.id, kind="retried", user=user, data={"variables": variables or {}}))
+    participants.add_users(session, instance, user)
+    participants.set_status(session, instance, RUNNING)
     instance.status = RUNNING
     outcome = store.advance_and_save(session, instance, run, user)
     return instance, outcome

@@ -11,7 +11,7 @@ from bpmn.errors import NotWaiting
 
 from ..access import Principal, instance_visible
 from ..models import HistoryEvent, MessageStart, MessageWait, ProcessInstance
-from . import instances
+from . import instances, participants
 from .errors import BadRequest, Conflict, NotFound
 from .store import InstanceStore
 
@@ -78,6 +78,7 @@ def _deliver(session: Session, store: InstanceStore, instance_id: str, msg: Corr
         raise Conflict(str(err)) from err
     session.add(HistoryEvent(instance_id=instance.id, kind="message_received", name=msg.name, user=user,
                              data={"variables": msg.variables or {}}))
+    participants.add_users(session, instance, user)
     store.advance_and_save(session, instance, run, user)
     return instance
 

@@ -18,6 +18,7 @@ from bpmn.serializer import serializer_for
 from ..models import HistoryEvent, Job, MessageWait, OpenTask, ProcessInstance, TaskCandidate
 from ..models.instances import ACTIVE_STATUSES
 from ..models.jobs import PENDING
+from . import participants
 from .errors import Conflict
 from .store import InstanceStore
 
@@ -51,6 +52,7 @@ def migrate_instance(session: Session, store: InstanceStore, instance_id: str, d
     session.add(HistoryEvent(instance_id=instance.id, kind="migrated", user=user, data={
         "from": current.id, "to": target.id, "from_version": current.version, "to_version": target.version,
         "changed": report.changed, "added": report.added, "removed": report.removed}))
+    participants.add_users(session, instance, user)
     store.advance_and_save(session, instance, run, user)
     for task_id, assignee in claims.items():
         session.execute(update(OpenTask).where(OpenTask.id == task_id).values(assignee=assignee))

@@ -21,6 +21,7 @@ from bpmn.service_tasks import ServiceRequest
 
 from ..models import HistoryEvent, ServiceCall
 from ..models.instances import ACTIVE_STATUSES
+from . import participants
 from .errors import Conflict, NotFound
 
 if TYPE_CHECKING:  # the store records calls through this module; only the type goes the other way
@@ -85,6 +86,7 @@ def finish(session: Session, store: InstanceStore, call: ServiceCall, result: An
     session.add(HistoryEvent(instance_id=instance.id, kind="service_completed", bpmn_id=step.bpmn_id,
                              name=step.name, element_type=step.type, task_id=call.task_id, user=user,
                              data={"operator": call.operator}))
+    participants.add_users(session, instance, user)
     return store.advance_and_save(session, instance, run, user)
 
 
@@ -107,6 +109,7 @@ def fail(session: Session, store: InstanceStore, call: ServiceCall, code: str, m
                              task_id=call.task_id, user=user,
                              data={"operator": call.operator, "code": code, "message": message,
                                    "caught": caught}))
+    participants.add_users(session, instance, user)
     return store.advance_and_save(session, instance, run, user)
 
 

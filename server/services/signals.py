@@ -12,7 +12,7 @@ from bpmn.errors import NotWaiting
 
 from ..access import Principal, instance_visible
 from ..models import HistoryEvent, MessageStart, MessageWait, ProcessInstance
-from . import instances
+from . import instances, participants
 from .errors import BadRequest
 from .messages import Delivery
 from .store import InstanceStore
@@ -62,6 +62,7 @@ def _deliver(session: Session, store: InstanceStore, instance_id: str, signal: S
         return None
     session.add(HistoryEvent(instance_id=instance.id, kind="signal_received", name=signal.name, user=user,
                              data={"variables": signal.variables or {}}))
+    participants.add_users(session, instance, user)
     store.advance_and_save(session, instance, run, user)
     return instance
 

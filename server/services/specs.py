@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from bpmn.dialect import Dialect
@@ -33,6 +33,7 @@ class SpecCache:
     def __init__(self, capacity: int = 256):
         self.capacity = capacity
         self._items: OrderedDict[str, DefinitionInfo] = OrderedDict()
+        self._latest: dict[tuple[str, str | None], str] = {}  # (key, tenant) -> the newest id seen
         self._lock = threading.Lock()
 
     def info(self, session: Session, definition_id: str) -> DefinitionInfo:
@@ -61,10 +62,41 @@ class SpecCache:
 
     def latest(self, session: Session, key: str, tenant_id: str | None = None) -> DefinitionInfo:
         """The newest version of a key: one indexed lookup, then the cache."""
-        query = select(ProcessDefinition.id).where(ProcessDefinition.key == key)
-        query = query.where(ProcessDefinition.tenant_id.is_(None) if tenant_id is None
-                            else ProcessDefinition.tenant_id == tenant_id)
-        definition_id = session.scalars(query.order_by(ProcessDefinition.version.desc()).limit(1)).first()
+        definition_id = session.execute(self._latest_query(key, tenant_id)).scalar()
         if definition_id is None:
             raise NotFound(f"no process definition with key {key!r}")
+        self._latest[(key, tenant_id)] = definition_id
         return self.info(session, definition_id)
+
+    def latest_guess(self, session: Session, key: str, tenant_id: str | None = None) -> DefinitionInfo:
+        """The newest version this process has seen of a key, without asking the database when it
+        has seen one. Another server may have deployed a newer one since: a caller confirms the
+        guess with `is_latest` in its write transaction."""
+        definition_id = self._latest.get((key, tenant_id))
+        if definition_id is None:
+            return self.latest(session, key, tenant_id)
+        return self.info(session, definition_id)
+
+    def is_latest(self, session: Session, info: DefinitionInfo) -> bool:
+        """`info` is still the newest version of its key; if not, the next guess asks the database."""
+        newest = session.execute(self._latest_query(info.key, info.tenant_id)).scalar()
+        if newest == info.id:
+            return True
+        self._latest.pop((info.key, info.tenant_id), None)
+        return False
+
+    @staticmethod
+    def _latest_query(key: str, tenant_id: str | None):
+        """A Core query built once per tenant case: the hot start path runs it in every request."""
+        return (_LATEST_UNTENANTED.params(key=key) if tenant_id is None
+                else _LATEST_OF_TENANT.params(key=key, tenant_id=tenant_id))
+
+
+def _latest(tenant) -> Select:
+    table = ProcessDefinition.__table__
+    return (select(table.c.id).where(table.c.key == bindparam("key"), tenant(table.c.tenant_id))
+            .order_by(table.c.version.desc()).limit(1))
+
+
+_LATEST_UNTENANTED = _latest(lambda column: column.is_(None))
+_LATEST_OF_TENANT = _latest(lambda column: column == bindparam("tenant_id"))

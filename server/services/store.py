@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from bpmn.dialect import Dialect
@@ -30,16 +30,21 @@ from ..models import (
 )
 from ..models.instances import ACTIVE_STATUSES, COMPLETED, ERROR, RUNNING
 from ..models.jobs import PENDING
-from . import service_calls
-from .errors import Conflict, NotFound
+from . import participants, service_calls
+from .errors import Conflict, NotFound, Stale
 from .specs import DefinitionInfo, SpecCache
 
 
-def _history_row(instance_id: str, kind: str, at: datetime, **values) -> dict:
+def history_row(instance_id: str, kind: str, at: datetime, **values) -> dict:
     """Every row has every column, so SQLAlchemy sends them as one multi-row INSERT."""
     row = dict.fromkeys(("bpmn_id", "name", "element_type", "task_id", "user", "data"))
     row.update(values, instance_id=instance_id, kind=kind, at=at)
     return row
+
+
+# Core statements on the tables: the ORM's bulk INSERT costs more than the rest of a write
+HISTORY_INSERT = insert(HistoryEvent.__table__)
+INSTANCE_INSERT = insert(ProcessInstance.__table__)
 
 
 @dataclass
@@ -80,41 +85,66 @@ class InstanceStore:
 
     # -- saving -----------------------------------------------------------------------------------
 
+    def advance(self, run: ProcessRun) -> Outcome:
+        """Run the engine until the instance waits or the step budget is spent (no database)."""
+        return run.advance(self.settings.step_budget)
+
     def advance_and_save(self, session: Session, instance: ProcessInstance, run: ProcessRun,
                          user: str | None = None) -> Outcome:
-        outcome = run.advance(self.settings.step_budget)
+        outcome = self.advance(run)
         self.save(session, instance, run, outcome)
         return outcome
 
-    def save(self, session: Session, instance: ProcessInstance, run: ProcessRun, outcome: Outcome) -> None:
+    def lock_revision(self, session: Session, instance_id: str, revision: int) -> None:
+        """Lock an instance read outside this transaction, if it is still at `revision` (`Stale` if
+        another writer came first). Callers lock the instance before its tasks, as every writer
+        does, so two writers never wait for each other in a circle. On SQLite the transaction
+        already holds the database, and the UPDATE in `save` checks the revision."""
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        table = ProcessInstance.__table__
+        current = session.execute(select(table.c.revision).where(table.c.id == instance_id).with_for_update()).scalar()
+        if current != revision:
+            raise Stale(f"instance {instance_id} changed while this request worked on it")
+
+    def save(self, session: Session, instance: ProcessInstance, run: ProcessRun, outcome: Outcome,
+             started: dict | None = None, expected_revision: int | None = None) -> None:
         """Write the state and bring the derived rows from what the stored state waited for
         (`run.baseline`) to what the outcome waits for.
 
         Only differences are written: a step that leaves the waits unchanged costs one UPDATE.
+        On the hot paths the instance is not in the session and its row is written with one Core
+        statement, cheaper than the ORM's unit of work: with `started` (its "started" history
+        event) the instance is new and INSERTed; with `expected_revision` it was read outside this
+        transaction and is UPDATEd only if still at that revision (`Stale` otherwise).
         """
         before = run.baseline
         now = datetime.now(timezone.utc)
         instance.state = run.dump()
         instance.variables = run.variables()
         instance.updated_at = now
-        # every column is set before the first statement below, so a new instance is one INSERT
-        history = [
-            _history_row(instance.id, "activity_completed", datetime.fromtimestamp(s.at, timezone.utc),
-                         bpmn_id=s.bpmn_id, name=s.name, element_type=s.type)
+        history = [started] if started else []
+        history += [
+            history_row(instance.id, "activity_completed", datetime.fromtimestamp(s.at, timezone.utc),
+                        bpmn_id=s.bpmn_id, name=s.name, element_type=s.type)
             for s in outcome.steps
         ]
+        participants.set_status(session, instance, outcome.status)
+        instance.status = outcome.status
         if outcome.status == COMPLETED:
-            instance.status = COMPLETED
             instance.ended_at = now
             instance.end_reason = "completed"
-            history.append(_history_row(instance.id, "ended", now))
-        elif outcome.status == ERROR:
+            history.append(history_row(instance.id, "ended", now))
+        if started:
+            self._insert_new(session, instance, now)
+        elif expected_revision is not None:
+            self._update_unless_changed(session, instance, expected_revision)
+        if outcome.status == ERROR:
             self._open_incident(session, instance, outcome)
-            instance.status = ERROR
-        else:
-            instance.status = outcome.status
         if history:
-            session.execute(insert(HistoryEvent).execution_options(render_nulls=True), history)
+            if session.new or session.dirty:  # Core statements do not flush: earlier ORM events go first
+                session.flush()
+            session.execute(HISTORY_INSERT, history)
         self._sync_tasks(session, instance, before.user_task_ids, outcome.user_tasks)
         self._sync_messages(session, instance, before.messages, set(outcome.messages))
         self._sync_timers(session, instance, before.timers, set(outcome.timers))
@@ -130,6 +160,25 @@ class InstanceStore:
             session.info["wake_jobs"] = True
         run.baseline = Waiting(frozenset(v.id for v in outcome.user_tasks), frozenset(outcome.timers),
                                frozenset(outcome.messages))
+
+    @staticmethod
+    def _insert_new(session: Session, instance: ProcessInstance, now: datetime) -> None:
+        instance.started_at = instance.started_at or now
+        instance.revision = 1  # what the ORM's version counter starts at
+        columns = ProcessInstance.__table__.columns
+        session.execute(INSTANCE_INSERT, [{c.key: getattr(instance, c.key) for c in columns}])
+
+    @staticmethod
+    def _update_unless_changed(session: Session, instance: ProcessInstance, revision: int) -> None:
+        table = ProcessInstance.__table__
+        changed = session.execute(
+            update(table).where(table.c.id == instance.id, table.c.revision == revision).values(
+                state=instance.state, variables=instance.variables, status=instance.status,
+                updated_at=instance.updated_at, ended_at=instance.ended_at, end_reason=instance.end_reason,
+                revision=revision + 1))
+        if changed.rowcount != 1:
+            raise Stale(f"instance {instance.id} changed while this request worked on it")
+        instance.revision = revision + 1
 
     @staticmethod
     def _continue_pending(session: Session, instance_id: str) -> bool:
@@ -157,7 +206,7 @@ class InstanceStore:
         new = [view for view in ready if view.id not in before]
         if not new:
             return
-        session.execute(insert(OpenTask).execution_options(render_nulls=True), [
+        session.execute(insert(OpenTask.__table__), [
             {"id": v.id, "instance_id": instance.id, "definition_id": instance.definition_id,
              "definition_key": instance.definition_key, "bpmn_id": v.bpmn_id, "name": v.name, "type": v.type,
              "lane": v.lane, "assignee": v.assignee, "candidate_users": v.candidate_users,
@@ -173,7 +222,8 @@ class InstanceStore:
             for name in dict.fromkeys(names)
         ]
         if candidates:
-            session.execute(insert(TaskCandidate), candidates)
+            session.execute(insert(TaskCandidate.__table__), candidates)
+        participants.add_for_tasks(session, instance, new)
 
     def _sync_messages(self, session: Session, instance: ProcessInstance, before: frozenset[MessageWaiting],
                        after: set[MessageWaiting]) -> None:

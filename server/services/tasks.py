@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bpmn.errors import NotWaiting
 from bpmn.forms import FormInvalid, validate_camunda, validate_json_schema
+from bpmn.runtime import Outcome, ProcessRun
 
 from ..access import (
     Principal,
@@ -22,11 +23,12 @@ from ..access import (
     task_visible,
     task_visible_scan,
 )
-from ..models import HistoryEvent, OpenTask, ProcessDefinition, TaskCandidate
+from ..models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance, TaskCandidate
+from . import participants
 from .counting import count_up_to, small_page
 from .deployments import resource_content
 from .errors import Conflict, Invalid, NotFound
-from .store import InstanceStore
+from .store import HISTORY_INSERT, InstanceStore
 
 
 @dataclass
@@ -114,6 +116,7 @@ def claim(session: Session, principal: Principal, task_id: str, user: str | None
         raise Conflict(f"task {task_id} is a {task.type} step shared by everyone asked; it is not claimed")
     user = user or principal.name
     check_claim(principal, task, user)
+    participants.add_users_by_id(session, task.instance_id, user)  # before the task's row lock
     result = session.execute(
         update(OpenTask)
         .where(OpenTask.id == task_id, (OpenTask.assignee.is_(None)) | (OpenTask.assignee == user))
@@ -130,6 +133,7 @@ def claim(session: Session, principal: Principal, task_id: str, user: str | None
 def unclaim(session: Session, principal: Principal, task_id: str) -> OpenTask:
     task = _get_for_claim(session, principal, task_id)
     check_unclaim(principal, task)
+    participants.add_users_by_id(session, task.instance_id, principal.name)
     task.assignee = None
     session.add(HistoryEvent(instance_id=task.instance_id, kind="task_unclaimed", bpmn_id=task.bpmn_id,
                              name=task.name, task_id=task.id, user=principal.name))
@@ -141,6 +145,7 @@ def assign(session: Session, principal: Principal, task_id: str, user: str | Non
     task = session.get(OpenTask, task_id)
     if task is None:
         raise NotFound(f"no open task with id {task_id!r}")
+    participants.add_users_by_id(session, task.instance_id, principal.name, user)
     task.assignee = user
     session.add(HistoryEvent(instance_id=task.instance_id, kind="task_assigned", bpmn_id=task.bpmn_id,
                              name=task.name, task_id=task.id, user=principal.name, data={"assignee": user}))
@@ -175,13 +180,21 @@ def validate_submission(session: Session, task: OpenTask, values: dict) -> dict:
     return values
 
 
-def complete(session: Session, store: InstanceStore, principal: Principal, task_id: str, values: dict):
-    """Complete a ready task and run the instance on, in one transaction.
+_OPEN_TASKS = OpenTask.__table__
+_WORKABLE_AGAIN = select(_OPEN_TASKS.c.assignee, _OPEN_TASKS.c.candidate_users, _OPEN_TASKS.c.candidate_groups,
+                         _OPEN_TASKS.c.type).where(_OPEN_TASKS.c.id == bindparam("task_id"))
 
-    The instance row is locked first; a second completion of the same task then finds the
-    task gone and gets 409, so exactly one completion is recorded.
-    """
-    task = session.get(OpenTask, task_id)
+
+def _workable(session: Session, principal: Principal, task_id: str, fresh: bool = False) -> OpenTask | Row:
+    """The open task (`fresh`: its deciding columns), if the caller may complete it now (409 when
+    it is gone or another holds it)."""
+    if fresh:  # the columns that decide, read again and held until commit on PostgreSQL, so a
+        # claim cannot slip in before the write (a Core query: it runs in every completion's write)
+        query = _WORKABLE_AGAIN.with_for_update() if session.get_bind().dialect.name == "postgresql" \
+            else _WORKABLE_AGAIN
+        task = session.execute(query, {"task_id": task_id}).first()
+    else:
+        task = session.get(OpenTask, task_id)
     if task is None:
         raise Conflict(f"task {task_id} is not open (completed, cancelled or unknown)")
     if not can_work_on(principal, task):
@@ -191,22 +204,63 @@ def complete(session: Session, store: InstanceStore, principal: Principal, task_
     if task.type.startswith("social."):
         raise Conflict(f"task {task_id} is a {task.type} step: vote through /api/v1/tasks/{task_id}/review "
                        f"or send the image to /api/v1/tasks/{task_id}/image")
-    instance = store.lock(session, task.instance_id)
-    if session.get_bind().dialect.name == "postgresql":
-        # the row lock was taken after the first read; a concurrent completion may have won since.
-        # (SQLite transactions are serialized from their start, so there the first read is current.)
-        task = session.scalars(select(OpenTask).where(OpenTask.id == task_id)
-                               .execution_options(populate_existing=True)).first()
-        if task is None:
-            raise Conflict(f"task {task_id} was completed by someone else")
+    return task
+
+
+@dataclass
+class PlannedCompletion:
+    """A task completed and the instance run on in memory, from the state at `revision`."""
+
+    principal: Principal
+    task_id: str
+    instance: ProcessInstance  # as read, detached from the session that read it
+    revision: int
+    run: ProcessRun
+    outcome: Outcome
+    completed: dict  # the history row of the completion
+
+
+def plan_completion(session: Session, store: InstanceStore, principal: Principal, task_id: str,
+                    values: dict) -> PlannedCompletion:
+    """Check, complete and run on from what `session` reads, writing nothing: the engine work runs
+    outside the write transaction, and `write_completion` writes it if nobody came first."""
+    task = _workable(session, principal, task_id)
+    instance = session.get(ProcessInstance, task.instance_id)
     cleaned = validate_submission(session, task, values)
     run = store.load(session, instance)
     try:
         step = run.complete_user_task(task_id, cleaned)
     except NotWaiting as err:
         raise Conflict(str(err)) from err
-    session.add(HistoryEvent(instance_id=instance.id, kind="task_completed", bpmn_id=step.bpmn_id,
-                             name=step.name, element_type=step.type, task_id=task_id, user=principal.name,
-                             data=cleaned, at=datetime.now(timezone.utc)))
-    outcome = store.advance_and_save(session, instance, run, principal.name)
-    return instance, outcome
+    completed = {"instance_id": instance.id, "kind": "task_completed", "bpmn_id": step.bpmn_id,
+                 "name": step.name, "element_type": step.type, "task_id": task_id, "user": principal.name,
+                 "data": cleaned, "at": datetime.now(timezone.utc)}
+    return PlannedCompletion(principal, task_id, instance, instance.revision, run, store.advance(run), completed)
+
+
+def write_completion(session: Session, store: InstanceStore, planned: PlannedCompletion) -> ProcessInstance:
+    """Write a planned completion; `Stale` when the instance changed since it was read. The task
+    is read again: a claim changes who may complete it without changing the instance."""
+    instance = planned.instance
+    if instance in session:  # the locked path (`complete`) read it in this session: written below, not flushed
+        session.expunge(instance)
+    store.lock_revision(session, instance.id, planned.revision)
+    _workable(session, planned.principal, planned.task_id, fresh=True)
+    session.execute(HISTORY_INSERT, [planned.completed])
+    participants.add_users(session, instance, planned.principal.name)
+    store.save(session, instance, planned.run, planned.outcome, expected_revision=planned.revision)
+    return instance
+
+
+def complete(session: Session, store: InstanceStore, principal: Principal, task_id: str, values: dict):
+    """Complete a ready task and run the instance on, in one transaction that holds the instance
+    from the start (the web pages and /engine-rest; the native API plans outside the write
+    transaction, server.context.Cafe.optimistic). A second completion of the same task then finds
+    the task gone and gets 409, so exactly one completion is recorded."""
+    store.lock(session, _workable(session, principal, task_id).instance_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # the row lock was taken after the first read; a concurrent completion may have won since.
+        # (SQLite transactions are serialized from their start, so there the first read is current.)
+        _workable(session, principal, task_id, fresh=True)
+    planned = plan_completion(session, store, principal, task_id, values)
+    return write_completion(session, store, planned), planned.outcome

@@ -13,10 +13,11 @@ copies. Posting here costs one INSERT whatever the audience; reading costs the f
 one bounded index query. bench/fanout.py measures both.
 
 Reading rules: instance streams follow the instance's visibility (`server.access.instance_visible`:
-admins, its starter, people with a task or history in it); definition and channel streams are
-open to every signed-in user (an unknown name is just an empty stream, so one may follow a process
-before it is deployed); a user stream is read by that user and admins. Items marked `public` on
-definition and channel streams are also world-readable through the stream's Atom feed.
+admins and whoever took part in it: its starter, assignees, candidates and people in its history);
+definition and channel streams are open to every signed-in user (an unknown name is just an empty
+stream, so one may follow a process before it is deployed); a user stream is read by that user and
+admins. Items marked `public` on definition and channel streams are also world-readable through
+the stream's Atom feed.
 """
 
 from __future__ import annotations

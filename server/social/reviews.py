@@ -20,7 +20,7 @@ from .. import access
 from ..access import Principal
 from ..jobs.context import JobContext
 from ..models import Channel, HistoryEvent, Job, ProcessInstance, Review, ReviewSignal, ServiceCall, SocialPost
-from ..services import service_calls
+from ..services import participants, service_calls
 from ..services.errors import BadRequest, Conflict, Forbidden, NotFound
 from ..services.store import InstanceStore
 from . import feed
@@ -88,6 +88,7 @@ def add_signal(session: Session, store: InstanceStore, review: Review, principal
     session.add(signal)
     session.add(HistoryEvent(instance_id=review.instance_id, kind=f"review_{kind}", bpmn_id=review.bpmn_id,
                              user=principal.name, data={"option": option} if option else None))
+    participants.add_users_by_id(session, review.instance_id, principal.name)
     session.flush()
     if kind == "vote":
         settle(session, store, review)

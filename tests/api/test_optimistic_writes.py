@@ -1,0 +1,73 @@
+"""Completions run the engine outside the write transaction (server.context.Cafe.optimistic):
+what another request writes in between must neither be lost nor let a stale plan through."""
+
+from __future__ import annotations
+
+from server.access import Principal
+from server.services import tasks
+from server.services.errors import Conflict
+from tests.api.engine_support import diagram, get_instance, history, problem
+
+TASKS = "/api/v1/tasks"
+
+
+def _complete_with_interference(cafe, principal: Principal, task_id: str, values: dict, interfere) -> tuple:
+    """Complete through `Cafe.optimistic`, running `interfere()` (a real request) once, after the
+    first plan was made and before it is written. Returns the instance and the number of plans."""
+    plans = []
+
+    def plan(session):
+        planned = tasks.plan_completion(session, cafe.store, principal, task_id, values)
+        plans.append(planned)
+        if len(plans) == 1:
+            interfere()
+        return planned
+
+    instance = cafe.optimistic(plan, lambda session, planned: tasks.write_completion(session, cafe.store, planned))
+    return instance, len(plans)
+
+
+def test_a_change_made_while_the_engine_ran_is_kept_and_the_completion_planned_again(app, cafe, admin_api):
+    admin_api.deploy(diagram("claims.bpmn"))
+    started = admin_api.start("claims", {"amount": 1})
+    [task] = started["tasks"]
+    url = f"/api/v1/process-instances/{started['id']}/variables"
+
+    def patch_variables():
+        response = admin_api.patch(url, json={"set": {"note": "added meanwhile"}})
+        assert response.status_code == 200, response.get_json()
+
+    with app.app_context():
+        instance, plans = _complete_with_interference(
+            cafe, Principal("admin", is_admin=True), task["id"], {"verdict": "ok"}, patch_variables)
+    assert plans == 2  # the first plan was stale and thrown away
+    after = get_instance(admin_api, started["id"])
+    assert after["variables"]["note"] == "added meanwhile"  # not overwritten by the stale plan
+    assert after["variables"]["verdict"] == "ok"
+    assert [t["bpmn_id"] for t in after["tasks"]] == ["audit"]
+    completions = [e for e in history(admin_api, started["id"]) if e["kind"] == "task_completed"]
+    assert len(completions) == 1
+
+
+def test_a_claim_made_while_the_engine_ran_wins(app, cafe, admin_api, user_api):
+    admin_api.deploy(diagram("claims.bpmn"))
+    clara = user_api("clara", groups=["clerks"])
+    user_api("cleo", groups=["clerks"])
+    started = admin_api.start("claims")
+    [task] = started["tasks"]
+
+    def cleo_claims():
+        assert admin_api.put(f"{TASKS}/{task['id']}/assignee", json={"user": "cleo"}).status_code == 200
+
+    with app.app_context():
+        try:
+            _complete_with_interference(cafe, Principal("clara", ("clerks",)), task["id"], {}, cleo_claims)
+        except Conflict as err:
+            assert "claimed by cleo" in str(err)
+        else:
+            raise AssertionError("a completion planned before cleo's claim went through")
+    still = get_instance(admin_api, started["id"])
+    assert [t["assignee"] for t in still["tasks"]] == ["cleo"]
+    assert not [e for e in history(admin_api, started["id"]) if e["kind"] == "task_completed"]
+    problem(clara.post(f"{TASKS}/{task['id']}/complete", json={"variables": {}}), 409)
+
