@@ -24,7 +24,8 @@ if str(ROOT) not in sys.path:
 
 from tests.system.server import ServerProcess  # noqa: E402
 
-__all__ = ["DIAGRAMS", "ROOT", "ServerProcess", "deploy", "describe_machine", "running_server", "sqlite_file"]
+__all__ = ["DIAGRAMS", "ROOT", "ServerProcess", "deploy", "describe_machine", "group_cpu_seconds", "running_server",
+           "sqlite_file"]
 
 
 @contextmanager
@@ -70,3 +71,20 @@ def deploy(server: ServerProcess, session, *names: str) -> None:
 def describe_machine() -> str:
     return (f"Python {platform.python_version()}, SpiffWorkflow {version('SpiffWorkflow')}, "
             f"{os.cpu_count()} CPUs, {platform.machine()}")
+
+
+def group_cpu_seconds(server: ServerProcess) -> float:
+    """CPU seconds (user + system) spent so far by the server's processes (its process group: the
+    gunicorn master and workers), read from /proc; 0.0 where there is no /proc. Unlike a rate, the
+    CPU spent per instance does not change when other work shares the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    group = os.getpgid(server.process.pid)
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == group:  # fields after "(name)": state, ppid, pgrp, ..., utime (11), stime (12)
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks

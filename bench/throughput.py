@@ -51,7 +51,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from support import DIAGRAMS, deploy, describe_machine, running_server
+from support import DIAGRAMS, deploy, describe_machine, group_cpu_seconds, running_server
 
 DIAGRAM_FILES = {"straight": "straight.bpmn", "user_cycle": "user_cycle.bpmn"}
 PROCESS_IDS = {"straight": "bench_straight", "user_cycle": "bench_user_cycle"}
@@ -64,6 +64,8 @@ class Result:
     instances: int
     seconds: float
     latencies: dict[str, list[float]] = field(default_factory=dict)
+    server_cpu: float = 0.0  # CPU seconds of the server's processes during the measurement
+    client_cpu: float = 0.0  # CPU seconds of this process (the client threads) during it
 
     @property
     def rate(self) -> float:
@@ -219,11 +221,15 @@ def run_clients(sessions: list, operation, seconds: float) -> Result:
     return Result(sum(counts), max(ends) - min(starts), {k: v for k, v in merged.items() if v})
 
 
-def measure_server(sessions: list, name: str, seconds: float, warmup: float) -> Result:
+def measure_server(server, sessions: list, name: str, seconds: float, warmup: float) -> Result:
     operation = server_operation(name)
     if warmup > 0:
         run_clients(sessions, operation, warmup)
-    return run_clients(sessions, operation, seconds)
+    server_cpu, client_cpu = group_cpu_seconds(server), time.process_time()
+    result = run_clients(sessions, operation, seconds)
+    result.server_cpu = group_cpu_seconds(server) - server_cpu
+    result.client_cpu = time.process_time() - client_cpu
+    return result
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -233,6 +239,13 @@ def latency_line(kind: str, values: list[float]) -> str:
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
     return (f"    {kind:<8} request: mean {statistics.fmean(values) * 1000:6.2f} ms, "
             f"median {statistics.median(values) * 1000:6.2f} ms, p95 {p95 * 1000:6.2f} ms ({len(values)} requests)")
+
+
+def cpu_line(bare: Result, served: Result) -> str:
+    """CPU per instance, which other work on the machine does not change (unlike the rates)."""
+    per = 1000 / served.instances if served.instances else 0.0
+    return (f"    CPU per instance: server {served.server_cpu * per:.2f} ms, clients {served.client_cpu * per:.2f} ms; "
+            f"bare {bare.seconds / bare.instances * 1000 if bare.instances else 0:.2f} ms (one thread, no waiting)")
 
 
 def main() -> int:
@@ -262,7 +275,7 @@ def main() -> int:
         sessions = [client(server.url, server.session().headers["Authorization"].split()[1])
                     for _ in range(args.clients)]
         for name in names:
-            served[name] = measure_server(sessions, name, args.seconds, args.warmup)
+            served[name] = measure_server(server, sessions, name, args.seconds, args.warmup)
             print(f"  server over HTTP,   {LABELS[name]}: {served[name].rate:8.1f} instances/s", flush=True)
         for session in [admin, *sessions]:
             session.close()
@@ -278,6 +291,7 @@ def main() -> int:
               f"{'PASS' if passed else 'FAIL'}")
         for kind, values in served[name].latencies.items():
             print(latency_line(kind, values))
+        print(cpu_line(bare[name], served[name]))
     return 0 if ok else 1
 
 

@@ -35,6 +35,9 @@ def main(verbose: bool) -> None:
     """Process Café: a BPMN process server whose steps talk to people."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SpiffWorkflow logs every task state change at INFO: lines per step of every instance, which
+    # flood the log and cost a busy server a good share of its time (the history keeps the record)
+    logging.getLogger("spiff").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 @main.command()

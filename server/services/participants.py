@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import inspect, literal, select, union_all, update
+from sqlalchemy import bindparam, inspect, literal, select, text, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,16 @@ from ..models.participants import GROUP, USER
 
 TABLE = InstanceParticipant.__table__
 COLUMNS = ("instance_id", "party_kind", "party_name", "status", "definition_key", "started_at")
+
+
+# SQLAlchemy compiles an ON CONFLICT statement again at every execution (it has no cache key),
+# which cost more than the rest of a start's SQL; the same statement as text, with the columns'
+# types for their parameters, compiles once. Both databases spell it this way.
+_INSERT_NEW = text(
+    f"INSERT INTO {TABLE.name} ({', '.join(COLUMNS)}) VALUES ({', '.join(':' + c for c in COLUMNS)}) "
+    "ON CONFLICT DO NOTHING"
+).bindparams(*(bindparam(c, type_=TABLE.c[c].type) for c in COLUMNS))
+_SET_STATUS = update(TABLE).where(TABLE.c.instance_id == bindparam("instance")).values(status=bindparam("new_status"))
 
 
 def _insert(session: Session):
@@ -45,7 +55,7 @@ def add(session: Session, instance: ProcessInstance, parties: Iterable[tuple[str
     rows = [{"instance_id": instance.id, "party_kind": kind, "party_name": name, "status": instance.status,
              "definition_key": instance.definition_key, "started_at": instance.started_at}
             for kind, name in named]
-    session.execute(_insert(session).values(rows).on_conflict_do_nothing())
+    session.execute(_INSERT_NEW, rows)
 
 
 def add_users(session: Session, instance: ProcessInstance, *users: str | None) -> None:
@@ -91,4 +101,4 @@ def set_status(session: Session, instance: ProcessInstance, status: str) -> None
     transaction); a new one's rows are written after its status is set, so it needs nothing."""
     if status == instance.status or not inspect(instance).has_identity:  # new: no rows yet
         return
-    session.execute(update(TABLE).where(TABLE.c.instance_id == instance.id).values(status=status))
+    session.execute(_SET_STATUS, {"instance": instance.id, "new_status": status})
