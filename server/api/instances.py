@@ -8,7 +8,6 @@ from ..auth import current_principal
 from ..context import cafe
 from ..services import instances, migration
 from ..services.counting import COUNT_CAP, total_fields
-from ..services.errors import BadRequest, Stale
 from .blueprint import Blueprint
 from .presenters import instance_dict
 from .schemas import (
@@ -37,20 +36,12 @@ class Instances(MethodView):
         """Start an instance by key (latest version) or definition id; it runs until it waits."""
         principal = current_principal()
         store = cafe().store
-        if not body.get("definition_id") and not body.get("definition_key"):
-            raise BadRequest("name the process: definition_key or definition_id")
 
         def plan(session):  # the engine runs before the write transaction
-            if body.get("definition_id"):
-                definition = store.specs.info(session, body["definition_id"])
-            else:
-                definition = store.specs.latest_guess(session, body["definition_key"])
-            return instances.plan_start(store, definition, body["variables"], body.get("business_key"),
-                                        principal.name)
+            return instances.plan_start_of(session, store, body.get("definition_id"), body.get("definition_key"),
+                                           body["variables"], body.get("business_key"), principal.name)
 
         def write(session, planned):
-            if not body.get("definition_id") and not store.specs.is_latest(session, planned.definition):
-                raise Stale("a newer version was deployed while the instance started")
             instance = instances.write_start(session, store, planned)
             return instance_dict(session, instance, detail=True, with_incidents=instance.status == "error",
                                  open_tasks=bool(planned.outcome.user_tasks))

@@ -25,7 +25,7 @@ from ..models import (
 from ..models.base import new_id
 from ..models.instances import ACTIVE_STATUSES, ERROR, RUNNING, TERMINATED
 from . import participants, service_calls
-from .errors import Conflict, NotFound
+from .errors import BadRequest, Conflict, NotFound, Stale
 from .instance_search import InstanceFilter, search  # noqa: F401 (the API's names for the search)
 from .specs import DefinitionInfo
 from .store import InstanceStore, history_row
@@ -41,6 +41,7 @@ class PlannedStart:
     outcome: Outcome
     variables: dict
     timer_start: str | None
+    guessed_latest: bool = False  # `definition` is this process's guess of the key's latest version
 
 
 def plan_start(
@@ -72,8 +73,23 @@ def plan_start(
     return PlannedStart(definition, instance, run, store.advance(run), variables or {}, timer_start)
 
 
+def plan_start_of(session: Session, store: InstanceStore, definition_id: str | None, definition_key: str | None,
+                  variables: dict, business_key: str | None, user: str) -> PlannedStart:
+    """`plan_start` of a definition named by id, or by key for its latest version. By key, the
+    version is the newest this process knows of; `write_start` confirms it is still the newest."""
+    if definition_id:
+        return plan_start(store, store.specs.info(session, definition_id), variables, business_key, user)
+    if not definition_key:
+        raise BadRequest("name the process: definition_key or definition_id")
+    planned = plan_start(store, store.specs.latest_guess(session, definition_key), variables, business_key, user)
+    planned.guessed_latest = True
+    return planned
+
+
 def write_start(session: Session, store: InstanceStore, planned: PlannedStart) -> ProcessInstance:
     """Write a planned instance: the row once, with its state, and the rows derived from it."""
+    if planned.guessed_latest and not store.specs.is_latest(session, planned.definition):
+        raise Stale(f"a newer version of {planned.definition.key!r} was deployed while the instance started")
     instance = planned.instance
     started = {"variables": planned.variables, "business_key": instance.business_key,
                "definition_id": instance.definition_id}

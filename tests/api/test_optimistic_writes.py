@@ -71,3 +71,18 @@ def test_a_claim_made_while_the_engine_ran_wins(app, cafe, admin_api, user_api):
     assert not [e for e in history(admin_api, started["id"]) if e["kind"] == "task_completed"]
     problem(clara.post(f"{TASKS}/{task['id']}/complete", json={"variables": {}}), 409)
 
+
+
+def test_a_start_by_key_after_a_new_version_runs_the_new_version(admin_api, tmp_path):
+    """A server process remembers the latest version of a key it has started; a version deployed
+    since (by any server process) is found when the write checks the guess, and the start is
+    planned again on it."""
+    source = diagram("claims.bpmn").read_text()
+    admin_api.deploy(diagram("claims.bpmn"))
+    first = admin_api.start("claims")
+    changed = tmp_path / "claims.bpmn"
+    changed.write_text(source.replace('name="Handle the claim"', 'name="Handle the claim, v2"'))
+    admin_api.deploy(changed)
+    second = admin_api.start("claims")
+    assert (first["version"], second["version"]) == (1, 2)
+    assert second["tasks"][0]["name"] == "Handle the claim, v2"
