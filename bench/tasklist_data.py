@@ -14,7 +14,8 @@ Distributions (skewed, as real work is; `random()` is seeded, so every run loads
   instance (by a random user), 1.7 million rows;
 - 100,000 open user tasks on waiting instances, 5 task names per process, 30% assigned (same
   skew as starters), the rest waiting for one of 50 groups `g00`..`g49` (floor(50 * r^2): g00
-  ~14%), 20% with a second group and 10% also naming a user as candidate;
+  ~14%), 20% with a second group and 10% also naming a user as candidate (the candidate rows copy
+  their task's definition key and creation time, as the server writes them);
 - instance participants (server/models/participants.py) as the server writes them: each
   instance's starter, the assignees and candidates of the open tasks and the users of the
   history, 1.9 million rows.
@@ -66,15 +67,17 @@ STEPS = [
                started_at + interval '1 minute'
         FROM (SELECT id, definition_id, definition_key, started_at, row_number() OVER () AS t, {GROUP} AS grp
               FROM process_instances WHERE status = 'waiting' LIMIT {TASKS}) w;
-        INSERT INTO task_candidates (task_id, kind, name, instance_id)
-        SELECT id, 'group', candidate_groups ->> 0, instance_id FROM open_tasks;
-        INSERT INTO task_candidates (task_id, kind, name, instance_id)
-        SELECT id, 'group', second, instance_id
-        FROM (SELECT id, instance_id, candidate_groups ->> 0 AS first, {GROUP} AS second, random() AS r
+        INSERT INTO task_candidates (task_id, kind, name, instance_id, definition_key, created_at)
+        SELECT id, 'group', candidate_groups ->> 0, instance_id, definition_key, created_at FROM open_tasks;
+        INSERT INTO task_candidates (task_id, kind, name, instance_id, definition_key, created_at)
+        SELECT id, 'group', second, instance_id, definition_key, created_at
+        FROM (SELECT id, instance_id, definition_key, created_at, candidate_groups ->> 0 AS first,
+                     {GROUP} AS second, random() AS r
               FROM open_tasks) o WHERE r < 0.2 AND second <> first;
-        INSERT INTO task_candidates (task_id, kind, name, instance_id)
-        SELECT id, 'user', who, instance_id
-        FROM (SELECT id, instance_id, {USER} AS who, random() AS r FROM open_tasks) o WHERE r < 0.1"""),
+        INSERT INTO task_candidates (task_id, kind, name, instance_id, definition_key, created_at)
+        SELECT id, 'user', who, instance_id, definition_key, created_at
+        FROM (SELECT id, instance_id, definition_key, created_at, {USER} AS who, random() AS r FROM open_tasks) o
+        WHERE r < 0.1"""),
     # what the server writes as these rows are made (server/services/participants.py), and the same
     # statement as the migration's backfill (alembic/versions/0006_instance_participants.py)
     ("participants", """

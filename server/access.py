@@ -49,17 +49,17 @@ def _names(principal: Principal, candidate) -> ColumnElement[bool]:
 
 def is_candidate(principal: Principal) -> ColumnElement[bool]:
     """SQL condition: the open task names the caller, or one of their groups, as a candidate
-    (admins included: the web task list shows an admin the group queue of their own groups)."""
-    return exists().where(TaskCandidate.task_id == OpenTask.id, _names(principal, TaskCandidate))
+    (admins included: the web task list shows an admin the group queue of their own groups).
+    An alias, so it never correlates with candidate rows an outer query reads itself."""
+    candidate = aliased(TaskCandidate)
+    return exists().where(candidate.task_id == OpenTask.id, _names(principal, candidate))
 
 
-# Task visibility as SQL, in two forms of the same rule. `x OR EXISTS (...) OR EXISTS (...)` per
-# row, the obvious form, cannot use an index; on a million instances it took seconds per list
-# (bench/tasklist.py). So:
-# - `task_visible` (the default): `id IN (union of index-only scans: assignee, candidate names)`;
-#   cheap when the caller may see few rows, as the query starts from them;
-# - `task_visible_scan`: the same union as hashed id sets tested row by row while the query walks
-#   an index in list order; cheap when the caller may see many rows, as a page fills quickly.
+# Task visibility as SQL. `x OR EXISTS (...) OR EXISTS (...)` per row, the obvious form, cannot
+# use an index; on a million instances it took seconds per list (bench/tasklist.py). So
+# `task_visible` is `id IN (union of index-only scans: assignee, candidate names)`, cheap for one
+# task or an instance's few. The task list does not test visibility row by row: it reads the
+# caller's queues and held tasks, index ranges in its order (services/task_search.py).
 # Inner selects use aliases, so they never correlate with the outer query.
 #
 # Instance visibility is read from one table, `instance_participants`: a row per user or group
@@ -90,12 +90,15 @@ def task_visible(principal: Principal) -> ColumnElement[bool]:
                 or_(OpenTask.assignee.is_(None), OpenTask.assignee == principal.name))
 
 
-def task_visible_scan(principal: Principal) -> ColumnElement[bool]:
-    """`task_visible` for walking the task list in order (see above)."""
+def task_visible_each(principal: Principal, known_candidate: bool = False) -> ColumnElement[bool]:
+    """`task_visible` tested task by task, for a query that reaches few tasks or reads a queue in
+    order (services/task_search.py): held by the caller, or held by nobody and naming the caller
+    or a group of theirs (`known_candidate`: the query reads a queue of theirs, so it does)."""
     if principal.is_admin:
         return OpenTask.id.is_not(None)
+    unassigned = OpenTask.assignee.is_(None)
     return or_(OpenTask.assignee == principal.name,
-               and_(OpenTask.assignee.is_(None), OpenTask.id.in_(union_all(*_candidate_ids(principal, "task_id")))))
+               unassigned if known_candidate else and_(unassigned, is_candidate(principal)))
 
 
 def parties(principal: Principal) -> list[tuple[str, str]]:

@@ -91,3 +91,36 @@ def test_0006_fills_instance_participants_from_existing_rows(empty_database_url)
         ("i1", "group", "team", "waiting"), ("i1", "user", "ann", "waiting"), ("i1", "user", "bob", "waiting"),
         ("i1", "user", "cat", "waiting"), ("i2", "user", "dan", "completed")]
     assert {(r.definition_key, r.started_at) for r in rows} == {("p", started)}
+
+
+def test_0007_copies_creation_time_and_key_of_tasks_to_their_candidates(empty_database_url):
+    """The candidate rows of open tasks get their task's `created_at` and `definition_key`, which
+    order and filter a queue (services/task_search.py)."""
+    upgrade(empty_database_url, "0006")
+    tables = Base.metadata.tables
+    first = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    second = datetime(2026, 1, 2, 3, 4, 6, tzinfo=timezone.utc)
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(tables["deployments"].insert(), [{"id": "dep", "name": "dep"}])
+            conn.execute(tables["process_definitions"].insert(), [
+                {"id": f"{key}:1:dep", "key": key, "version": 1, "dialect": "camunda", "deployment_id": "dep",
+                 "resource_name": f"{key}.bpmn", "content_hash": key, "specs_json": "{}"} for key in ("p", "q")])
+            conn.execute(tables["process_instances"].insert(), [
+                {"id": f"i{key}", "definition_id": f"{key}:1:dep", "definition_key": key, "status": "waiting"}
+                for key in ("p", "q")])
+            conn.execute(tables["open_tasks"].insert(), [
+                {"id": tid, "instance_id": f"i{key}", "definition_id": f"{key}:1:dep", "definition_key": key,
+                 "bpmn_id": "task", "type": "UserTask", "created_at": at}
+                for tid, key, at in (("t1", "p", first), ("t2", "q", second))])
+            conn.execute(sa.text("INSERT INTO task_candidates (task_id, kind, name, instance_id) VALUES "
+                                 "('t1', 'group', 'team', 'ip'), ('t1', 'user', 'ann', 'ip'), "
+                                 "('t2', 'group', 'team', 'iq')"))
+        upgrade(empty_database_url, "head")
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(tables["task_candidates"])).all()
+    finally:
+        engine.dispose()
+    assert sorted((r.task_id, r.kind, r.name, r.definition_key, r.created_at) for r in rows) == [
+        ("t1", "group", "team", "p", first), ("t1", "user", "ann", "p", first), ("t2", "group", "team", "q", second)]

@@ -7,6 +7,8 @@ tasks unless `includeAssignedTasks=true`.
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Response
 
 from ..context import cafe
@@ -62,7 +64,7 @@ def _filter(limit_override: int | None = None) -> tasks.TaskFilter:
 
 @bp.get("/task")
 def list_tasks() -> Response:
-    flt = _filter()
+    flt = dataclasses.replace(_filter(), count_cap=0)  # the list carries no total: do not count one
     with cafe().db.read() as session:
         rows, _ = tasks.search(session, principal(), flt) if flt.limit else ([], 0)
         return json_response([task_dto(t) for t in rows])

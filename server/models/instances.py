@@ -51,9 +51,11 @@ class OpenTask(Base):
 
     __tablename__ = "open_tasks"
     __table_args__ = (
-        Index("ix_open_tasks_assignee", "assignee"),
+        # each in the task list's order after its filter's column, so a page of a filtered list
+        # is the first rows of one index range and its total counts at most 1,001 of them
+        Index("ix_open_tasks_assignee", "assignee", "created_at", "id"),
         Index("ix_open_tasks_instance", "instance_id"),
-        Index("ix_open_tasks_key", "definition_key"),
+        Index("ix_open_tasks_key", "definition_key", "created_at", "id"),
         Index("ix_open_tasks_created", "created_at", "id"),  # the task list's order
     )
 
@@ -77,16 +79,28 @@ class OpenTask(Base):
 
 
 class TaskCandidate(Base):
-    """One candidate user or group of an open task: the index behind "tasks I may claim"."""
+    """One candidate user or group of an open task: the index behind "tasks I may claim".
+
+    `created_at` and `definition_key` copy the task's (neither changes while the task is open): a
+    user's or group's queue, also by definition key, is then one index range in the task list's
+    order, so a page of a queue of 20,000 tasks reads its first rows instead of every task id of
+    the queue (services/task_search.py).
+    """
 
     __tablename__ = "task_candidates"
-    # covers "tasks naming me or my groups" without reading the table (server.access)
-    __table_args__ = (Index("ix_task_candidates_names", "kind", "name", "task_id", "instance_id"),)
+    __table_args__ = (
+        # a queue in list order; also covers "tasks naming me or my groups" without reading the table
+        Index("ix_task_candidates_names", "kind", "name", "created_at", "task_id"),
+        Index("ix_task_candidates_key", "kind", "name", "definition_key", "created_at", "task_id"),
+    )
 
     task_id: Mapped[str] = mapped_column(ForeignKey("open_tasks.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "user" or "group"
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    # the task's, without defaults: every writer copies them (server/services/store.py)
+    definition_key: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
 
 
 class MessageWait(Base):

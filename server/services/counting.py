@@ -9,7 +9,8 @@ endpoints count only up to `COUNT_CAP` and say whether the count is exact (`tota
 collects the ids and sort keys of the matches, stopping after cap + 1 of them. When that is all
 of them, the total is exact, the page is cut from them, and only its rows are read; the page
 query proper runs only when more than `cap` rows match, and then it fills quickly. (A plain
-user's instance search has its own table and does this per party: services/instance_search.py.)
+user's instance search has its own table and does this per party: services/instance_search.py;
+the task list merges index ranges in its order and counts as it merges: services/task_search.py.)
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ class InstanceStore:
             raise Stale(f"instance {instance_id} changed while this request worked on it")
 
     def save(self, session: Session, instance: ProcessInstance, run: ProcessRun, outcome: Outcome,
-             started: dict | None = None, expected_revision: int | None = None) -> None:
+             started: dict | None = None, expected_revision: int | None = None, events: list[dict] = ()) -> None:
         """Write the state and bring the derived rows from what the stored state waited for
         (`run.baseline`) to what the outcome waits for.
 
@@ -116,14 +116,15 @@ class InstanceStore:
         On the hot paths the instance is not in the session and its row is written with one Core
         statement, cheaper than the ORM's unit of work: with `started` (its "started" history
         event) the instance is new and INSERTed; with `expected_revision` it was read outside this
-        transaction and is UPDATEd only if still at that revision (`Stale` otherwise).
+        transaction and is UPDATEd only if still at that revision (`Stale` otherwise). `events` are
+        history rows of what led to this advance (a task completed), written with the steps' rows.
         """
         before = run.baseline
         now = datetime.now(timezone.utc)
         instance.state = run.dump()
         instance.variables = run.variables()
         instance.updated_at = now
-        history = [started] if started else []
+        history = ([started] if started else []) + list(events)
         history += [
             history_row(instance.id, "activity_completed", datetime.fromtimestamp(s.at, timezone.utc),
                         bpmn_id=s.bpmn_id, name=s.name, element_type=s.type)
@@ -206,17 +207,19 @@ class InstanceStore:
         new = [view for view in ready if view.id not in before]
         if not new:
             return
+        created = {v.id: datetime.now(timezone.utc) for v in new}  # copied to the candidate rows (list order)
         session.execute(insert(OpenTask.__table__), [
             {"id": v.id, "instance_id": instance.id, "definition_id": instance.definition_id,
              "definition_key": instance.definition_key, "bpmn_id": v.bpmn_id, "name": v.name, "type": v.type,
              "lane": v.lane, "assignee": v.assignee, "candidate_users": v.candidate_users,
              "candidate_groups": v.candidate_groups, "form": v.form, "documentation": v.documentation,
              "extensions": v.extensions, "priority": v.priority, "due": v.due,
-             "created_at": datetime.now(timezone.utc)}
+             "created_at": created[v.id]}
             for v in new
         ])
         candidates = [
-            {"task_id": v.id, "kind": kind, "name": name, "instance_id": instance.id}
+            {"task_id": v.id, "kind": kind, "name": name, "instance_id": instance.id,
+             "definition_key": instance.definition_key, "created_at": created[v.id]}
             for v in new
             for kind, names in (("user", v.candidate_users), ("group", v.candidate_groups))
             for name in dict.fromkeys(names)

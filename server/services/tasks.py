@@ -21,78 +21,13 @@ from ..access import (
     check_unclaim,
     require_admin,
     task_visible,
-    task_visible_scan,
 )
-from ..models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance, TaskCandidate
+from ..models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance
 from . import participants
-from .counting import count_up_to, small_page
 from .deployments import resource_content
 from .errors import Conflict, Invalid, NotFound
-from .store import HISTORY_INSERT, InstanceStore
-
-
-@dataclass
-class TaskFilter:
-    assignee: str | None = None
-    candidate_user: str | None = None
-    candidate_group: str | None = None
-    mine: bool = False
-    instance_id: str | None = None
-    definition_key: str | None = None
-    bpmn_id: str | None = None
-    include_assigned: bool = True
-    limit: int = 50
-    offset: int = 0
-    definition_id: str | None = None
-    candidate_groups: tuple[str, ...] = ()  # a candidate of any of these groups
-    unassigned: bool | None = None  # True: only unassigned tasks; False: only assigned ones
-    count_cap: int | None = None  # count at most this many (+1); None: an exact total (services.counting)
-
-
-def search(session: Session, principal: Principal, flt: TaskFilter) -> tuple[list[OpenTask], int]:
-    """One page in creation order and the total (exact, or up to `count_cap`). With a cap, the
-    tasks are scanned (the filters' indexes, or creation order) keeping the visible ones: open
-    tasks are few enough to scan, and a caller may see tens of thousands of them through a busy
-    group's queue (server.access, services.counting). An exact count starts from the visible ones."""
-    query = select(OpenTask)
-    if flt.mine:
-        query = query.where(OpenTask.assignee == principal.name)
-    if flt.assignee:
-        query = query.where(OpenTask.assignee == flt.assignee)
-    for kind, names in (("user", [flt.candidate_user]), ("group", [flt.candidate_group]),
-                        ("group", flt.candidate_groups)):
-        names = [n for n in names if n]
-        if names:
-            query = query.where(OpenTask.id.in_(
-                select(TaskCandidate.task_id).where(TaskCandidate.kind == kind, TaskCandidate.name.in_(names))))
-            if not flt.include_assigned:
-                query = query.where(OpenTask.assignee.is_(None))
-    if flt.unassigned is not None:
-        query = query.where(OpenTask.assignee.is_(None) if flt.unassigned else OpenTask.assignee.is_not(None))
-    if flt.definition_id:
-        query = query.where(OpenTask.definition_id == flt.definition_id)
-    if flt.instance_id:
-        query = query.where(OpenTask.instance_id == flt.instance_id)
-    if flt.definition_key:
-        query = query.where(OpenTask.definition_key == flt.definition_key)
-    if flt.bpmn_id:
-        query = query.where(OpenTask.bpmn_id == flt.bpmn_id)
-    scan = query.where(task_visible_scan(principal))
-    if flt.count_cap is None:
-        total = count_up_to(session, query.where(task_visible(principal)), None)
-    else:
-        small = small_page(session, OpenTask, scan, [OpenTask.created_at], _in_list_order, flt.count_cap,
-                           flt.offset, flt.limit)
-        if small is not None:
-            return small
-        total = flt.count_cap + 1
-    rows = session.scalars(scan.order_by(OpenTask.created_at, OpenTask.id).limit(flt.limit).offset(flt.offset))
-    return list(rows), total
-
-
-def _in_list_order(rows: list) -> list:
-    """(id, created_at) rows in the task list's order: oldest first, then by id."""
-    return sorted(rows, key=lambda r: (r[1] is None, r[1] or 0, r[0]))
+from .store import InstanceStore
+from .task_search import TaskFilter, search  # noqa: F401 (the API's names for the task list)
 
 
 def get_visible(session: Session, principal: Principal, task_id: str) -> OpenTask:
@@ -245,10 +180,12 @@ def write_completion(session: Session, store: InstanceStore, planned: PlannedCom
     if instance in session:  # the locked path (`complete`) read it in this session: written below, not flushed
         session.expunge(instance)
     store.lock_revision(session, instance.id, planned.revision)
-    _workable(session, planned.principal, planned.task_id, fresh=True)
-    session.execute(HISTORY_INSERT, [planned.completed])
-    participants.add_users(session, instance, planned.principal.name)
-    store.save(session, instance, planned.run, planned.outcome, expected_revision=planned.revision)
+    task = _workable(session, planned.principal, planned.task_id, fresh=True)
+    name = planned.principal.name
+    if name not in (task.assignee, instance.started_by, *(task.candidate_users or ())):  # else named already
+        participants.add_users(session, instance, name)
+    store.save(session, instance, planned.run, planned.outcome, expected_revision=planned.revision,
+               events=[planned.completed])
     return instance
 
 
