@@ -26,8 +26,17 @@ same machine as the server and share its CPUs.
 Each measurement is preceded by a `--warmup` phase of the same work (not counted) and then runs
 for `--seconds` (default 10); the rate is finished instances divided by the time from the common
 start to the last thread's last response. Printed: instances/s for both paths and both
-diagrams, client-observed request latencies of the server path, and the ratio server/bare, with
-PASS when the ratio reaches `--target` (0.5) and FAIL otherwise (exit code 1 on any FAIL).
+diagrams, client-observed request latencies of the server path, the CPU time spent per instance
+by the server's processes and by the clients (which, unlike the rates, other work on the machine
+hardly changes), and the ratio server/bare, with PASS when the ratio reaches `--target` (0.5)
+and FAIL otherwise (exit code 1 on any FAIL).
+
+Measured on 2 CPUs (2026-11-27, quiet machine): bare 750-900 instances/s (straight) and
+510-740 (user-task cycle); the server 170-220 and 84-86, ratios 0.22-0.27 and 0.12-0.16, FAIL.
+Server CPU per instance: 6-7 ms for a straight start, 13-16 ms for a start plus a completion,
+against about 1.2 ms and 1.4-2 ms bare. Where it goes (bench/profile_server.py): the engine work
+is close to bare SpiffWorkflow's; the rest is Flask and its extensions, SQLAlchemy building and
+running 5-8 statements per request, two or three transactions, and the commit's fsync.
 
     python bench/throughput.py [--seconds 10] [--warmup 2] [--clients 4] [--target 0.5] [--client requests]
 """
