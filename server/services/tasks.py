@@ -192,12 +192,9 @@ def write_completion(session: Session, store: InstanceStore, planned: PlannedCom
 def complete(session: Session, store: InstanceStore, principal: Principal, task_id: str, values: dict):
     """Complete a ready task and run the instance on, in one transaction that holds the instance
     from the start (the web pages and /engine-rest; the native API plans outside the write
-    transaction, server.context.Cafe.optimistic). A second completion of the same task then finds
-    the task gone and gets 409, so exactly one completion is recorded."""
+    transaction, server.context.Cafe.optimistic). The write reads the task again under the
+    instance's lock: a second completion of the same task finds it gone and gets 409, so exactly
+    one completion is recorded."""
     store.lock(session, _workable(session, principal, task_id).instance_id)
-    if session.get_bind().dialect.name == "postgresql":
-        # the row lock was taken after the first read; a concurrent completion may have won since.
-        # (SQLite transactions are serialized from their start, so there the first read is current.)
-        _workable(session, principal, task_id, fresh=True)
     planned = plan_completion(session, store, principal, task_id, values)
     return write_completion(session, store, planned), planned.outcome
