@@ -23,7 +23,20 @@ Distributions (skewed, as real work is; `random()` is seeded, so every run loads
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import sqlalchemy as sa
+
+
+def _participants_backfill() -> str:
+    """The INSERT ... SELECT of migration 0006 (alembic/versions is not a package)."""
+    path = Path(__file__).resolve().parents[1] / "alembic" / "versions" / "0006_instance_participants.py"
+    spec = importlib.util.spec_from_file_location("migration_0006", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.BACKFILL
+
 
 INSTANCES = 1_000_000
 TASKS = 100_000
@@ -78,17 +91,9 @@ STEPS = [
         SELECT id, 'user', who, instance_id, definition_key, created_at
         FROM (SELECT id, instance_id, definition_key, created_at, {USER} AS who, random() AS r FROM open_tasks) o
         WHERE r < 0.1"""),
-    # what the server writes as these rows are made (server/services/participants.py), and the same
-    # statement as the migration's backfill (alembic/versions/0006_instance_participants.py)
-    ("participants", """
-        INSERT INTO instance_participants (instance_id, party_kind, party_name, status, definition_key, started_at)
-        SELECT i.id, p.party_kind, p.party_name, i.status, i.definition_key, i.started_at
-        FROM (SELECT id AS instance_id, 'user' AS party_kind, started_by AS party_name
-              FROM process_instances WHERE started_by IS NOT NULL
-              UNION SELECT instance_id, 'user', assignee FROM open_tasks WHERE assignee IS NOT NULL
-              UNION SELECT instance_id, kind, name FROM task_candidates
-              UNION SELECT instance_id, 'user', "user" FROM history_events WHERE "user" IS NOT NULL) p
-        JOIN process_instances i ON i.id = p.instance_id"""),
+    # what the server writes as these rows are made (server/services/participants.py): the
+    # migration's backfill, read from the migration itself so the two cannot drift apart
+    ("participants", _participants_backfill()),
 ]
 
 

@@ -95,9 +95,8 @@ def write_start(session: Session, store: InstanceStore, planned: PlannedStart) -
                "definition_id": instance.definition_id}
     if planned.timer_start:
         started["timer_start"] = planned.timer_start
-    store.save(session, instance, planned.run, planned.outcome,
-               started=history_row(instance.id, "started", instance.started_at,
-                                   user=instance.started_by, data=started))
+    started_event = history_row(instance.id, "started", instance.started_at, user=instance.started_by, data=started)
+    store.save(session, instance, planned.run, planned.outcome, events=[started_event], new=True)
     participants.add_starter(session, instance, planned.outcome)
     return instance
 

@@ -108,23 +108,23 @@ class InstanceStore:
             raise Stale(f"instance {instance_id} changed while this request worked on it")
 
     def save(self, session: Session, instance: ProcessInstance, run: ProcessRun, outcome: Outcome,
-             started: dict | None = None, expected_revision: int | None = None, events: list[dict] = ()) -> None:
+             events: list[dict] = (), new: bool = False, expected_revision: int | None = None) -> None:
         """Write the state and bring the derived rows from what the stored state waited for
         (`run.baseline`) to what the outcome waits for.
 
         Only differences are written: a step that leaves the waits unchanged costs one UPDATE.
         On the hot paths the instance is not in the session and its row is written with one Core
-        statement, cheaper than the ORM's unit of work: with `started` (its "started" history
-        event) the instance is new and INSERTed; with `expected_revision` it was read outside this
-        transaction and is UPDATEd only if still at that revision (`Stale` otherwise). `events` are
-        history rows of what led to this advance (a task completed), written with the steps' rows.
+        statement, cheaper than the ORM's unit of work: a `new` instance is INSERTed; one read
+        outside this transaction is UPDATEd only if still at `expected_revision` (`Stale`
+        otherwise). `events` are history rows of what led to this advance (the instance started, a
+        task completed), written before the steps' rows.
         """
         before = run.baseline
         now = datetime.now(timezone.utc)
         instance.state = run.dump()
         instance.variables = run.variables()
         instance.updated_at = now
-        history = ([started] if started else []) + list(events)
+        history = list(events)
         history += [
             history_row(instance.id, "activity_completed", datetime.fromtimestamp(s.at, timezone.utc),
                         bpmn_id=s.bpmn_id, name=s.name, element_type=s.type)
@@ -136,7 +136,7 @@ class InstanceStore:
             instance.ended_at = now
             instance.end_reason = "completed"
             history.append(history_row(instance.id, "ended", now))
-        if started:
+        if new:
             self._insert_new(session, instance, now)
         elif expected_revision is not None:
             self._update_unless_changed(session, instance, expected_revision)
