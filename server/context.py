@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from flask import current_app
@@ -47,19 +48,29 @@ class Cafe:
         """Plan from a read (engine work included), then write in a short transaction that checks
         nothing changed in between (`Stale`), planning again if it did. Writers wait for each
         other only while they write, not while the engine runs; on SQLite, where one writer holds
-        the database at a time, that lets several requests run the engine at once. The last
-        attempt plans inside the write transaction, so a busy instance cannot starve a request."""
+        the database at a time, that lets several requests run the engine at once, and writes that
+        meet at the lock share one commit (`Database.write_together`). The last attempt plans
+        inside the write transaction, so a busy instance cannot starve a request."""
         for _ in range(attempts - 1):
             with self.db.read() as session:
                 planned = plan(session)
             try:
-                with self.unit_of_work() as session:
-                    return write(session, planned)
+                result, wake = self.db.write_together(partial(self._write_and_wake, write=write, planned=planned))
             except Stale:
                 continue
+            if wake:
+                self.runner.wake()
+            return result
         with self.unit_of_work() as session:
             return write(session, plan(session))
 
+    @staticmethod
+    def _write_and_wake(session: Session, *, write: Callable[[Session, Planned], Result],
+                        planned: Planned) -> tuple[Result, bool]:
+        """`write`, and whether it left a job due now (its own flag: the session may be shared)."""
+        session.info.pop("wake_jobs", None)
+        result = write(session, planned)
+        return result, session.info.pop("wake_jobs", False)
 
 def cafe() -> Cafe:
     return current_app.extensions["processcafe"]

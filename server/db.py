@@ -4,8 +4,9 @@ SQLite allows one writer at a time. Write transactions start with BEGIN IMMEDIAT
 never deadlock upgrading a read lock) and are serialized by a lock shared by every thread and
 every server process (a thread lock plus `flock` on a file next to the database), so a waiting
 writer wakes the moment the previous one commits instead of sleeping in SQLite's busy handler.
-Reads use plain deferred transactions and run alongside writers (WAL). On PostgreSQL both are
-ordinary transactions; instances are locked with SELECT ... FOR UPDATE.
+Reads use plain deferred transactions and run alongside writers (WAL). Writes that threads of one
+process submit while another writes are committed together (`Database.write_together`). On
+PostgreSQL both are ordinary transactions; instances are locked with SELECT ... FOR UPDATE.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+Result = TypeVar("Result")
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
@@ -51,7 +55,7 @@ class WriterLock:
 
     def __init__(self, database_path: str):
         self.path = database_path + "-writer.lock"
-        self._thread_lock = threading.Lock()
+        self.thread_lock = threading.Lock()
         self._fd: int | None = None
         self._pid: int | None = None
 
@@ -61,12 +65,21 @@ class WriterLock:
             self._pid = os.getpid()
         return self._fd
 
+    @contextmanager
+    def across_processes(self) -> Iterator[None]:
+        """The file lock alone, for a thread that holds `thread_lock`."""
+        fcntl.flock(self._file(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._file(), fcntl.LOCK_UN)
+
     def __enter__(self) -> WriterLock:
-        self._thread_lock.acquire()
+        self.thread_lock.acquire()
         try:
             fcntl.flock(self._file(), fcntl.LOCK_EX)
         except BaseException:
-            self._thread_lock.release()
+            self.thread_lock.release()
             raise
         return self
 
@@ -74,7 +87,27 @@ class WriterLock:
         try:
             fcntl.flock(self._file(), fcntl.LOCK_UN)
         finally:
-            self._thread_lock.release()
+            self.thread_lock.release()
+
+
+@dataclass
+class _Write:
+    """One thread's work in a group commit, and what became of it."""
+
+    work: Callable[[Session], Any]
+    result: Any = None
+    error: BaseException | None = None
+    done: bool = False
+
+    def run_in_savepoint(self, session: Session) -> None:
+        savepoint = session.begin_nested()
+        try:
+            self.result = self.work(session)
+            savepoint.commit()
+        except Exception as err:  # this write alone is undone; the others in the group stay
+            if savepoint.is_active:
+                savepoint.rollback()
+            self.error = err
 
 
 def make_engine(url: str) -> Engine:
@@ -99,6 +132,8 @@ class Database:
         self._writer = WriterLock(path) if self.is_sqlite and path and path != ":memory:" else None
         # called with the session after each commit (the scaled-out mode hands new jobs to Celery there)
         self.after_commit: list[Callable[[Session], None]] = []
+        self._waiting_writes: list[_Write] = []
+        self._waiting_lock = threading.Lock()
 
     @property
     def is_postgres(self) -> bool:
@@ -119,6 +154,56 @@ class Database:
                 session.close()
         for hook in self.after_commit:
             hook(session)
+
+    def write_together(self, work: Callable[[Session], Result]) -> Result:
+        """`work(session)` in a write transaction, committed together with the writes that other
+        threads of this process submit meanwhile (group commit). Each runs in a savepoint of its
+        own, so a write that raises is undone alone and its error raised in its own thread.
+
+        On SQLite one writer holds the whole database and each commit waits for the disk: a
+        thread that finds the writer lock taken queues its work, and whoever takes the lock next
+        writes the whole queue in one transaction with one fsync. On PostgreSQL, or with
+        after-commit hooks (which would see the writes of a savepoint that was undone), it is an
+        ordinary `transaction`. `work` may run in another thread, and must not read
+        `session.info` flags that an earlier write in the group may have set.
+        """
+        if self._writer is None or self.after_commit:
+            with self.transaction() as session:
+                return work(session)
+        entry = _Write(work)
+        with self._waiting_lock:
+            self._waiting_writes.append(entry)
+        with self._writer.thread_lock:
+            if not entry.done:  # else an earlier holder of the lock wrote it
+                with self._waiting_lock:
+                    group, self._waiting_writes = self._waiting_writes, []
+                with self._writer.across_processes():
+                    self._commit_group(group)
+        if entry.error is not None:
+            raise entry.error
+        return entry.result
+
+    def _commit_group(self, group: list[_Write]) -> None:
+        session = self.sessions()
+        try:
+            if len(group) == 1:  # no savepoint needed: its error rolls back the transaction
+                group[0].result = group[0].work(session)
+            else:
+                for entry in group:
+                    entry.run_in_savepoint(session)
+            session.commit()
+        except BaseException as err:
+            session.rollback()
+            for entry in group:
+                if entry.error is None:
+                    entry.error = err if isinstance(err, Exception) else RuntimeError(
+                        f"the group's transaction was interrupted: {err!r}")
+            if not isinstance(err, Exception):
+                raise
+        finally:
+            session.close()
+            for entry in group:
+                entry.done = True
 
     @contextmanager
     def read(self) -> Iterator[Session]:

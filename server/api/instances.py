@@ -44,7 +44,7 @@ class Instances(MethodView):
         def write(session, planned):
             instance = instances.write_start(session, store, planned)
             return instance_dict(session, instance, detail=True, with_incidents=instance.status == "error",
-                                 open_tasks=bool(planned.outcome.user_tasks))
+                                 open_tasks=planned.open_task_rows)
 
         return cafe().optimistic(plan, write)
 

@@ -8,25 +8,20 @@ from ..context import cafe
 from ..models import OpenTask, ProcessInstance
 from ..services import instances, tasks
 
+_TASK_FIELDS = ("id", "instance_id", "definition_id", "definition_key", "bpmn_id", "name", "type", "lane",
+                "assignee", "candidate_users", "candidate_groups", "documentation", "priority", "due", "created_at")
+
 
 def task_dict(task: OpenTask) -> dict:
-    return {
-        "id": task.id,
-        "instance_id": task.instance_id,
-        "definition_id": task.definition_id,
-        "definition_key": task.definition_key,
-        "bpmn_id": task.bpmn_id,
-        "name": task.name,
-        "type": task.type,
-        "lane": task.lane,
-        "assignee": task.assignee,
-        "candidate_users": task.candidate_users or [],
-        "candidate_groups": task.candidate_groups or [],
-        "documentation": task.documentation,
-        "priority": task.priority,
-        "due": task.due,
-        "created_at": task.created_at,
-    }
+    return task_row_dict({name: getattr(task, name) for name in _TASK_FIELDS})
+
+
+def task_row_dict(row: dict) -> dict:
+    """The same from an open_tasks row as inserted (`InstanceStore.save`)."""
+    body = {name: row[name] for name in _TASK_FIELDS}
+    body["candidate_users"] = body["candidate_users"] or []
+    body["candidate_groups"] = body["candidate_groups"] or []
+    return body
 
 
 def task_detail(session: Session, task: OpenTask) -> dict:
@@ -38,9 +33,10 @@ def task_detail(session: Session, task: OpenTask) -> dict:
 
 
 def instance_dict(session: Session, instance: ProcessInstance, detail: bool = False,
-                  with_incidents: bool = True, open_tasks: bool = True) -> dict:
+                  with_incidents: bool = True, open_tasks: bool | list[dict] = True) -> dict:
     """`with_incidents=False` spares a query on the hot paths (start, complete) unless in error;
-    `open_tasks=False` another, for a caller who knows the instance waits at no user task."""
+    `open_tasks` spares another: False when the instance waits at no user task, or the rows of its
+    open tasks as the caller wrote them."""
     definition = cafe().store.specs.info(session, instance.definition_id)
     body = {
         "id": instance.id,
@@ -57,7 +53,10 @@ def instance_dict(session: Session, instance: ProcessInstance, detail: bool = Fa
     }
     if detail:
         body["variables"] = instance.variables or {}
-        body["tasks"] = [task_dict(t) for t in instances.open_tasks(session, instance.id)] if open_tasks else []
+        if isinstance(open_tasks, list):
+            body["tasks"] = [task_row_dict(row) for row in open_tasks]
+        else:
+            body["tasks"] = [task_dict(t) for t in instances.open_tasks(session, instance.id)] if open_tasks else []
         body["incidents"] = instances.incidents(session, instance.id) if with_incidents else []
         body["revision"] = instance.revision
     return body

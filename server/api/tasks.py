@@ -77,8 +77,9 @@ class Complete(MethodView):
 
         def write(session, planned):
             instance = tasks.write_completion(session, store, planned)
+            rows = planned.open_task_rows
             return instance_dict(session, instance, detail=True, with_incidents=instance.status == "error",
-                                 open_tasks=bool(planned.outcome.user_tasks))
+                                 open_tasks=True if rows is None else rows)
 
         return cafe().optimistic(
             lambda session: tasks.plan_completion(session, store, principal, task_id, body["variables"]), write)

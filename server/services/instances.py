@@ -28,7 +28,7 @@ from . import participants, service_calls
 from .errors import BadRequest, Conflict, NotFound, Stale
 from .instance_search import InstanceFilter, search  # noqa: F401 (the API's names for the search)
 from .specs import DefinitionInfo
-from .store import InstanceStore, history_row
+from .store import Dumped, InstanceStore, history_row
 
 
 @dataclass
@@ -39,9 +39,11 @@ class PlannedStart:
     instance: ProcessInstance
     run: ProcessRun
     outcome: Outcome
+    dumped: Dumped
     variables: dict
     timer_start: str | None
     guessed_latest: bool = False  # `definition` is this process's guess of the key's latest version
+    open_task_rows: list[dict] | None = None  # set by `write_start`: the rows of the tasks it opened
 
 
 def plan_start(
@@ -70,7 +72,8 @@ def plan_start(
     run = store.new_run(definition, variables or {})
     if timer_start:
         fire_start_event(run.workflow, timer_start)
-    return PlannedStart(definition, instance, run, store.advance(run), variables or {}, timer_start)
+    outcome = store.advance(run)
+    return PlannedStart(definition, instance, run, outcome, store.dump(run), variables or {}, timer_start)
 
 
 def plan_start_of(session: Session, store: InstanceStore, definition_id: str | None, definition_key: str | None,
@@ -96,7 +99,8 @@ def write_start(session: Session, store: InstanceStore, planned: PlannedStart) -
     if planned.timer_start:
         started["timer_start"] = planned.timer_start
     started_event = history_row(instance.id, "started", instance.started_at, user=instance.started_by, data=started)
-    store.save(session, instance, planned.run, planned.outcome, events=[started_event], new=True)
+    planned.open_task_rows = store.save(session, instance, planned.run, planned.outcome, events=[started_event],
+                                        new=True, dumped=planned.dumped)
     participants.add_starter(session, instance, planned.outcome)
     return instance
 

@@ -62,7 +62,7 @@ class SpecCache:
 
     def latest(self, session: Session, key: str, tenant_id: str | None = None) -> DefinitionInfo:
         """The newest version of a key: one indexed lookup, then the cache."""
-        definition_id = session.execute(self._latest_query(key, tenant_id)).scalar()
+        definition_id = self._newest_id(session, key, tenant_id)
         if definition_id is None:
             raise NotFound(f"no process definition with key {key!r}")
         self._latest[(key, tenant_id)] = definition_id
@@ -79,17 +79,19 @@ class SpecCache:
 
     def is_latest(self, session: Session, info: DefinitionInfo) -> bool:
         """`info` is still the newest version of its key; if not, the next guess asks the database."""
-        newest = session.execute(self._latest_query(info.key, info.tenant_id)).scalar()
+        newest = self._newest_id(session, info.key, info.tenant_id)
         if newest == info.id:
             return True
         self._latest.pop((info.key, info.tenant_id), None)
         return False
 
     @staticmethod
-    def _latest_query(key: str, tenant_id: str | None):
-        """A Core query built once per tenant case: the hot start path runs it in every request."""
-        return (_LATEST_UNTENANTED.params(key=key) if tenant_id is None
-                else _LATEST_OF_TENANT.params(key=key, tenant_id=tenant_id))
+    def _newest_id(session: Session, key: str, tenant_id: str | None) -> str | None:
+        """The id of the newest version of a key. The statements are built once and take their
+        values as parameters (`.params()` would copy the statement in every request)."""
+        if tenant_id is None:
+            return session.execute(_LATEST_UNTENANTED, {"key": key}).scalar()
+        return session.execute(_LATEST_OF_TENANT, {"key": key, "tenant_id": tenant_id}).scalar()
 
 
 def _latest(tenant) -> Select:

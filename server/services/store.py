@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from bpmn.dialect import Dialect
@@ -45,6 +45,23 @@ def history_row(instance_id: str, kind: str, at: datetime, **values) -> dict:
 # Core statements on the tables: the ORM's bulk INSERT costs more than the rest of a write
 HISTORY_INSERT = insert(HistoryEvent.__table__)
 INSTANCE_INSERT = insert(ProcessInstance.__table__)
+_INSTANCES = ProcessInstance.__table__
+_WRITTEN_COLUMNS = ("state", "variables", "status", "updated_at", "ended_at", "end_reason")
+# built once: building and caching a statement costs more than sending it
+INSTANCE_UPDATE = (
+    update(_INSTANCES)
+    .where(_INSTANCES.c.id == bindparam("instance_id"), _INSTANCES.c.revision == bindparam("read_revision"))
+    .values({**{name: bindparam(name) for name in _WRITTEN_COLUMNS}, "revision": bindparam("new_revision")})
+)
+OPEN_TASKS_DELETE = delete(OpenTask.__table__).where(OpenTask.__table__.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True)
+class Dumped:
+    """A run's state document and variables, taken before the write transaction (`InstanceStore.dump`)."""
+
+    state: str
+    variables: dict
 
 
 @dataclass
@@ -89,6 +106,12 @@ class InstanceStore:
         """Run the engine until the instance waits or the step budget is spent (no database)."""
         return run.advance(self.settings.step_budget)
 
+    @staticmethod
+    def dump(run: ProcessRun) -> Dumped:
+        """The state and variables to write, taken by a caller that writes later: serializing then
+        happens outside the write transaction, which holds the database on SQLite."""
+        return Dumped(run.dump(), run.variables())
+
     def advance_and_save(self, session: Session, instance: ProcessInstance, run: ProcessRun,
                          user: str | None = None) -> Outcome:
         outcome = self.advance(run)
@@ -108,8 +131,9 @@ class InstanceStore:
             raise Stale(f"instance {instance_id} changed while this request worked on it")
 
     def save(self, session: Session, instance: ProcessInstance, run: ProcessRun, outcome: Outcome,
-             events: list[dict] = (), new: bool = False, expected_revision: int | None = None) -> None:
-        """Write the state and bring the derived rows from what the stored state waited for
+             events: list[dict] = (), new: bool = False, expected_revision: int | None = None,
+             dumped: Dumped | None = None) -> list[dict] | None:
+        """Write the state (`dumped`, or dumped now) and bring the derived rows from what the stored state waited for
         (`run.baseline`) to what the outcome waits for.
 
         Only differences are written: a step that leaves the waits unchanged costs one UPDATE.
@@ -118,11 +142,15 @@ class InstanceStore:
         outside this transaction is UPDATEd only if still at `expected_revision` (`Stale`
         otherwise). `events` are history rows of what led to this advance (the instance started, a
         task completed), written before the steps' rows.
+
+        Returns the rows of the instance's open tasks when this write inserted all of them, so a
+        response needs no query; None when some were open before.
         """
         before = run.baseline
         now = datetime.now(timezone.utc)
-        instance.state = run.dump()
-        instance.variables = run.variables()
+        dumped = dumped or self.dump(run)
+        instance.state = dumped.state
+        instance.variables = dumped.variables
         instance.updated_at = now
         history = list(events)
         history += [
@@ -146,7 +174,7 @@ class InstanceStore:
             if session.new or session.dirty:  # Core statements do not flush: earlier ORM events go first
                 session.flush()
             session.execute(HISTORY_INSERT, history)
-        self._sync_tasks(session, instance, before.user_task_ids, outcome.user_tasks)
+        task_rows = self._sync_tasks(session, instance, before.user_task_ids, outcome.user_tasks)
         self._sync_messages(session, instance, before.messages, set(outcome.messages))
         self._sync_timers(session, instance, before.timers, set(outcome.timers))
         for request in outcome.requests:
@@ -161,6 +189,7 @@ class InstanceStore:
             session.info["wake_jobs"] = True
         run.baseline = Waiting(frozenset(v.id for v in outcome.user_tasks), frozenset(outcome.timers),
                                frozenset(outcome.messages))
+        return task_rows if len(task_rows) == len(outcome.user_tasks) else None
 
     @staticmethod
     def _insert_new(session: Session, instance: ProcessInstance, now: datetime) -> None:
@@ -171,12 +200,9 @@ class InstanceStore:
 
     @staticmethod
     def _update_unless_changed(session: Session, instance: ProcessInstance, revision: int) -> None:
-        table = ProcessInstance.__table__
-        changed = session.execute(
-            update(table).where(table.c.id == instance.id, table.c.revision == revision).values(
-                state=instance.state, variables=instance.variables, status=instance.status,
-                updated_at=instance.updated_at, ended_at=instance.ended_at, end_reason=instance.end_reason,
-                revision=revision + 1))
+        changed = session.execute(INSTANCE_UPDATE, {
+            **{name: getattr(instance, name) for name in _WRITTEN_COLUMNS},
+            "instance_id": instance.id, "read_revision": revision, "new_revision": revision + 1})
         if changed.rowcount != 1:
             raise Stale(f"instance {instance.id} changed while this request worked on it")
         instance.revision = revision + 1
@@ -199,16 +225,17 @@ class InstanceStore:
                                  task_id=error.task_id, data={"message": error.message}))
 
     def _sync_tasks(self, session: Session, instance: ProcessInstance, before: frozenset[str],
-                    ready: list[UserTaskView]) -> None:
+                    ready: list[UserTaskView]) -> list[dict]:
+        """Delete the rows of tasks that closed, insert those that opened; returns the inserted rows."""
         now_ids = {view.id for view in ready}
         gone = [tid for tid in before if tid not in now_ids]
         if gone:  # task_candidates rows go with them (ON DELETE CASCADE)
-            session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)))
+            session.execute(OPEN_TASKS_DELETE, {"ids": gone})
         new = [view for view in ready if view.id not in before]
         if not new:
-            return
+            return []
         created = {v.id: datetime.now(timezone.utc) for v in new}  # copied to the candidate rows (list order)
-        session.execute(insert(OpenTask.__table__), [
+        rows = [
             {"id": v.id, "instance_id": instance.id, "definition_id": instance.definition_id,
              "definition_key": instance.definition_key, "bpmn_id": v.bpmn_id, "name": v.name, "type": v.type,
              "lane": v.lane, "assignee": v.assignee, "candidate_users": v.candidate_users,
@@ -216,7 +243,8 @@ class InstanceStore:
              "extensions": v.extensions, "priority": v.priority, "due": v.due,
              "created_at": created[v.id]}
             for v in new
-        ])
+        ]
+        session.execute(insert(OpenTask.__table__), rows)
         candidates = [
             {"task_id": v.id, "kind": kind, "name": name, "instance_id": instance.id,
              "definition_key": instance.definition_key, "created_at": created[v.id]}
@@ -227,6 +255,7 @@ class InstanceStore:
         if candidates:
             session.execute(insert(TaskCandidate.__table__), candidates)
         participants.add_for_tasks(session, instance, new)
+        return rows
 
     def _sync_messages(self, session: Session, instance: ProcessInstance, before: frozenset[MessageWaiting],
                        after: set[MessageWaiting]) -> None:

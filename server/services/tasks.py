@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import Row, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bpmn.errors import NotWaiting
 from bpmn.forms import FormInvalid, validate_camunda, validate_json_schema
@@ -26,7 +26,7 @@ from ..models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance
 from . import participants
 from .deployments import resource_content
 from .errors import Conflict, Invalid, NotFound
-from .store import InstanceStore
+from .store import Dumped, InstanceStore
 from .task_search import TaskFilter, search  # noqa: F401 (the API's names for the task list)
 
 
@@ -116,20 +116,24 @@ def validate_submission(session: Session, task: OpenTask, values: dict) -> dict:
 
 
 _OPEN_TASKS = OpenTask.__table__
+_INSTANCES = ProcessInstance.__table__
+# Core queries built once: the completion path runs them in every request
+_OPEN_TASK = select(_OPEN_TASKS).where(_OPEN_TASKS.c.id == bindparam("task_id"))
 _WORKABLE_AGAIN = select(_OPEN_TASKS.c.assignee, _OPEN_TASKS.c.candidate_users, _OPEN_TASKS.c.candidate_groups,
                          _OPEN_TASKS.c.type).where(_OPEN_TASKS.c.id == bindparam("task_id"))
+_INSTANCE = select(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id"))
 
 
-def _workable(session: Session, principal: Principal, task_id: str, fresh: bool = False) -> OpenTask | Row:
-    """The open task (`fresh`: its deciding columns), if the caller may complete it now (409 when
-    it is gone or another holds it)."""
+def _workable(session: Session, principal: Principal, task_id: str, fresh: bool = False) -> Row:
+    """The open task's row (`fresh`: its deciding columns), if the caller may complete it now (409
+    when it is gone or another holds it)."""
     if fresh:  # the columns that decide, read again and held until commit on PostgreSQL, so a
-        # claim cannot slip in before the write (a Core query: it runs in every completion's write)
+        # claim cannot slip in before the write
         query = _WORKABLE_AGAIN.with_for_update() if session.get_bind().dialect.name == "postgresql" \
             else _WORKABLE_AGAIN
-        task = session.execute(query, {"task_id": task_id}).first()
     else:
-        task = session.get(OpenTask, task_id)
+        query = _OPEN_TASK
+    task = session.execute(query, {"task_id": task_id}).first()
     if task is None:
         raise Conflict(f"task {task_id} is not open (completed, cancelled or unknown)")
     if not can_work_on(principal, task):
@@ -148,11 +152,24 @@ class PlannedCompletion:
 
     principal: Principal
     task_id: str
-    instance: ProcessInstance  # as read, detached from the session that read it
+    instance: ProcessInstance  # as read, detached
     revision: int
     run: ProcessRun
     outcome: Outcome
+    dumped: Dumped
     completed: dict  # the history row of the completion
+    open_task_rows: list[dict] | None = None  # set by `write_completion` when it opened all open tasks
+
+
+def _detached_instance(session: Session, instance_id: str) -> ProcessInstance:
+    """The instance as a detached object made from one Core row: cheaper than the session's
+    loading, and nothing here writes through the ORM (`write_completion` checks the revision)."""
+    row = session.execute(_INSTANCE, {"instance_id": instance_id}).mappings().first()
+    if row is None:
+        raise Conflict(f"instance {instance_id} is gone")
+    instance = ProcessInstance(**row)
+    make_transient_to_detached(instance)
+    return instance
 
 
 def plan_completion(session: Session, store: InstanceStore, principal: Principal, task_id: str,
@@ -160,7 +177,7 @@ def plan_completion(session: Session, store: InstanceStore, principal: Principal
     """Check, complete and run on from what `session` reads, writing nothing: the engine work runs
     outside the write transaction, and `write_completion` writes it if nobody came first."""
     task = _workable(session, principal, task_id)
-    instance = session.get(ProcessInstance, task.instance_id)
+    instance = _detached_instance(session, task.instance_id)
     cleaned = validate_submission(session, task, values)
     run = store.load(session, instance)
     try:
@@ -170,22 +187,22 @@ def plan_completion(session: Session, store: InstanceStore, principal: Principal
     completed = {"instance_id": instance.id, "kind": "task_completed", "bpmn_id": step.bpmn_id,
                  "name": step.name, "element_type": step.type, "task_id": task_id, "user": principal.name,
                  "data": cleaned, "at": datetime.now(timezone.utc)}
-    return PlannedCompletion(principal, task_id, instance, instance.revision, run, store.advance(run), completed)
+    outcome = store.advance(run)
+    return PlannedCompletion(principal, task_id, instance, instance.revision, run, outcome, store.dump(run), completed)
 
 
 def write_completion(session: Session, store: InstanceStore, planned: PlannedCompletion) -> ProcessInstance:
     """Write a planned completion; `Stale` when the instance changed since it was read. The task
     is read again: a claim changes who may complete it without changing the instance."""
     instance = planned.instance
-    if instance in session:  # the locked path (`complete`) read it in this session: written below, not flushed
-        session.expunge(instance)
     store.lock_revision(session, instance.id, planned.revision)
     task = _workable(session, planned.principal, planned.task_id, fresh=True)
     name = planned.principal.name
     if name not in (task.assignee, instance.started_by, *(task.candidate_users or ())):  # else named already
         participants.add_users(session, instance, name)
-    store.save(session, instance, planned.run, planned.outcome, expected_revision=planned.revision,
-               events=[planned.completed])
+    planned.open_task_rows = store.save(session, instance, planned.run, planned.outcome,
+                                        expected_revision=planned.revision, events=[planned.completed],
+                                        dumped=planned.dumped)
     return instance
 
 
@@ -195,6 +212,7 @@ def complete(session: Session, store: InstanceStore, principal: Principal, task_
     transaction, server.context.Cafe.optimistic). The write reads the task again under the
     instance's lock: a second completion of the same task finds it gone and gets 409, so exactly
     one completion is recorded."""
-    store.lock(session, _workable(session, principal, task_id).instance_id)
+    # the row lock stays; the object goes, so that what this session reads afterwards is the write
+    session.expunge(store.lock(session, _workable(session, principal, task_id).instance_id))
     planned = plan_completion(session, store, principal, task_id, values)
     return write_completion(session, store, planned), planned.outcome
