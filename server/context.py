@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from .config import Settings
-from .db import Database
+from .db import Database, GroupRolledBack
 from .jobs.runner import JobRunner
 from .services.errors import Stale
 from .services.store import InstanceStore
@@ -56,7 +56,7 @@ class Cafe:
                 planned = plan(session)
             try:
                 result, wake = self.db.write_together(partial(self._write_and_wake, write=write, planned=planned))
-            except Stale:
+            except (Stale, GroupRolledBack):
                 continue
             if wake:
                 self.runner.wake()

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
@@ -90,6 +91,11 @@ class WriterLock:
             self.thread_lock.release()
 
 
+class GroupRolledBack(Exception):
+    """Another write of the same group failed after it had written: the group's transaction was
+    rolled back, and this write with it. Nothing of it is stored; plan it again."""
+
+
 @dataclass
 class _Write:
     """One thread's work in a group commit, and what became of it."""
@@ -99,15 +105,10 @@ class _Write:
     error: BaseException | None = None
     done: bool = False
 
-    def run_in_savepoint(self, session: Session) -> None:
-        savepoint = session.begin_nested()
-        try:
-            self.result = self.work(session)
-            savepoint.commit()
-        except Exception as err:  # this write alone is undone; the others in the group stay
-            if savepoint.is_active:
-                savepoint.rollback()
-            self.error = err
+
+def _rows_changed(session: Session) -> int:
+    """Rows this SQLite connection has inserted, updated or deleted so far."""
+    return session.connection().connection.driver_connection.total_changes
 
 
 def make_engine(url: str) -> Engine:
@@ -157,15 +158,19 @@ class Database:
 
     def write_together(self, work: Callable[[Session], Result]) -> Result:
         """`work(session)` in a write transaction, committed together with the writes that other
-        threads of this process submit meanwhile (group commit). Each runs in a savepoint of its
-        own, so a write that raises is undone alone and its error raised in its own thread.
+        threads of this process submit meanwhile (group commit).
 
         On SQLite one writer holds the whole database and each commit waits for the disk: a
         thread that finds the writer lock taken queues its work, and whoever takes the lock next
-        writes the whole queue in one transaction with one fsync. On PostgreSQL, or with
-        after-commit hooks (which would see the writes of a savepoint that was undone), it is an
-        ordinary `transaction`. `work` may run in another thread, and must not read
-        `session.info` flags that an earlier write in the group may have set.
+        runs the whole queue in one transaction with one fsync. A work that raises before it has
+        written anything (a refused check: `Stale`, a conflict) fails alone, its error raised in
+        its own thread. One that raises after writing takes the group's transaction with it: the
+        others raise `GroupRolledBack` and are planned again by their callers. Savepoints would
+        spare them that, at a cost paid by every write (two more statements each).
+
+        On PostgreSQL, or with after-commit hooks (the scaled-out mode), this is an ordinary
+        `transaction`. `work` may run in another thread, and must not read `session.info` flags
+        that an earlier write of the group may have set.
         """
         if self._writer is None or self.after_commit:
             with self.transaction() as session:
@@ -186,18 +191,22 @@ class Database:
     def _commit_group(self, group: list[_Write]) -> None:
         session = self.sessions()
         try:
-            if len(group) == 1:  # no savepoint needed: its error rolls back the transaction
-                group[0].result = group[0].work(session)
-            else:
-                for entry in group:
-                    entry.run_in_savepoint(session)
+            for entry in group:
+                written = _rows_changed(session)
+                try:
+                    entry.result = entry.work(session)
+                    session.flush()
+                except Exception as err:
+                    entry.error = err
+                    if (_rows_changed(session) != written or session.new or session.dirty or session.deleted
+                            or isinstance(err, DBAPIError)):
+                        raise
             session.commit()
         except BaseException as err:
             session.rollback()
             for entry in group:
                 if entry.error is None:
-                    entry.error = err if isinstance(err, Exception) else RuntimeError(
-                        f"the group's transaction was interrupted: {err!r}")
+                    entry.error = GroupRolledBack(f"a write committed with this one failed: {err!r}")
             if not isinstance(err, Exception):
                 raise
         finally:

@@ -96,9 +96,20 @@ def add_starter(session: Session, instance: ProcessInstance, outcome: Outcome) -
 
 
 def set_status(session: Session, instance: ProcessInstance, status: str) -> None:
-    """Call before `instance.status` takes `status`: the rows' copy follows when it changes. Only an
-    instance read from the database has rows (it may be detached: read outside the write
-    transaction); a new one's rows are written after its status is set, so it needs nothing."""
-    if status == instance.status or not inspect(instance).has_identity:  # new: no rows yet
-        return
-    session.execute(_SET_STATUS, {"instance": instance.id, "new_status": status})
+    """Call before `instance.status` takes `status`: the rows' copy follows when it changes."""
+    if status != instance.status:
+        _copy_status(session, instance, status)
+
+
+def status_changed(session: Session, instance: ProcessInstance, previous: str) -> None:
+    """`set_status` for a caller that changed `instance.status` from `previous` and wrote the
+    instance first (a write whose revision check must come before anything else it writes)."""
+    if previous != instance.status:
+        _copy_status(session, instance, instance.status)
+
+
+def _copy_status(session: Session, instance: ProcessInstance, status: str) -> None:
+    """Only an instance read from the database has rows (it may be detached: read outside the
+    write transaction); a new one's rows are written after its status is set, so it needs nothing."""
+    if inspect(instance).has_identity:
+        session.execute(_SET_STATUS, {"instance": instance.id, "new_status": status})

@@ -140,8 +140,8 @@ class InstanceStore:
         On the hot paths the instance is not in the session and its row is written with one Core
         statement, cheaper than the ORM's unit of work: a `new` instance is INSERTed; one read
         outside this transaction is UPDATEd only if still at `expected_revision` (`Stale`
-        otherwise). `events` are history rows of what led to this advance (the instance started, a
-        task completed), written before the steps' rows.
+        otherwise, raised before this writes anything). `events` are history rows of what led to
+        this advance (the instance started, a task completed), written before the steps' rows.
 
         Returns the rows of the instance's open tasks when this write inserted all of them, so a
         response needs no query; None when some were open before.
@@ -158,16 +158,16 @@ class InstanceStore:
                         bpmn_id=s.bpmn_id, name=s.name, element_type=s.type)
             for s in outcome.steps
         ]
-        participants.set_status(session, instance, outcome.status)
-        instance.status = outcome.status
+        previous_status, instance.status = instance.status, outcome.status
         if outcome.status == COMPLETED:
             instance.ended_at = now
             instance.end_reason = "completed"
             history.append(history_row(instance.id, "ended", now))
         if new:
             self._insert_new(session, instance, now)
-        elif expected_revision is not None:
+        elif expected_revision is not None:  # the first statement: `Stale` leaves nothing written
             self._update_unless_changed(session, instance, expected_revision)
+        participants.status_changed(session, instance, previous_status)
         if outcome.status == ERROR:
             self._open_incident(session, instance, outcome)
         if history:

@@ -193,16 +193,17 @@ def plan_completion(session: Session, store: InstanceStore, principal: Principal
 
 def write_completion(session: Session, store: InstanceStore, planned: PlannedCompletion) -> ProcessInstance:
     """Write a planned completion; `Stale` when the instance changed since it was read. The task
-    is read again: a claim changes who may complete it without changing the instance."""
+    is read again: a claim changes who may complete it without changing the instance. Every check
+    comes before the first write, so a refused write leaves nothing to undo."""
     instance = planned.instance
     store.lock_revision(session, instance.id, planned.revision)
     task = _workable(session, planned.principal, planned.task_id, fresh=True)
-    name = planned.principal.name
-    if name not in (task.assignee, instance.started_by, *(task.candidate_users or ())):  # else named already
-        participants.add_users(session, instance, name)
     planned.open_task_rows = store.save(session, instance, planned.run, planned.outcome,
                                         expected_revision=planned.revision, events=[planned.completed],
                                         dumped=planned.dumped)
+    name = planned.principal.name
+    if name not in (task.assignee, instance.started_by, *(task.candidate_users or ())):  # else named already
+        participants.add_users(session, instance, name)
     return instance
 
 
