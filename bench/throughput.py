@@ -35,12 +35,17 @@ by the server's processes and by the clients (which, unlike the rates, other wor
 hardly changes), and the ratio server/bare, with PASS when the ratio reaches `--target` (0.5)
 and FAIL otherwise (exit code 1 on any FAIL).
 
-Measured on 2 CPUs (2026-11-27, quiet machine): bare 750-900 instances/s (straight) and
-510-740 (user-task cycle); the server 170-220 and 84-86, ratios 0.22-0.27 and 0.12-0.16, FAIL.
-Server CPU per instance: 6-7 ms for a straight start, 13-16 ms for a start plus a completion,
-against about 1.2 ms and 1.4-2 ms bare. Where it goes (bench/profile_server.py): the engine work
-is close to bare SpiffWorkflow's; the rest is Flask and its extensions, SQLAlchemy building and
-running 5-8 statements per request, two or three transactions, and the commit's fsync.
+Measured on 2 CPUs (2026-11-27, later session, quiet machine; bare 1,600-1,700 instances/s
+straight and 1,240-1,300 for the cycle): the server 470-520/s straight (ratio 0.29-0.31) and
+230-260/s for the cycle (0.18-0.20), FAIL. Server CPU per instance 2.8-3.4 ms straight and
+5.8-6.4 ms for the cycle, against 0.6 and 0.8 ms bare. At the start of that session the same
+run gave 274/s and 123/s (0.16 and 0.10) at 4.7 and 10.4 ms. Where it goes now
+(bench/profile_server.py, py-spy): the engine work is close to bare SpiffWorkflow's (about
+0.35 ms a request); gunicorn, Flask and flask-smorest take about 0.75 ms a request; SQLAlchemy
+sessions and statements most of the rest. The server keeps only about 1.5 of the 2 CPUs busy:
+most request threads wait for SQLite's single writer, and a write holds it about 1.6 ms under
+load against 0.6 ms alone, because every statement hands the GIL and the CPUs to the other
+threads and has to wait to get them back.
 
     python bench/throughput.py [--seconds 10] [--warmup 2] [--clients 16] [--target 0.5] [--client requests]
 """
