@@ -13,12 +13,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Select, case, exists, func, or_, select
+from sqlalchemy import Select, case, exists, or_, select
 from sqlalchemy.orm import Session
 
 from ..access import Principal, can_claim, can_work_on, is_candidate, task_visible
 from ..models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from . import tasks
+from .counting import COUNT_CAP, count_up_to
 from .deployments import resource_content
 
 OPEN_SECTIONS = ("mine", "group", "all")
@@ -105,19 +106,23 @@ def _completed_query(principal: Principal, q: WorklistQuery) -> Select:
     return query
 
 
-def _count(session: Session, query: Select) -> int:
-    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-
-
 def counts(session: Session, principal: Principal, q: WorklistQuery) -> dict[str, int]:
-    """How many entries each section holds under the current search."""
+    """How many entries each section holds under the current search, counted up to COUNT_CAP + 1
+    (meaning "more"): an exact count of a queue of 20,000 tasks would read all of them at every
+    poll of every open list page."""
     result = {}
     for section in sections_for(principal):
         if section == "completed":
-            result[section] = _count(session, _completed_query(principal, q))
+            query = _completed_query(principal, q)
         else:
-            result[section] = _count(session, _filtered(_open_query(principal, section), q))
+            query = _filtered(_open_query(principal, section), q)
+        result[section] = count_up_to(session, query, COUNT_CAP)
     return result
+
+
+def count_label(count: int) -> str:
+    """How a section's count reads: "1000+" once it is past the cap."""
+    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
 
 
 def open_tasks(session: Session, principal: Principal, q: WorklistQuery) -> list[TaskRow]:

@@ -35,7 +35,8 @@ def _list_state(session, q: worklist.WorklistQuery) -> dict:
         rows = worklist.completed(session, user(), q)
     else:
         rows = worklist.open_tasks(session, user(), q)
-    return {"rows": rows, "counts": counts, "digest": worklist.digest(rows, counts)}
+    labels = {section: worklist.count_label(count) for section, count in counts.items()}
+    return {"rows": rows, "counts": counts, "count_labels": labels, "digest": worklist.digest(rows, counts)}
 
 
 @bp.get("/", endpoint="tasks")
@@ -63,7 +64,7 @@ def task_updates():
     q = _query()
     with cafe().db.read() as session:
         state = _list_state(session, q)
-    return jsonify(counts=state["counts"], digest=state["digest"])
+    return jsonify(counts=state["counts"], count_labels=state["count_labels"], digest=state["digest"])
 
 
 def _render_task(session, task_id: str, status: int = 200, errors: dict | None = None, posted=None):

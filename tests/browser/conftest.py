@@ -4,6 +4,8 @@ tests use /usr/bin/chromium (`.ci/run` installs it when it is missing)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ from tests.system.server import ServerProcess
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# the README's screenshots are rewritten only on request, so a test run leaves the checkout as it was
+SCREENSHOTS = (ROOT / "docs" / "screenshots" if os.environ.get("PROCESSCAFE_SCREENSHOTS") == "update"
+               else Path(tempfile.gettempdir()) / "processcafe-screenshots")
 WEB_DIAGRAMS = DIAGRAMS / "web"
 CLERK, CLERK_PASSWORD = "carol", "carol-web-password"
 PHONE = {"width": 375, "height": 740}
@@ -105,7 +109,8 @@ def sign_in(page, live: LiveCafe, username: str = CLERK, password: str = CLERK_P
 
 
 def screenshot(page, name: str, full_page: bool = True) -> None:
-    """Saved under docs/screenshots/ (committed; the README shows them)."""
+    """Saved under docs/screenshots/ (committed; the README shows them) when
+    PROCESSCAFE_SCREENSHOTS=update, else in the temporary folder: taken either way."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from server.services import worklist
 from tests.conftest import DIAGRAMS
 from tests.web.conftest import text_of
 
@@ -67,6 +68,20 @@ def test_list_sections_counts_search_and_claim(web, admin_api):
     taken = dave.post(f"/tasks/{task_id}/claim")
     assert taken.status_code == 302
     assert "could not be claimed" in text_of(dave.get(taken.headers["Location"]))
+
+
+def test_section_counts_stop_at_the_cap(web, admin_api, monkeypatch):
+    monkeypatch.setattr(worklist, "COUNT_CAP", 2)  # counted up to 3, shown as "2+"
+    admin_api.deploy(WEB / "registration.bpmn")
+    for n in range(4):
+        admin_api.start("registration", business_key=f"member-{n}")
+    carol = web("carol", groups=["clerks"])
+    html = text_of(carol.get("/?section=group"))
+    assert re.search(r'data-count="group"[^>]*>2\+<', html)
+    assert html.count("data-task-id=") == 4  # the page still lists them all
+    updates = carol.get("/tasks/updates.json?section=group").get_json()
+    assert updates["counts"]["group"] == 3 and updates["count_labels"]["group"] == "2+"
+    assert updates["count_labels"]["mine"] == "0"
 
 
 def test_server_errors_next_to_fields_then_complete_and_next_task(web, admin_api):

@@ -13,12 +13,12 @@
     return results ? results.dataset.digest : "";
   }
 
-  function showCounts(counts) {
-    Object.keys(counts).forEach(function (section) {
+  function showCounts(labels) {
+    Object.keys(labels).forEach(function (section) {
       var badge = document.querySelector('[data-count="' + section + '"]');
-      if (badge && badge.textContent !== String(counts[section])) {
-        badge.textContent = counts[section];
-        badge.setAttribute("aria-label", counts[section] + (counts[section] === 1 ? " entry" : " entries"));
+      if (badge && badge.textContent !== labels[section]) {
+        badge.textContent = labels[section];
+        badge.setAttribute("aria-label", labels[section] + (labels[section] === "1" ? " entry" : " entries"));
       }
     });
   }
@@ -43,7 +43,7 @@
     fetch(box.dataset.pollUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (data) {
-        showCounts(data.counts || {});
+        showCounts(data.count_labels || {});
         if (data.digest && data.digest !== digest()) return refresh();
       })
       .catch(function () { /* offline or signed out: try again on the next tick */ })
