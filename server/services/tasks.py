@@ -52,6 +52,7 @@ def claim(session: Session, principal: Principal, task_id: str, user: str | None
     user = user or principal.name
     check_claim(principal, task, user)
     participants.add_users_by_id(session, task.instance_id, user)  # before the task's row lock
+    _changes_who_may_complete(session, task.instance_id)
     result = session.execute(
         update(OpenTask)
         .where(OpenTask.id == task_id, (OpenTask.assignee.is_(None)) | (OpenTask.assignee == user))
@@ -65,10 +66,20 @@ def claim(session: Session, principal: Principal, task_id: str, user: str | None
     return task
 
 
+def _changes_who_may_complete(session: Session, instance_id: str) -> None:
+    """A claim, release or assignment changes who may complete a task of the instance: it counts
+    as a change of the instance (its revision goes up), so a completion planned before it is
+    `Stale`, planned again and then refused, without reading the task again in every
+    completion's write. Sent before the task's row is written: instance, then task, as every
+    writer locks them."""
+    session.execute(_BUMP_REVISION, {"instance_id": instance_id})
+
+
 def unclaim(session: Session, principal: Principal, task_id: str) -> OpenTask:
     task = _get_for_claim(session, principal, task_id)
     check_unclaim(principal, task)
     participants.add_users_by_id(session, task.instance_id, principal.name)
+    _changes_who_may_complete(session, task.instance_id)
     task.assignee = None
     session.add(HistoryEvent(instance_id=task.instance_id, kind="task_unclaimed", bpmn_id=task.bpmn_id,
                              name=task.name, task_id=task.id, user=principal.name))
@@ -81,6 +92,7 @@ def assign(session: Session, principal: Principal, task_id: str, user: str | Non
     if task is None:
         raise NotFound(f"no open task with id {task_id!r}")
     participants.add_users_by_id(session, task.instance_id, principal.name, user)
+    _changes_who_may_complete(session, task.instance_id)
     task.assignee = user
     session.add(HistoryEvent(instance_id=task.instance_id, kind="task_assigned", bpmn_id=task.bpmn_id,
                              name=task.name, task_id=task.id, user=principal.name, data={"assignee": user}))
@@ -119,21 +131,15 @@ _OPEN_TASKS = OpenTask.__table__
 _INSTANCES = ProcessInstance.__table__
 # Core queries built once: the completion path runs them in every request
 _OPEN_TASK = select(_OPEN_TASKS).where(_OPEN_TASKS.c.id == bindparam("task_id"))
-_WORKABLE_AGAIN = select(_OPEN_TASKS.c.assignee, _OPEN_TASKS.c.candidate_users, _OPEN_TASKS.c.candidate_groups,
-                         _OPEN_TASKS.c.type).where(_OPEN_TASKS.c.id == bindparam("task_id"))
 _INSTANCE = select(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id"))
+_BUMP_REVISION = (update(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id"))
+                  .values(revision=_INSTANCES.c.revision + 1))
 
 
-def _workable(session: Session, principal: Principal, task_id: str, fresh: bool = False) -> Row:
-    """The open task's row (`fresh`: its deciding columns), if the caller may complete it now (409
-    when it is gone or another holds it)."""
-    if fresh:  # the columns that decide, read again and held until commit on PostgreSQL, so a
-        # claim cannot slip in before the write
-        query = _WORKABLE_AGAIN.with_for_update() if session.get_bind().dialect.name == "postgresql" \
-            else _WORKABLE_AGAIN
-    else:
-        query = _OPEN_TASK
-    task = session.execute(query, {"task_id": task_id}).first()
+def _workable(session: Session, principal: Principal, task_id: str) -> Row:
+    """The open task's row, if the caller may complete it now (409 when it is gone or another
+    holds it)."""
+    task = session.execute(_OPEN_TASK, {"task_id": task_id}).first()
     if task is None:
         raise Conflict(f"task {task_id} is not open (completed, cancelled or unknown)")
     if not can_work_on(principal, task):
@@ -152,6 +158,7 @@ class PlannedCompletion:
 
     principal: Principal
     task_id: str
+    task: Row  # as read: who may complete it is part of the instance's revision
     instance: ProcessInstance  # as read, detached
     revision: int
     run: ProcessRun
@@ -188,16 +195,16 @@ def plan_completion(session: Session, store: InstanceStore, principal: Principal
                  "name": step.name, "element_type": step.type, "task_id": task_id, "user": principal.name,
                  "data": cleaned, "at": datetime.now(timezone.utc)}
     outcome = store.advance(run)
-    return PlannedCompletion(principal, task_id, instance, instance.revision, run, outcome, store.dump(run), completed)
+    return PlannedCompletion(principal, task_id, task, instance, instance.revision, run, outcome, store.dump(run),
+                             completed)
 
 
 def write_completion(session: Session, store: InstanceStore, planned: PlannedCompletion) -> ProcessInstance:
-    """Write a planned completion; `Stale` when the instance changed since it was read. The task
-    is read again: a claim changes who may complete it without changing the instance. Every check
+    """Write a planned completion; `Stale` when the instance changed since it was read, a claim,
+    release or assignment of its tasks included (`_changes_who_may_complete`). The revision check
     comes before the first write, so a refused write leaves nothing to undo."""
-    instance = planned.instance
+    instance, task = planned.instance, planned.task
     store.lock_revision(session, instance.id, planned.revision)
-    task = _workable(session, planned.principal, planned.task_id, fresh=True)
     planned.open_task_rows = store.save(session, instance, planned.run, planned.outcome,
                                         expected_revision=planned.revision, events=[planned.completed],
                                         dumped=planned.dumped)
@@ -210,9 +217,9 @@ def write_completion(session: Session, store: InstanceStore, planned: PlannedCom
 def complete(session: Session, store: InstanceStore, principal: Principal, task_id: str, values: dict):
     """Complete a ready task and run the instance on, in one transaction that holds the instance
     from the start (the web pages and /engine-rest; the native API plans outside the write
-    transaction, server.context.Cafe.optimistic). The write reads the task again under the
-    instance's lock: a second completion of the same task finds it gone and gets 409, so exactly
-    one completion is recorded."""
+    transaction, server.context.Cafe.optimistic). The task is read under the instance's lock: a
+    second completion of the same task finds it gone and gets 409, so exactly one completion is
+    recorded."""
     # the row lock stays; the object goes, so that what this session reads afterwards is the write
     session.expunge(store.lock(session, _workable(session, principal, task_id).instance_id))
     planned = plan_completion(session, store, principal, task_id, values)

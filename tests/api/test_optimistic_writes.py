@@ -3,6 +3,8 @@ what another request writes in between must neither be lost nor let a stale plan
 
 from __future__ import annotations
 
+import pytest
+
 from server.access import Principal
 from server.services import tasks
 from server.services.errors import Conflict
@@ -49,28 +51,35 @@ def test_a_change_made_while_the_engine_ran_is_kept_and_the_completion_planned_a
     assert len(completions) == 1
 
 
-def test_a_claim_made_while_the_engine_ran_wins(app, cafe, admin_api, user_api):
+@pytest.mark.parametrize("how", ["claim", "assign"])
+def test_a_claim_made_while_the_engine_ran_wins(app, cafe, admin_api, user_api, how):
+    """A claim or an assignment counts as a change of the instance (its revision goes up): the
+    completion planned before it is planned again, and then refused."""
     admin_api.deploy(diagram("claims.bpmn"))
     clara = user_api("clara", groups=["clerks"])
-    user_api("cleo", groups=["clerks"])
+    cleo = user_api("cleo", groups=["clerks"])
     started = admin_api.start("claims")
     [task] = started["tasks"]
 
-    def cleo_claims():
-        assert admin_api.put(f"{TASKS}/{task['id']}/assignee", json={"user": "cleo"}).status_code == 200
+    def cleo_gets_it():
+        if how == "claim":
+            response = cleo.post(f"{TASKS}/{task['id']}/claim")
+        else:
+            response = admin_api.put(f"{TASKS}/{task['id']}/assignee", json={"user": "cleo"})
+        assert response.status_code == 200, response.get_json()
 
     with app.app_context():
         try:
-            _complete_with_interference(cafe, Principal("clara", ("clerks",)), task["id"], {}, cleo_claims)
+            _complete_with_interference(cafe, Principal("clara", ("clerks",)), task["id"], {}, cleo_gets_it)
         except Conflict as err:
             assert "claimed by cleo" in str(err)
         else:
             raise AssertionError("a completion planned before cleo's claim went through")
     still = get_instance(admin_api, started["id"])
     assert [t["assignee"] for t in still["tasks"]] == ["cleo"]
+    assert still["revision"] == started["revision"] + 1  # the claim's change, nothing of clara's
     assert not [e for e in history(admin_api, started["id"]) if e["kind"] == "task_completed"]
     problem(clara.post(f"{TASKS}/{task['id']}/complete", json={"variables": {}}), 409)
-
 
 
 def test_a_start_by_key_after_a_new_version_runs_the_new_version(admin_api, tmp_path):
