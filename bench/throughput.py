@@ -35,10 +35,10 @@ by the server's processes and by the clients (which, unlike the rates, other wor
 hardly changes), and the ratio server/bare, with PASS when the ratio reaches `--target` (0.5)
 and FAIL otherwise (exit code 1 on any FAIL).
 
-Measured on 2 CPUs (2026-11-27, later session, quiet machine; bare 1,600-1,700 instances/s
-straight and 1,240-1,300 for the cycle): the server 470-520/s straight (ratio 0.29-0.31) and
-230-260/s for the cycle (0.18-0.20), FAIL. Server CPU per instance 2.8-3.4 ms straight and
-5.8-6.4 ms for the cycle, against 0.6 and 0.8 ms bare. At the start of that session the same
+Measured on 2 CPUs (2026-11-27, later session, quiet machine; bare 1,620-1,700 instances/s
+straight and 1,240-1,320 for the cycle): the server 500-540/s straight (ratio 0.30-0.33) and
+265-275/s for the cycle (0.20-0.21), FAIL. Server CPU per instance 2.7-2.9 ms straight and
+5.4-5.5 ms for the cycle, against 0.6 and 0.8 ms bare. At the start of that session the same
 run gave 274/s and 123/s (0.16 and 0.10) at 4.7 and 10.4 ms. Where it goes now
 (bench/profile_server.py, py-spy): the engine work is close to bare SpiffWorkflow's (about
 0.35 ms a request); gunicorn, Flask and flask-smorest take about 0.75 ms a request; SQLAlchemy
