@@ -239,7 +239,7 @@ class FeedBroker:
                     return
                 if not self._wake:
                     self._lock.wait(self.poll_interval)
-                if not self._subscribers:
+                if not self._subscribers or self.db is None:  # the app that owned the database is gone
                     self._thread = None
                     return
                 self._wake = False

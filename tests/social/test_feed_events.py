@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import queue
 import threading
@@ -11,8 +12,9 @@ import pytest
 import requests
 
 from server.db import Database
+from server.migrations import upgrade
 from server.social import feed
-from server.social.feed_events import GAP_GRACE, _Cursor, broker_for
+from server.social.feed_events import GAP_GRACE, FeedBroker, _Cursor, broker_for
 from tests.system.server import ServerProcess
 
 
@@ -174,3 +176,21 @@ def test_in_process_stream_follows_at_once_and_limits_streams(app, cafe, user_ap
     assert chunk.startswith(f"id: {item_id}\nevent: item\ndata: ") and "just followed" in chunk
     response.close()
     assert alice.get("/api/v1/feed/events", buffered=False).status_code == 200  # the slot is free again
+
+
+def test_the_poller_stops_quietly_when_its_database_is_gone(tmp_path, caplog):
+    """Streams left open when the app that owned the database went away (a test's app, a stopped
+    server process's): the poller ends instead of failing on every tick."""
+    url = f"sqlite:///{tmp_path / 'feed.db'}"
+    upgrade(url)
+    db = Database(url)
+    broker = FeedBroker(db, poll_interval=0.05)
+    broker.subscribe("fan", ["channel:news"])
+    thread = broker._thread
+    db.dispose()
+    del db
+    gc.collect()
+    broker.wake()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert "feed poll failed" not in caplog.text
