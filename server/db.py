@@ -106,11 +106,6 @@ class _Write:
     done: bool = False
 
 
-def _rows_changed(session: Session) -> int:
-    """Rows this SQLite connection has inserted, updated or deleted so far."""
-    return session.connection().connection.driver_connection.total_changes
-
-
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, immediate=True)
@@ -191,14 +186,16 @@ class Database:
     def _commit_group(self, group: list[_Write]) -> None:
         session = self.sessions()
         try:
+            connection = session.connection().connection.driver_connection  # the transaction begins
             for entry in group:
-                written = _rows_changed(session)
+                written = connection.total_changes  # rows inserted, updated or deleted so far
                 try:
                     entry.result = entry.work(session)
-                    session.flush()
+                    if session.new or session.dirty or session.deleted:
+                        session.flush()
                 except Exception as err:
                     entry.error = err
-                    if (_rows_changed(session) != written or session.new or session.dirty or session.deleted
+                    if (connection.total_changes != written or session.new or session.dirty or session.deleted
                             or isinstance(err, DBAPIError)):
                         raise
             session.commit()
