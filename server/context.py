@@ -72,5 +72,6 @@ class Cafe:
         result = write(session, planned)
         return result, session.info.pop("wake_jobs", False)
 
+
 def cafe() -> Cafe:
     return current_app.extensions["processcafe"]
