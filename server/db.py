@@ -75,20 +75,11 @@ class WriterLock:
         finally:
             fcntl.flock(self._file(), fcntl.LOCK_UN)
 
-    def __enter__(self) -> WriterLock:
-        self.thread_lock.acquire()
-        try:
-            fcntl.flock(self._file(), fcntl.LOCK_EX)
-        except BaseException:
-            self.thread_lock.release()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        try:
-            fcntl.flock(self._file(), fcntl.LOCK_UN)
-        finally:
-            self.thread_lock.release()
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Both locks: this thread's process, then the other processes."""
+        with self.thread_lock, self.across_processes():
+            yield
 
 
 class GroupRolledBack(Exception):
@@ -138,7 +129,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work that may write: commit on success, roll back on any error."""
-        with self._writer or nullcontext():
+        with self._writer.held() if self._writer else nullcontext():
             session = self.sessions()
             try:
                 yield session

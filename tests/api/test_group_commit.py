@@ -5,7 +5,6 @@ after writing takes its group back with it and the others are told to plan again
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,16 +14,9 @@ from server.db import GroupRolledBack
 from server.models import Group, HistoryEvent, ProcessInstance
 from server.services.errors import Stale
 from tests.api.engine_support import diagram, history
+from tests.distributed.cluster import wait_until
 
 pytestmark = pytest.mark.sqlite_only
-
-
-def _wait_for(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.005)
 
 
 def _add_group(name: str, error: Exception | None = None, refuse_first: bool = False):
@@ -65,7 +57,7 @@ def _run_group(db, followers: dict) -> tuple[dict, int]:
             futures = {}
             for name, work in followers.items():
                 futures[name] = pool.submit(db.write_together, work)
-                _wait_for(lambda: len(db._waiting_writes) == len(futures))
+                assert wait_until(lambda: len(db._waiting_writes) == len(futures), 10, 0.005)
             release.set()
             assert first.result(10) == "leader"
             outcomes = {}
