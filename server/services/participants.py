@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bpmn.runtime import Outcome
 from bpmn.tasks import UserTaskView
 
+from .. import direct_sql
 from ..models import InstanceParticipant, ProcessInstance
 from ..models.participants import GROUP, USER
 
@@ -55,7 +56,7 @@ def add(session: Session, instance: ProcessInstance, parties: Iterable[tuple[str
     rows = [{"instance_id": instance.id, "party_kind": kind, "party_name": name, "status": instance.status,
              "definition_key": instance.definition_key, "started_at": instance.started_at}
             for kind, name in named]
-    session.execute(_INSERT_NEW, rows)
+    direct_sql.execute(session, _INSERT_NEW, rows)
 
 
 def add_users(session: Session, instance: ProcessInstance, *users: str | None) -> None:
@@ -112,4 +113,4 @@ def _copy_status(session: Session, instance: ProcessInstance, status: str) -> No
     """Only an instance read from the database has rows (it may be detached: read outside the
     write transaction); a new one's rows are written after its status is set, so it needs nothing."""
     if inspect(instance).has_identity:
-        session.execute(_SET_STATUS, {"instance": instance.id, "new_status": status})
+        direct_sql.execute(session, _SET_STATUS, {"instance": instance.id, "new_status": status})

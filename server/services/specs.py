@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bpmn.dialect import Dialect
 from bpmn.serializer import SpecBundle, serializer_for
 
+from .. import direct_sql
 from ..models import ProcessDefinition
 from .errors import NotFound
 
@@ -90,8 +91,8 @@ class SpecCache:
         """The id of the newest version of a key. The statements are built once and take their
         values as parameters (`.params()` would copy the statement in every request)."""
         if tenant_id is None:
-            return session.execute(_LATEST_UNTENANTED, {"key": key}).scalar()
-        return session.execute(_LATEST_OF_TENANT, {"key": key, "tenant_id": tenant_id}).scalar()
+            return direct_sql.scalar(session, _LATEST_UNTENANTED, {"key": key})
+        return direct_sql.scalar(session, _LATEST_OF_TENANT, {"key": key, "tenant_id": tenant_id})
 
 
 def _latest(tenant) -> Select:

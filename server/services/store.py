@@ -19,6 +19,7 @@ from bpmn.runtime import MessageWait as MessageWaiting
 from bpmn.runtime import Outcome, ProcessRun, TimerWait, Waiting
 from bpmn.tasks import UserTaskView
 
+from .. import direct_sql
 from ..models import (
     HistoryEvent,
     Incident,
@@ -53,7 +54,9 @@ INSTANCE_UPDATE = (
     .where(_INSTANCES.c.id == bindparam("instance_id"), _INSTANCES.c.revision == bindparam("read_revision"))
     .values({**{name: bindparam(name) for name in _WRITTEN_COLUMNS}, "revision": bindparam("new_revision")})
 )
-OPEN_TASKS_DELETE = delete(OpenTask.__table__).where(OpenTask.__table__.c.id.in_(bindparam("ids", expanding=True)))
+OPEN_TASK_DELETE = delete(OpenTask.__table__).where(OpenTask.__table__.c.id == bindparam("task_id"))
+OPEN_TASK_INSERT = insert(OpenTask.__table__)
+CANDIDATE_INSERT = insert(TaskCandidate.__table__)
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ class InstanceStore:
         if history:
             if session.new or session.dirty:  # Core statements do not flush: earlier ORM events go first
                 session.flush()
-            session.execute(HISTORY_INSERT, history)
+            direct_sql.execute(session, HISTORY_INSERT, history)
         task_rows = self._sync_tasks(session, instance, before.user_task_ids, outcome.user_tasks)
         self._sync_messages(session, instance, before.messages, set(outcome.messages))
         self._sync_timers(session, instance, before.timers, set(outcome.timers))
@@ -196,14 +199,14 @@ class InstanceStore:
         instance.started_at = instance.started_at or now
         instance.revision = 1  # what the ORM's version counter starts at
         columns = ProcessInstance.__table__.columns
-        session.execute(INSTANCE_INSERT, [{c.key: getattr(instance, c.key) for c in columns}])
+        direct_sql.execute(session, INSTANCE_INSERT, {c.key: getattr(instance, c.key) for c in columns})
 
     @staticmethod
     def _update_unless_changed(session: Session, instance: ProcessInstance, revision: int) -> None:
-        changed = session.execute(INSTANCE_UPDATE, {
+        changed = direct_sql.execute(session, INSTANCE_UPDATE, {
             **{name: getattr(instance, name) for name in _WRITTEN_COLUMNS},
             "instance_id": instance.id, "read_revision": revision, "new_revision": revision + 1})
-        if changed.rowcount != 1:
+        if changed != 1:
             raise Stale(f"instance {instance.id} changed while this request worked on it")
         instance.revision = revision + 1
 
@@ -230,7 +233,7 @@ class InstanceStore:
         now_ids = {view.id for view in ready}
         gone = [tid for tid in before if tid not in now_ids]
         if gone:  # task_candidates rows go with them (ON DELETE CASCADE)
-            session.execute(OPEN_TASKS_DELETE, {"ids": gone})
+            direct_sql.execute(session, OPEN_TASK_DELETE, [{"task_id": task_id} for task_id in gone])
         new = [view for view in ready if view.id not in before]
         if not new:
             return []
@@ -244,7 +247,7 @@ class InstanceStore:
              "created_at": created[v.id]}
             for v in new
         ]
-        session.execute(insert(OpenTask.__table__), rows)
+        direct_sql.execute(session, OPEN_TASK_INSERT, rows)
         candidates = [
             {"task_id": v.id, "kind": kind, "name": name, "instance_id": instance.id,
              "definition_key": instance.definition_key, "created_at": created[v.id]}
@@ -253,7 +256,7 @@ class InstanceStore:
             for name in dict.fromkeys(names)
         ]
         if candidates:
-            session.execute(insert(TaskCandidate.__table__), candidates)
+            direct_sql.execute(session, CANDIDATE_INSERT, candidates)
         participants.add_for_tasks(session, instance, new)
         return rows
 
