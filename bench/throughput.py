@@ -35,17 +35,24 @@ by the server's processes and by the clients (which, unlike the rates, other wor
 hardly changes), and the ratio server/bare, with PASS when the ratio reaches `--target` (0.5)
 and FAIL otherwise (exit code 1 on any FAIL).
 
-Measured on 2 CPUs (2026-11-27, later session, quiet machine; bare 1,620-1,700 instances/s
-straight and 1,240-1,320 for the cycle): the server 500-540/s straight (ratio 0.30-0.33) and
-265-275/s for the cycle (0.20-0.21), FAIL. Server CPU per instance 2.7-2.9 ms straight and
-5.4-5.5 ms for the cycle, against 0.6 and 0.8 ms bare. At the start of that session the same
-run gave 274/s and 123/s (0.16 and 0.10) at 4.7 and 10.4 ms. Where it goes now
-(bench/profile_server.py, py-spy): the engine work is close to bare SpiffWorkflow's (about
-0.35 ms a request); gunicorn, Flask and flask-smorest take about 0.75 ms a request; SQLAlchemy
-sessions and statements most of the rest. The server keeps only about 1.5 of the 2 CPUs busy:
-most request threads wait for SQLite's single writer, and a write holds it about 1.6 ms under
-load against 0.6 ms alone, because every statement hands the GIL and the CPUs to the other
-threads and has to wait to get them back.
+Measured on 2 CPUs (2026-11-27, evening; a machine whose speed drifts by a fifth between runs:
+bare 1,220-1,640 instances/s straight and 1,070-1,260 for the cycle): the server 440-540/s
+straight (ratio 0.28-0.36) and 200-275/s for the cycle (0.16-0.23), FAIL. Server CPU per
+instance 2.7-3.4 ms straight and 5.4-7.0 ms for the cycle, against 0.6-0.8 and 0.8-0.9 ms
+bare. Where it goes (bench/profile_server.py; in-process timings of each phase): the engine
+work is close to bare SpiffWorkflow's; gunicorn, Flask and flask-smorest take about 0.8 ms a
+request; the write about 0.6 ms of CPU, held inside SQLite's writer lock. Sending the writes'
+statements straight to the driver (server/direct_sql.py) took 0.65 ms per cycle off that lock
+in the in-process timings; the rates above hardly moved, because what bounds them is how the
+two server processes share that lock: each keeps only about three quarters of a CPU busy (one
+process alone keeps one CPU busy and serves about 280/s straight), and a group's hold of the
+lock lasts about 2.4 times its CPU time, the rest spent waiting for the interpreter lock that
+the holder's own process shares with its other request threads. Neither fewer nor more threads
+(4 to 32) and processes (1 to 6), nor a shorter switch interval, nor synchronous=NORMAL, nor a
+larger WAL checkpoint interval moved the share of busy CPUs off 1.5. For scale: an
+authenticated one-row GET costs this server about 1.4 ms of CPU and /health/live 0.45 ms, so a
+cycle's two requests cost at least 2.8 ms before any engine or database work, where a ratio
+of 0.5 allows about 3.4 ms for the whole instance with both CPUs busy.
 
     python bench/throughput.py [--seconds 10] [--warmup 2] [--clients 16] [--target 0.5] [--client requests]
 """
