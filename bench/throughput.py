@@ -27,34 +27,40 @@ requests` measures through it anyway. Per instance: POST /api/v1/process-instanc
 the task id from the start response's `tasks` (200, status "completed"). The clients run on the
 same machine as the server and share its CPUs.
 
-Each measurement is preceded by a `--warmup` phase of the same work (not counted) and then runs
-for `--seconds` (default 10); the rate is finished instances divided by the time from the common
-start to the last thread's last response. Printed: instances/s for both paths and both
+Each diagram is measured for `--seconds` (default 10) on each side after a `--warmup` of the
+same work (not counted), the two sides taking turns in `--rounds` (default 5) slices: a machine
+whose speed drifts (seen here by a fifth within minutes) then slows both sides alike instead of
+tilting the ratio. The bare slices run while the server is up and idle. A server slice's rate
+is finished instances divided by the time from the common start to the last thread's last
+response, and the rounds add up. Printed: instances/s for both paths and both
 diagrams, client-observed request latencies of the server path, the CPU time spent per instance
 by the server's processes and by the clients (which, unlike the rates, other work on the machine
 hardly changes), and the ratio server/bare, with PASS when the ratio reaches `--target` (0.5)
 and FAIL otherwise (exit code 1 on any FAIL).
 
-Measured on 2 CPUs (2026-11-27, evening; a machine whose speed drifts by a fifth between runs:
-bare 1,220-1,640 instances/s straight and 1,070-1,260 for the cycle): the server 440-540/s
-straight (ratio 0.28-0.36) and 200-275/s for the cycle (0.16-0.23), FAIL. Server CPU per
-instance 2.7-3.4 ms straight and 5.4-7.0 ms for the cycle, against 0.6-0.8 and 0.8-0.9 ms
-bare. Where it goes (bench/profile_server.py; in-process timings of each phase): the engine
-work is close to bare SpiffWorkflow's; gunicorn, Flask and flask-smorest take about 0.8 ms a
-request; the write about 0.6 ms of CPU, held inside SQLite's writer lock. Sending the writes'
-statements straight to the driver (server/direct_sql.py) took 0.65 ms per cycle off that lock
-in the in-process timings; the rates above hardly moved, because what bounds them is how the
-two server processes share that lock: each keeps only about three quarters of a CPU busy (one
-process alone keeps one CPU busy and serves about 280/s straight), and a group's hold of the
-lock lasts about 2.4 times its CPU time, the rest spent waiting for the interpreter lock that
-the holder's own process shares with its other request threads. Neither fewer nor more threads
-(4 to 32) and processes (1 to 6), nor a shorter switch interval, nor synchronous=NORMAL, nor a
-larger WAL checkpoint interval moved the share of busy CPUs off 1.5. For scale: an
+Measured on 2 CPUs (2026-11-27, evening, alternating rounds; bare 1,510-1,550 instances/s
+straight and 1,100-1,230 for the cycle): the server 390-470/s straight (ratio 0.26-0.30) and
+225-230/s for the cycle (0.19-0.20), FAIL. Server CPU per instance 3.0-3.7 ms straight and
+6.2-6.4 ms for the cycle, against 0.65 and 0.8-0.9 ms bare. Before the rounds, with each side
+measured once, the same code gave ratios from 0.28 to 0.36 and 0.16 to 0.23 on this machine.
+Where it goes (bench/profile_server.py; in-process timings of each phase): the engine work is
+close to bare SpiffWorkflow's; gunicorn, Flask and flask-smorest take about 0.8 ms a request;
+the write about 0.6 ms of CPU, inside SQLite's writer lock. Sending the writes' statements
+straight to the driver (server/direct_sql.py) took 0.65 ms per cycle off that lock in the
+in-process timings, and the rates hardly moved. Under load the lock is held about three
+quarters of the time, a group's hold lasting about 2.4 times the CPU its thread spends; each
+of the two server processes keeps about three quarters of a CPU busy (one process alone keeps
+one CPU busy and serves about 280/s straight). None of these raised the busy share above about
+1.5 CPUs or the rates beyond the noise: 1 to 6 processes, 3 to 32 threads, 32 clients,
+synchronous=NORMAL, a shorter switch interval (always, or only while the lock is held), at
+most one or two planning threads per process, larger or no WAL checkpoints, mmap. Sampled with
+perf, the server's CPU time is four fifths in the interpreter and 3% in SQLite. For scale: an
 authenticated one-row GET costs this server about 1.4 ms of CPU and /health/live 0.45 ms, so a
 cycle's two requests cost at least 2.8 ms before any engine or database work, where a ratio
 of 0.5 allows about 3.4 ms for the whole instance with both CPUs busy.
 
-    python bench/throughput.py [--seconds 10] [--warmup 2] [--clients 16] [--target 0.5] [--client requests]
+    python bench/throughput.py [--seconds 10] [--rounds 5] [--warmup 2] [--clients 16] [--target 0.5]
+                               [--client requests] [--diagram straight|user_cycle|all]
 """
 
 from __future__ import annotations
@@ -96,6 +102,15 @@ class Result:
     @property
     def rate(self) -> float:
         return self.instances / self.seconds if self.seconds else 0.0
+
+    def add(self, other: Result) -> None:
+        """Count another round of the same measurement in."""
+        self.instances += other.instances
+        self.seconds += other.seconds
+        self.server_cpu += other.server_cpu
+        self.client_cpu += other.client_cpu
+        for kind, values in other.latencies.items():
+            self.latencies.setdefault(kind, []).extend(values)
 
 
 # -- bare SpiffWorkflow ----------------------------------------------------------------------------
@@ -145,9 +160,9 @@ def timed_loop(operation: Callable[[], None], seconds: float) -> tuple[int, floa
     return count, time.perf_counter() - t0
 
 
-def measure_bare(name: str, seconds: float, warmup: float) -> Result:
-    engine = BareEngine(name)
-    timed_loop(engine.one, warmup)
+def measure_bare(engine: BareEngine, seconds: float, warmup: float) -> Result:
+    if warmup > 0:
+        timed_loop(engine.one, warmup)
     return Result(*timed_loop(engine.one, seconds))
 
 
@@ -285,17 +300,18 @@ def main() -> int:
     parser.add_argument("--client", choices=["http.client", "requests"], default="http.client",
                         help="HTTP client of the client threads (default http.client)")
     parser.add_argument("--diagram", choices=[*DIAGRAM_FILES, "all"], default="all", help="what to measure")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="bare and server take turns this many times, each for seconds/rounds (default 5)")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     names = list(DIAGRAM_FILES) if args.diagram == "all" else [args.diagram]
 
-    print(f"throughput benchmark: {args.seconds:g} s per measurement after {args.warmup:g} s warm-up, "
-          f"{args.clients} server clients ({args.client}); {describe_machine()}")
+    print(f"throughput benchmark: {args.seconds:g} s per measurement in {args.rounds} alternating rounds, "
+          f"after {args.warmup:g} s warm-up, {args.clients} server clients ({args.client}); {describe_machine()}")
     bare: dict[str, Result] = {}
-    for name in names:
-        bare[name] = measure_bare(name, args.seconds, args.warmup)
-        print(f"  bare SpiffWorkflow, {LABELS[name]}: {bare[name].rate:8.1f} instances/s", flush=True)
-
     served: dict[str, Result] = {}
+    share = args.seconds / args.rounds
     with running_server() as server:
         admin = server.session()
         deploy(server, admin, *(DIAGRAM_FILES[name] for name in names))
@@ -303,7 +319,13 @@ def main() -> int:
         sessions = [client(server.url, server.session().headers["Authorization"].split()[1])
                     for _ in range(args.clients)]
         for name in names:
-            served[name] = measure_server(server, sessions, name, args.seconds, args.warmup)
+            engine = BareEngine(name)
+            bare[name] = measure_bare(engine, share, args.warmup)
+            served[name] = measure_server(server, sessions, name, share, args.warmup)
+            for _ in range(args.rounds - 1):
+                bare[name].add(measure_bare(engine, share, 0))
+                served[name].add(measure_server(server, sessions, name, share, 0))
+            print(f"  bare SpiffWorkflow, {LABELS[name]}: {bare[name].rate:8.1f} instances/s", flush=True)
             print(f"  server over HTTP,   {LABELS[name]}: {served[name].rate:8.1f} instances/s", flush=True)
         for session in [admin, *sessions]:
             session.close()
