@@ -32,8 +32,8 @@ class Delivery:
     started: bool
 
 
-def _matches(instance: ProcessInstance, keys: dict | None) -> bool:
-    variables = instance.variables or {}
+def _matches(variables: dict | None, keys: dict | None) -> bool:
+    variables = variables or {}
     return all(variables.get(k) == v for k, v in (keys or {}).items())
 
 
@@ -44,7 +44,9 @@ def correlate(session: Session, store: InstanceStore, msg: Correlation, user: st
     own message flows and inbound watches), every waiting instance is."""
     if not msg.name:
         raise BadRequest("a message needs a name")
-    query = (select(MessageWait.instance_id)
+    # the waiting instances' ids and variables in one query: loading each instance (its state
+    # document included) to compare correlation keys cost a statement and a large row per candidate
+    query = (select(MessageWait.instance_id, ProcessInstance.variables)
              .join(ProcessInstance, ProcessInstance.id == MessageWait.instance_id)
              .where(MessageWait.message_name == msg.name, MessageWait.kind == "message"))
     if visible_to is not None:
@@ -53,14 +55,13 @@ def correlate(session: Session, store: InstanceStore, msg: Correlation, user: st
         query = query.where(MessageWait.instance_id == msg.instance_id)
     if msg.business_key:
         query = query.where(ProcessInstance.business_key == msg.business_key)
-    candidate_ids = list(dict.fromkeys(session.scalars(query)))
-    waiting = [i for i in (session.get(ProcessInstance, c) for c in candidate_ids)
-               if i is not None and _matches(i, msg.correlation_keys)]
+    waiting = list(dict.fromkeys(instance_id for instance_id, variables in session.execute(query)
+                                 if _matches(variables, msg.correlation_keys)))
     if waiting:
         if len(waiting) > 1 and not msg.all:
             raise Conflict(f"message {msg.name!r} matches {len(waiting)} waiting instances; "
                            "narrow it with a business key, instance id or correlation keys, or set all")
-        return [Delivery(_deliver(session, store, i.id, msg, user), started=False) for i in waiting]
+        return [Delivery(_deliver(session, store, instance_id, msg, user), started=False) for instance_id in waiting]
     if msg.instance_id is None and not msg.correlation_keys:
         started = _start_by_message(session, store, msg, user)
         if started:

@@ -3,7 +3,10 @@ tasks, message start events, and the 404/409 answers; Camunda, Spiff and plain d
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from sqlalchemy import event
 
 from tests.api.engine_support import diagram, get_instance, history, problem
 
@@ -72,6 +75,33 @@ def test_receive_task_by_correlation_keys(admin_api):
 
     response = send(admin_api, "document_ready", correlation_keys={"case": 3})
     assert "document_ready" in problem(response, 404)["detail"]
+
+
+def test_correlation_reads_its_candidates_in_one_statement(admin_api, cafe):
+    """However many instances wait for the message, their correlation data is read at once (not
+    each instance with its whole state), and the matching one still gets it."""
+    admin_api.deploy(diagram("receive_task.bpmn"))
+    started = [admin_api.start("receive_document", {"case": case}) for case in range(30)]
+    here = threading.get_ident()
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if threading.get_ident() == here:
+            statements.append(" ".join(statement.split()))
+
+    event.listen(cafe.db.engine, "before_cursor_execute", record)
+    try:
+        missed = send(admin_api, "document_ready", correlation_keys={"case": 99})
+    finally:
+        event.remove(cafe.db.engine, "before_cursor_execute", record)
+    assert "document_ready" in problem(missed, 404)["detail"]
+    instance_reads = [s for s in statements if s.startswith("SELECT") and "process_instances" in s]
+    assert len(instance_reads) == 1, instance_reads
+
+    [item] = delivered(send(admin_api, "document_ready", correlation_keys={"case": 17},
+                            variables={"document_id": "doc-17"}))
+    assert item["instance_id"] == started[17]["id"]
+    assert get_instance(admin_api, started[17]["id"])["status"] == "completed"
 
 
 def test_message_start_event_starts_an_instance(admin_api):
