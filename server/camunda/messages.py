@@ -44,6 +44,8 @@ def correlate() -> Response:
         name=name, business_key=body.get("businessKey"), instance_id=body.get("processInstanceId"),
         correlation_keys=keys or None, variables=variables, all=bool(body.get("all")))
     try:
+        with cafe().db.read() as session:  # a message nothing waits for is answered without the write lock
+            messages.check_expected(session, correlation, visible_to=principal())
         with cafe().unit_of_work() as session:
             deliveries = messages.correlate(session, cafe().store, correlation, principal().name,
                                             visible_to=principal())  # see server/access.py

@@ -37,15 +37,10 @@ def _matches(variables: dict | None, keys: dict | None) -> bool:
     return all(variables.get(k) == v for k, v in (keys or {}).items())
 
 
-def correlate(session: Session, store: InstanceStore, msg: Correlation, user: str,
-              visible_to: Principal | None = None) -> list[Delivery]:
-    """With `visible_to`, only instances that caller may see are candidates (server.access): a
-    user's message cannot set variables on other people's instances. Without it (the server's
-    own message flows and inbound watches), every waiting instance is."""
-    if not msg.name:
-        raise BadRequest("a message needs a name")
-    # the waiting instances' ids and variables in one query: loading each instance (its state
-    # document included) to compare correlation keys cost a statement and a large row per candidate
+def _waiting(session: Session, msg: Correlation, visible_to: Principal | None) -> list[str]:
+    """Ids of the instances waiting for `msg` whose variables match its correlation keys. Their
+    ids and variables come in one query: loading each instance (its state document included) to
+    compare the keys cost a statement and a large row per candidate."""
     query = (select(MessageWait.instance_id, ProcessInstance.variables)
              .join(ProcessInstance, ProcessInstance.id == MessageWait.instance_id)
              .where(MessageWait.message_name == msg.name, MessageWait.kind == "message"))
@@ -55,19 +50,47 @@ def correlate(session: Session, store: InstanceStore, msg: Correlation, user: st
         query = query.where(MessageWait.instance_id == msg.instance_id)
     if msg.business_key:
         query = query.where(ProcessInstance.business_key == msg.business_key)
-    waiting = list(dict.fromkeys(instance_id for instance_id, variables in session.execute(query)
-                                 if _matches(variables, msg.correlation_keys)))
+    return list(dict.fromkeys(instance_id for instance_id, variables in session.execute(query)
+                              if _matches(variables, msg.correlation_keys)))
+
+
+def _may_start(session: Session, msg: Correlation) -> bool:
+    return msg.instance_id is None and not msg.correlation_keys and session.scalars(
+        select(MessageStart.id).where(MessageStart.message_name == msg.name, MessageStart.kind == "message")
+        .limit(1)).first() is not None
+
+
+def _nothing_waits(msg: Correlation) -> NotFound:
+    return NotFound(f"no instance is waiting for message {msg.name!r} with the given correlation, "
+                    "and no process starts with it")
+
+
+def check_expected(session: Session, msg: Correlation, visible_to: Principal | None = None) -> None:
+    """`NotFound` now if `correlate` would find nothing to deliver `msg` to. A read, for callers
+    that answer such messages (retried webhooks, late replies) without opening a write
+    transaction, which on SQLite would hold the database's one writer."""
+    if msg.name and not _waiting(session, msg, visible_to) and not _may_start(session, msg):
+        raise _nothing_waits(msg)
+
+
+def correlate(session: Session, store: InstanceStore, msg: Correlation, user: str,
+              visible_to: Principal | None = None) -> list[Delivery]:
+    """With `visible_to`, only instances that caller may see are candidates (server.access): a
+    user's message cannot set variables on other people's instances. Without it (the server's
+    own message flows and inbound watches), every waiting instance is."""
+    if not msg.name:
+        raise BadRequest("a message needs a name")
+    waiting = _waiting(session, msg, visible_to)
     if waiting:
         if len(waiting) > 1 and not msg.all:
             raise Conflict(f"message {msg.name!r} matches {len(waiting)} waiting instances; "
                            "narrow it with a business key, instance id or correlation keys, or set all")
         return [Delivery(_deliver(session, store, instance_id, msg, user), started=False) for instance_id in waiting]
-    if msg.instance_id is None and not msg.correlation_keys:
+    if _may_start(session, msg):
         started = _start_by_message(session, store, msg, user)
         if started:
             return started
-    raise NotFound(f"no instance is waiting for message {msg.name!r} with the given correlation, "
-                   "and no process starts with it")
+    raise _nothing_waits(msg)
 
 
 def _deliver(session: Session, store: InstanceStore, instance_id: str, msg: Correlation, user: str):
