@@ -50,11 +50,13 @@ straight to the driver (server/direct_sql.py) took 0.65 ms per cycle off that lo
 in-process timings, and the rates hardly moved. Under load the lock is held about three
 quarters of the time, a group's hold lasting about 2.4 times the CPU its thread spends; each
 of the two server processes keeps about three quarters of a CPU busy (one process alone keeps
-one CPU busy and serves about 280/s straight). None of these raised the busy share above about
-1.5 CPUs or the rates beyond the noise: 1 to 6 processes, 3 to 32 threads, 32 clients,
-synchronous=NORMAL, a shorter switch interval (always, or only while the lock is held), at
-most one or two planning threads per process, larger or no WAL checkpoints, mmap. Sampled with
-perf, the server's CPU time is four fifths in the interpreter and 3% in SQLite. For scale: an
+one CPU busy and serves about 280/s straight), and the machine sits about a fifth idle
+(/proc/stat), though hand-offs of the lock between the processes are short (median 0.4 ms).
+None of these raised the busy share above about 1.5 CPUs or the rates beyond the noise: 1 to 6
+processes, 3 to 32 threads, 32 clients, synchronous=NORMAL, a shorter switch interval (always,
+or only while the lock is held), at most one or two planning threads per process, larger or no
+WAL checkpoints, mmap, time-ordered (UUIDv7) instance ids. Sampled with perf, the server's CPU
+time is four fifths in the interpreter and 3% in SQLite. For scale: an
 authenticated one-row GET costs this server about 1.4 ms of CPU and /health/live 0.45 ms, so a
 cycle's two requests cost at least 2.8 ms before any engine or database work, where a ratio
 of 0.5 allows about 3.4 ms for the whole instance with both CPUs busy.
