@@ -72,6 +72,12 @@ def _compiled_for(statement: Executable, keys: tuple[str, ...], dialect) -> _Com
     return compiled
 
 
+def _as_sqlalchemy_error(err: sqlite3.Error, compiled: _Compiled, values: list[tuple], session: Session) -> DBAPIError:
+    """The driver's error wrapped as SQLAlchemy wraps it (`IntegrityError` for a constraint, ...)."""
+    return DBAPIError.instance(compiled.sql, values if len(values) > 1 else values[0], err, sqlite3.Error,
+                               dialect=session.get_bind().dialect, ismulti=len(values) > 1)
+
+
 def _direct(session: Session, statement: Executable, rows: Sequence[dict[str, Any]]):
     """(compiled statement, DBAPI connection) when the statement can go directly, else None."""
     bind = session.get_bind()
@@ -101,8 +107,7 @@ def execute(session: Session, statement: Executable, params: Params) -> int:
             cursor.executemany(compiled.sql, values)
         return cursor.rowcount
     except sqlite3.Error as err:
-        raise DBAPIError.instance(compiled.sql, values, err, sqlite3.Error, dialect=session.get_bind().dialect,
-                                  ismulti=len(values) > 1) from err
+        raise _as_sqlalchemy_error(err, compiled, values, session) from err
     finally:
         cursor.close()
 
@@ -118,6 +123,5 @@ def scalar(session: Session, statement: Executable, params: dict[str, Any]) -> A
     try:
         row = connection.execute(compiled.sql, values).fetchone()
     except sqlite3.Error as err:
-        raise DBAPIError.instance(compiled.sql, values, err, sqlite3.Error,
-                                  dialect=session.get_bind().dialect) from err
+        raise _as_sqlalchemy_error(err, compiled, [values], session) from err
     return None if row is None else row[0]

@@ -54,10 +54,14 @@ def _waiting(session: Session, msg: Correlation, visible_to: Principal | None) -
                               if _matches(variables, msg.correlation_keys)))
 
 
-def _may_start(session: Session, msg: Correlation) -> bool:
-    return msg.instance_id is None and not msg.correlation_keys and session.scalars(
-        select(MessageStart.id).where(MessageStart.message_name == msg.name, MessageStart.kind == "message")
-        .limit(1)).first() is not None
+def _may_start_instances(msg: Correlation) -> bool:
+    """Only a message aimed at no particular instance may start one at a message start event."""
+    return msg.instance_id is None and not msg.correlation_keys
+
+
+def _starts_a_process(session: Session, msg: Correlation) -> bool:
+    return session.scalars(select(MessageStart.id).where(
+        MessageStart.message_name == msg.name, MessageStart.kind == "message").limit(1)).first() is not None
 
 
 def _nothing_waits(msg: Correlation) -> NotFound:
@@ -69,7 +73,8 @@ def check_expected(session: Session, msg: Correlation, visible_to: Principal | N
     """`NotFound` now if `correlate` would find nothing to deliver `msg` to. A read, for callers
     that answer such messages (retried webhooks, late replies) without opening a write
     transaction, which on SQLite would hold the database's one writer."""
-    if msg.name and not _waiting(session, msg, visible_to) and not _may_start(session, msg):
+    if (msg.name and not _waiting(session, msg, visible_to)
+            and not (_may_start_instances(msg) and _starts_a_process(session, msg))):
         raise _nothing_waits(msg)
 
 
@@ -86,7 +91,7 @@ def correlate(session: Session, store: InstanceStore, msg: Correlation, user: st
             raise Conflict(f"message {msg.name!r} matches {len(waiting)} waiting instances; "
                            "narrow it with a business key, instance id or correlation keys, or set all")
         return [Delivery(_deliver(session, store, instance_id, msg, user), started=False) for instance_id in waiting]
-    if _may_start(session, msg):
+    if _may_start_instances(msg):  # `_start_by_message` finds the processes that start with it
         started = _start_by_message(session, store, msg, user)
         if started:
             return started
