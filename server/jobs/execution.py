@@ -145,7 +145,7 @@ def _run_network(ctx: JobContext, job_id: int, instance_id: str | None, handler)
     held = leases.Held(ctx.db, ctx.worker_id, job_id, instance_id)
     leases.HEARTBEAT.hold(held)
     try:
-        handler(ctx, job_id)
+        handler(replace(ctx, leased_instance=instance_id), job_id)
     finally:
         leases.HEARTBEAT.drop(held)
         if instance_id is not None:

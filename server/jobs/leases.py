@@ -65,10 +65,15 @@ def acquire_instance(db: Database, instance_id: str, owner: str) -> bool | None:
 
 def release_instance(db: Database, instance_id: str, owner: str) -> None:
     with db.transaction() as session:
-        session.execute(update(ProcessInstance)
-                        .where(ProcessInstance.id == instance_id, ProcessInstance.lease_owner == owner)
-                        .values(lease_owner=None, lease_expires_at=None)
-                        .execution_options(synchronize_session=False))
+        release_in(session, instance_id, owner)
+
+
+def release_in(session, instance_id: str, owner: str) -> None:
+    """Release the lease in the caller's transaction (when `owner` still holds it)."""
+    session.execute(update(ProcessInstance)
+                    .where(ProcessInstance.id == instance_id, ProcessInstance.lease_owner == owner)
+                    .values(lease_owner=None, lease_expires_at=None)
+                    .execution_options(synchronize_session=False))
 
 
 def free_under_row_lock(session, instance_id: str, owner: str) -> bool:

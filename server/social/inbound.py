@@ -48,9 +48,7 @@ def poll_job(ctx: JobContext, job_id: int) -> None:
             return
     if row is None or channel is None or not row.enabled:
         with ctx.db.transaction() as session:
-            stale = session.get(Job, job_id)
-            if stale is not None:
-                session.delete(stale)
+            ctx.let_go(session, done=session.get(Job, job_id))
         return
     retry_at = None
     try:
@@ -70,6 +68,7 @@ def poll_job(ctx: JobContext, job_id: int) -> None:
         if job is not None:
             job.due_at = retry_at or datetime.now(timezone.utc) + timedelta(seconds=POLL_SECONDS)
             job.locked_by = job.locked_until = None
+        ctx.let_go(session)
 
 
 def _wanted(row: ChannelWatch, post: InboundPost) -> bool:

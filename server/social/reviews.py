@@ -155,9 +155,7 @@ def poll_job(ctx: JobContext, job_id: int) -> None:
                                                       dict(post.extra or {}))) if post else (None, None)
     if review is None or channel is None or review.status != "open":
         with ctx.db.transaction() as session:
-            stale = session.get(Job, job_id)
-            if stale is not None:
-                session.delete(stale)
+            ctx.let_go(session, done=session.get(Job, job_id))
         return
     retry_at = None
     try:
@@ -179,6 +177,7 @@ def poll_job(ctx: JobContext, job_id: int) -> None:
             job.locked_by = job.locked_until = None
         elif review.status != "open":  # decided here or before: this review's jobs are gone (settle)
             session.execute(delete(Job).where(Job.id == job_id).execution_options(synchronize_session=False))
+        ctx.let_go(session)
 
 
 def _record_reactions(session: Session, review: Review, channel: str, items: list[Reaction]) -> None:

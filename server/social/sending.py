@@ -101,7 +101,7 @@ def _begin(ctx: JobContext, job_id: int) -> _Attempt | None:
             return None
         row = session.get(SocialPost, job.payload.get("post_id"))
         if row is None or row.status in ("sent", "failed"):
-            session.delete(job)
+            ctx.let_go(session, done=job)
             return None
         channel = None
         if row.channel != FEED:
@@ -162,9 +162,7 @@ def _sent(session: Session, ctx: JobContext, job_id: int, post_id: str, ref: Pos
     row.status, row.remote_id, row.url = "sent", ref.remote_id, ref.url
     row.extra = dict(ref.extra)
     row.sent_at = datetime.now(timezone.utc)
-    job = session.get(Job, job_id)
-    if job is not None:
-        session.delete(job)
+    ctx.let_go(session, done=session.get(Job, job_id))
     call = session.get(ServiceCall, row.call_id)
     if call is None or call.status != "pending":
         return
@@ -189,6 +187,7 @@ def _reschedule(ctx: JobContext, job_id: int, post_id: str, when: datetime, reas
             return
         job.due_at, job.locked_by, job.locked_until = when, None, None
         job.last_error = reason
+        ctx.let_go(session)
         row.last_error = reason
         if definitely_not_sent:
             row.status = "pending"
@@ -206,8 +205,7 @@ def _fail_step(session: Session, ctx: JobContext, job: Job | None, row: SocialPo
     """The post cannot go out: the step throws `social.failed` (an error boundary event may catch it)."""
     log.warning("social post %s failed: %s", row.id, reason)
     row.status, row.last_error = "failed", reason
-    if job is not None:
-        session.delete(job)
+    ctx.let_go(session, done=job)
     call = session.get(ServiceCall, row.call_id)
     if call is not None and call.status == "pending":
         service_calls.fail(session, ctx.store, call, FAILED_ERROR_CODE, reason)

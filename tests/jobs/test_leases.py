@@ -7,7 +7,8 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from server.jobs import execution, leases
 from server.models import Job, ProcessInstance
@@ -126,6 +127,34 @@ def test_a_network_job_holds_the_instance_lease_while_it_runs_and_releases_it(ad
     assert status(cafe, instance_id) == "completed"
     with cafe.db.read() as session:
         assert session.get(ProcessInstance, instance_id).lease_owner is None
+
+
+def test_a_network_job_releases_its_lease_with_the_commit_that_ends_it(admin_api, cafe):
+    """A worker killed right after any of the job's commits must leave no lease behind: no commit
+    may have the job done while the lease is still held. Every commit's outcome is read back."""
+    admin_api.deploy(DIAGRAMS / "social" / "publish_once.bpmn")
+    instance_id = admin_api.start("publish_once", {"channels": "feed", "n": 1})["id"]
+    with cafe.db.read() as session:
+        job_id = session.scalars(select(Job.id).where(Job.kind == "social.send")).one()
+    committed = []
+
+    def read_back(session):
+        if session.info.get("reading_back"):
+            return
+        with cafe.db.read() as reader:
+            reader.info["reading_back"] = True
+            committed.append((reader.get(Job, job_id) is not None,
+                              reader.get(ProcessInstance, instance_id).lease_owner))
+
+    event.listen(Session, "after_commit", read_back)
+    try:
+        assert execution.claim_and_run(cafe.runner.context, job_id, "me") is execution.Outcome.RAN
+    finally:
+        event.remove(Session, "after_commit", read_back)
+    assert (True, "me") in committed, f"the lease was never held: {committed}"
+    assert (False, "me") not in committed, f"a commit left the job done and the lease held: {committed}"
+    assert committed[-1] == (False, None)
+    assert status(cafe, instance_id) == "completed"
 
 
 def test_a_failing_step_counts_its_attempts_and_fails_for_good_at_last(cafe, monkeypatch):
