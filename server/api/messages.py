@@ -28,9 +28,9 @@ class Messages(MethodView):
         correlation = messages.Correlation(
             name=body["name"], business_key=body.get("business_key"), instance_id=body.get("instance_id"),
             correlation_keys=body["correlation_keys"], variables=body["variables"], all=body["all"])
-        with cafe().db.read() as session:  # a message nothing waits for is answered without the write lock
-            messages.check_expected(session, correlation, visible_to=principal)
-        with cafe().unit_of_work() as session:
-            deliveries = messages.correlate(session, cafe().store, correlation, principal.name, visible_to=principal)
-            return {"items": [{"instance_id": d.instance.id, "started": d.started, "status": d.instance.status}
-                              for d in deliveries]}
+        store = cafe().store
+        deliveries = cafe().optimistic(  # the engine runs outside the write transaction
+            lambda session: messages.plan_correlation(session, store, correlation, principal.name, principal),
+            lambda session, planned: messages.write_correlation(session, store, planned))
+        return {"items": [{"instance_id": d.instance.id, "started": d.started, "status": d.instance.status}
+                          for d in deliveries]}

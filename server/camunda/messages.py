@@ -44,12 +44,11 @@ def correlate() -> Response:
         name=name, business_key=body.get("businessKey"), instance_id=body.get("processInstanceId"),
         correlation_keys=keys or None, variables=variables, all=bool(body.get("all")))
     try:
-        with cafe().db.read() as session:  # a message nothing waits for is answered without the write lock
-            messages.check_expected(session, correlation, visible_to=principal())
-        with cafe().unit_of_work() as session:
-            deliveries = messages.correlate(session, cafe().store, correlation, principal().name,
-                                            visible_to=principal())  # see server/access.py
-            results = [_result(d, bool(body.get("variablesInResultEnabled"))) for d in deliveries]
+        store, caller = cafe().store, principal()  # a user's message reaches what they may see: server/access.py
+        deliveries = cafe().optimistic(
+            lambda session: messages.plan_correlation(session, store, correlation, caller.name, caller),
+            lambda session, planned: messages.write_correlation(session, store, planned))
+        results = [_result(d, bool(body.get("variablesInResultEnabled"))) for d in deliveries]
     except (NotFound, Conflict) as err:
         raise CamundaError(400, f"Cannot correlate message '{name}': {err.detail}",
                            "MismatchingMessageCorrelationException") from err

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bpmn.dialect import Dialect
 from bpmn.engine import CafeScriptEngine
@@ -48,6 +48,7 @@ HISTORY_INSERT = insert(HistoryEvent.__table__)
 INSTANCE_INSERT = insert(ProcessInstance.__table__)
 _INSTANCES = ProcessInstance.__table__
 _WRITTEN_COLUMNS = ("state", "variables", "status", "updated_at", "ended_at", "end_reason")
+_INSTANCE = select(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id"))
 # built once: building and caching a statement costs more than sending it
 INSTANCE_UPDATE = (
     update(_INSTANCES)
@@ -92,6 +93,17 @@ class InstanceStore:
         instance = session.scalars(query.execution_options(populate_existing=True)).first()
         if instance is None:
             raise NotFound(f"no process instance with id {instance_id!r}")
+        return instance
+
+    @staticmethod
+    def read_detached(session: Session, instance_id: str) -> ProcessInstance:
+        """The instance as a detached object made from one Core row, for planning outside the write
+        transaction: cheaper than the session's loading, and the plan's writer checks the revision."""
+        row = session.execute(_INSTANCE, {"instance_id": instance_id}).mappings().first()
+        if row is None:
+            raise Conflict(f"instance {instance_id} is gone")
+        instance = ProcessInstance(**row)
+        make_transient_to_detached(instance)
         return instance
 
     def load(self, session: Session, instance: ProcessInstance) -> ProcessRun:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import Row, bindparam, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from bpmn.errors import NotWaiting
 from bpmn.forms import FormInvalid, validate_camunda, validate_json_schema
@@ -131,7 +131,6 @@ _OPEN_TASKS = OpenTask.__table__
 _INSTANCES = ProcessInstance.__table__
 # Core queries built once: the completion path runs them in every request
 _OPEN_TASK = select(_OPEN_TASKS).where(_OPEN_TASKS.c.id == bindparam("task_id"))
-_INSTANCE = select(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id"))
 _BUMP_REVISION = (update(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id"))
                   .values(revision=_INSTANCES.c.revision + 1))
 
@@ -168,23 +167,12 @@ class PlannedCompletion:
     open_task_rows: list[dict] | None = None  # set by `write_completion` when it opened all open tasks
 
 
-def _detached_instance(session: Session, instance_id: str) -> ProcessInstance:
-    """The instance as a detached object made from one Core row: cheaper than the session's
-    loading, and nothing here writes through the ORM (`write_completion` checks the revision)."""
-    row = session.execute(_INSTANCE, {"instance_id": instance_id}).mappings().first()
-    if row is None:
-        raise Conflict(f"instance {instance_id} is gone")
-    instance = ProcessInstance(**row)
-    make_transient_to_detached(instance)
-    return instance
-
-
 def plan_completion(session: Session, store: InstanceStore, principal: Principal, task_id: str,
                     values: dict) -> PlannedCompletion:
     """Check, complete and run on from what `session` reads, writing nothing: the engine work runs
     outside the write transaction, and `write_completion` writes it if nobody came first."""
     task = _workable(session, principal, task_id)
-    instance = _detached_instance(session, task.instance_id)
+    instance = store.read_detached(session, task.instance_id)
     cleaned = validate_submission(session, task, values)
     run = store.load(session, instance)
     try:

@@ -113,6 +113,33 @@ def test_correlation_reads_its_candidates_in_one_statement(admin_api, cafe):
     assert get_instance(admin_api, started[17]["id"])["status"] == "completed"
 
 
+def test_a_business_key_finds_its_instance_without_visiting_the_others(admin_api, cafe):
+    """The business key's index leads the lookup: how many other instances wait for the same
+    message does not matter. Checked on the statement the request sent, with the database's
+    own query plan (PostgreSQL keeps statistics and plans this well by itself)."""
+    admin_api.deploy(diagram("message_catch_camunda.bpmn"))
+    started = [admin_api.start("payment_camunda", business_key=f"order-{n}") for n in range(30)]
+    here = threading.get_ident()
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if threading.get_ident() == here and "message_waits" in statement and statement.startswith("SELECT"):
+            sent.append((statement, parameters))
+
+    event.listen(cafe.db.read_engine, "before_cursor_execute", record)
+    try:
+        [item] = delivered(send(admin_api, "payment_received", business_key="order-17", variables={"amount": 1}))
+    finally:
+        event.remove(cafe.db.read_engine, "before_cursor_execute", record)
+    assert item["instance_id"] == started[17]["id"]
+    [(statement, parameters), *_] = sent
+    if cafe.db.is_sqlite:
+        with cafe.db.read_engine.connect() as conn:
+            plan = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+        assert "business_key" in plan[0], plan  # the outer loop: one instance, then its waits
+        assert not any("ix_message_waits_name" in step for step in plan), plan
+
+
 def test_message_start_event_starts_an_instance(admin_api):
     admin_api.deploy(diagram("message_start.bpmn"))
     [item] = delivered(send(admin_api, "order_placed", business_key="web-9", variables={"quantity": 4}))

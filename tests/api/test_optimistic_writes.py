@@ -1,13 +1,14 @@
-"""Completions run the engine outside the write transaction (server.context.Cafe.optimistic):
-what another request writes in between must neither be lost nor let a stale plan through."""
+"""Completions and message deliveries run the engine outside the write transaction
+(server.context.Cafe.optimistic): what another request writes in between must neither be lost
+nor let a stale plan through."""
 
 from __future__ import annotations
 
 import pytest
 
 from server.access import Principal
-from server.services import tasks
-from server.services.errors import Conflict
+from server.services import messages, tasks
+from server.services.errors import Conflict, NotFound
 from tests.api.engine_support import diagram, get_instance, history, problem
 
 TASKS = "/api/v1/tasks"
@@ -80,6 +81,63 @@ def test_a_claim_made_while_the_engine_ran_wins(app, cafe, admin_api, user_api, 
     assert still["revision"] == started["revision"] + 1  # the claim's change, nothing of clara's
     assert not [e for e in history(admin_api, started["id"]) if e["kind"] == "task_completed"]
     problem(clara.post(f"{TASKS}/{task['id']}/complete", json={"variables": {}}), 409)
+
+
+def _deliver_with_interference(cafe, msg: messages.Correlation, interfere) -> tuple:
+    """Deliver through `Cafe.optimistic`, running `interfere()` once between the first plan and
+    its write. Returns the deliveries and the plans made."""
+    plans = []
+
+    def plan(session):
+        planned = messages.plan_correlation(session, cafe.store, msg, "admin")
+        plans.append(planned)
+        if len(plans) == 1:
+            interfere()
+        return planned
+
+    deliveries = cafe.optimistic(plan, lambda session, planned: messages.write_correlation(session, cafe.store,
+                                                                                            planned))
+    return deliveries, plans
+
+
+def test_a_change_made_while_a_message_ran_the_engine_is_kept_and_the_delivery_planned_again(app, cafe,
+                                                                                           admin_api):
+    admin_api.deploy(diagram("message_catch_camunda.bpmn"))
+    started = admin_api.start("payment_camunda", {"customer": "ann"}, business_key="order-1")
+
+    def patch_variables():
+        response = admin_api.patch(f"/api/v1/process-instances/{started['id']}/variables",
+                                   json={"set": {"note": "added meanwhile"}})
+        assert response.status_code == 200, response.get_json()
+
+    msg = messages.Correlation("payment_received", business_key="order-1", variables={"amount": 150})
+    with app.app_context():
+        [delivery], plans = _deliver_with_interference(cafe, msg, patch_variables)
+    assert len(plans) == 2  # the first plan was stale and thrown away
+    assert (delivery.instance.id, delivery.instance.status) == (started["id"], "completed")
+    after = get_instance(admin_api, started["id"])
+    assert after["variables"]["note"] == "added meanwhile"  # not overwritten by the stale plan
+    assert (after["variables"]["amount"], after["variables"]["size"]) == (150, "big")
+    received = [e for e in history(admin_api, started["id"]) if e["kind"] == "message_received"]
+    assert len(received) == 1
+
+
+def test_a_message_delivered_while_another_ran_the_engine_is_delivered_once(app, cafe, admin_api):
+    admin_api.deploy(diagram("message_catch_camunda.bpmn"))
+    started = admin_api.start("payment_camunda", business_key="order-1")
+
+    def the_same_message_first():
+        response = admin_api.post("/api/v1/messages", json={
+            "name": "payment_received", "business_key": "order-1", "variables": {"amount": 5}})
+        assert response.status_code == 200, response.get_json()
+
+    msg = messages.Correlation("payment_received", business_key="order-1", variables={"amount": 150})
+    with app.app_context(), pytest.raises(NotFound):  # planned again, nothing waits for it any more
+        _deliver_with_interference(cafe, msg, the_same_message_first)
+    after = get_instance(admin_api, started["id"])
+    assert (after["status"], after["variables"]["amount"]) == ("completed", 5)
+    received = [e for e in history(admin_api, started["id"]) if e["kind"] == "message_received"]
+    assert len(received) == 1
 
 
 def test_a_start_by_key_after_a_new_version_runs_the_new_version(admin_api, tmp_path):
