@@ -9,13 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpmn.errors import NotWaiting
-from bpmn.runtime import Outcome, ProcessRun
 
 from ..access import Principal, instance_visible
 from ..models import MessageStart, MessageWait, ProcessInstance
 from . import instances, participants
 from .errors import BadRequest, Conflict, NotFound
-from .store import Dumped, InstanceStore, history_row
+from .store import InstanceStore, PlannedAdvance, history_row
 
 
 @dataclass
@@ -77,22 +76,10 @@ def _nothing_waits(msg: Correlation) -> NotFound:
 
 
 @dataclass
-class PlannedDelivery:
-    """A message delivered to one waiting instance and the instance run on in memory."""
-
-    instance: ProcessInstance  # as read, detached
-    revision: int
-    run: ProcessRun
-    outcome: Outcome
-    dumped: Dumped
-    received: dict  # the history row of the delivery
-
-
-@dataclass
 class PlannedCorrelation:
     msg: Correlation
     user: str
-    deliveries: list[PlannedDelivery]  # none: the message starts instances, when written
+    deliveries: list[PlannedAdvance]  # none: the message starts instances, when written
 
 
 def plan_correlation(session: Session, store: InstanceStore, msg: Correlation, user: str,
@@ -139,7 +126,7 @@ def correlate(session: Session, store: InstanceStore, msg: Correlation, user: st
 
 
 def _plan_delivery(session: Session, store: InstanceStore, instance_id: str, msg: Correlation,
-                   user: str) -> PlannedDelivery:
+                   user: str) -> PlannedAdvance:
     instance = store.read_detached(session, instance_id)
     run = store.load(session, instance)
     try:
@@ -149,16 +136,13 @@ def _plan_delivery(session: Session, store: InstanceStore, instance_id: str, msg
     received = history_row(instance.id, "message_received", datetime.now(timezone.utc), name=msg.name, user=user,
                            data={"variables": msg.variables or {}})
     outcome = store.advance(run)
-    return PlannedDelivery(instance, instance.revision, run, outcome, store.dump(run), received)
+    return PlannedAdvance(instance, instance.revision, run, outcome, store.dump(run), cause=received)
 
 
-def _write_delivery(session: Session, store: InstanceStore, planned: PlannedDelivery, user: str) -> ProcessInstance:
-    instance = planned.instance
-    store.lock_revision(session, instance.id, planned.revision)
-    store.save(session, instance, planned.run, planned.outcome, expected_revision=planned.revision,
-               events=[planned.received], dumped=planned.dumped)
-    participants.add_users(session, instance, user)
-    return instance
+def _write_delivery(session: Session, store: InstanceStore, planned: PlannedAdvance, user: str) -> ProcessInstance:
+    store.write_planned(session, planned)
+    participants.add_users(session, planned.instance, user)
+    return planned.instance
 
 
 def _start_by_message(session: Session, store: InstanceStore, msg: Correlation, user: str) -> list[Delivery]:

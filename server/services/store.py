@@ -69,6 +69,19 @@ class Dumped:
 
 
 @dataclass
+class PlannedAdvance:
+    """An instance read at `revision` and run on in memory after one event (`cause`, its history
+    row), written by `InstanceStore.write_planned` unless the instance changed since."""
+
+    instance: ProcessInstance  # as read, detached
+    revision: int
+    run: ProcessRun
+    outcome: Outcome
+    dumped: Dumped
+    cause: dict
+
+
+@dataclass
 class EngineSettings:
     script_time_limit: float = 5.0
     step_budget: int = 200
@@ -132,6 +145,14 @@ class InstanceStore:
         outcome = self.advance(run)
         self.save(session, instance, run, outcome)
         return outcome
+
+    def write_planned(self, session: Session, planned: PlannedAdvance) -> list[dict] | None:
+        """Write a planned advance; `Stale` when the instance changed since it was read. The
+        revision check comes before the first write, so a refused write leaves nothing to undo.
+        Returns what `save` returns."""
+        self.lock_revision(session, planned.instance.id, planned.revision)
+        return self.save(session, planned.instance, planned.run, planned.outcome, expected_revision=planned.revision,
+                         events=[planned.cause], dumped=planned.dumped)
 
     def lock_revision(self, session: Session, instance_id: str, revision: int) -> None:
         """Lock an instance read outside this transaction, if it is still at `revision` (`Stale` if

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from bpmn.errors import NotWaiting
 from bpmn.forms import FormInvalid, validate_camunda, validate_json_schema
-from bpmn.runtime import Outcome, ProcessRun
 
 from ..access import (
     Principal,
@@ -26,7 +25,7 @@ from ..models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance
 from . import participants
 from .deployments import resource_content
 from .errors import Conflict, Invalid, NotFound
-from .store import Dumped, InstanceStore
+from .store import InstanceStore, PlannedAdvance
 from .task_search import TaskFilter, search  # noqa: F401 (the API's names for the task list)
 
 
@@ -152,18 +151,12 @@ def _workable(session: Session, principal: Principal, task_id: str) -> Row:
 
 
 @dataclass
-class PlannedCompletion:
+class PlannedCompletion(PlannedAdvance):
     """A task completed and the instance run on in memory, from the state at `revision`."""
 
     principal: Principal
     task_id: str
     task: Row  # as read: who may complete it is part of the instance's revision
-    instance: ProcessInstance  # as read, detached
-    revision: int
-    run: ProcessRun
-    outcome: Outcome
-    dumped: Dumped
-    completed: dict  # the history row of the completion
     open_task_rows: list[dict] | None = None  # set by `write_completion` when it opened all open tasks
 
 
@@ -183,8 +176,8 @@ def plan_completion(session: Session, store: InstanceStore, principal: Principal
                  "name": step.name, "element_type": step.type, "task_id": task_id, "user": principal.name,
                  "data": cleaned, "at": datetime.now(timezone.utc)}
     outcome = store.advance(run)
-    return PlannedCompletion(principal, task_id, task, instance, instance.revision, run, outcome, store.dump(run),
-                             completed)
+    return PlannedCompletion(instance=instance, revision=instance.revision, run=run, outcome=outcome,
+                             dumped=store.dump(run), cause=completed, principal=principal, task_id=task_id, task=task)
 
 
 def write_completion(session: Session, store: InstanceStore, planned: PlannedCompletion) -> ProcessInstance:
@@ -192,10 +185,7 @@ def write_completion(session: Session, store: InstanceStore, planned: PlannedCom
     release or assignment of its tasks included (`_changes_who_may_complete`). The revision check
     comes before the first write, so a refused write leaves nothing to undo."""
     instance, task = planned.instance, planned.task
-    store.lock_revision(session, instance.id, planned.revision)
-    planned.open_task_rows = store.save(session, instance, planned.run, planned.outcome,
-                                        expected_revision=planned.revision, events=[planned.completed],
-                                        dumped=planned.dumped)
+    planned.open_task_rows = store.write_planned(session, planned)
     name = planned.principal.name
     if name not in (task.assignee, instance.started_by, *(task.candidate_users or ())):  # else named already
         participants.add_users(session, instance, name)
