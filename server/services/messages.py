@@ -12,7 +12,7 @@ from bpmn.errors import NotWaiting
 
 from ..access import Principal, instance_visible
 from ..models import MessageStart, MessageWait, ProcessInstance
-from . import instances, participants
+from . import instances, participants, variable_match
 from .errors import BadRequest, Conflict, NotFound
 from .store import InstanceStore, PlannedAdvance, history_row
 
@@ -33,15 +33,10 @@ class Delivery:
     started: bool
 
 
-def _matches(variables: dict | None, keys: dict | None) -> bool:
-    variables = variables or {}
-    return all(variables.get(k) == v for k, v in (keys or {}).items())
-
-
 def _waiting(session: Session, msg: Correlation, visible_to: Principal | None) -> list[str]:
-    """Ids of the instances waiting for `msg` whose variables match its correlation keys. Their
-    ids and variables come in one query: loading each instance (its state document included) to
-    compare the keys cost a statement and a large row per candidate."""
+    """Ids of the instances waiting for `msg` whose variables match its correlation keys, in one
+    query that compares the keys' values in the database (server.services.variable_match): only
+    the matching instances' variables are read, whatever number of others wait for the name."""
     name = MessageWait.message_name
     if msg.business_key:
         # Without statistics SQLite would look up every wait for the name and join each instance
@@ -56,8 +51,10 @@ def _waiting(session: Session, msg: Correlation, visible_to: Principal | None) -
         query = query.where(MessageWait.instance_id == msg.instance_id)
     if msg.business_key:
         query = query.where(ProcessInstance.business_key == msg.business_key)
+    dialect = session.get_bind().dialect.name
+    query = query.where(*variable_match.sql_conditions(ProcessInstance.variables, msg.correlation_keys, dialect))
     return list(dict.fromkeys(instance_id for instance_id, variables in session.execute(query)
-                              if _matches(variables, msg.correlation_keys)))
+                              if variable_match.matches(variables, msg.correlation_keys)))
 
 
 def _may_start_instances(msg: Correlation) -> bool:

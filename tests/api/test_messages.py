@@ -140,6 +140,47 @@ def test_a_business_key_finds_its_instance_without_visiting_the_others(admin_api
         assert not any("ix_message_waits_name" in step for step in plan), plan
 
 
+def test_correlation_keys_compare_as_json_values(admin_api):
+    """Strings with strings, numbers by value, booleans only with booleans, objects whole; each
+    message must find exactly one instance (two would be a 409)."""
+    admin_api.deploy(diagram("receive_task.bpmn"))
+    cases = {"one": 1, "true": True, "text": "1", "two": 2.0, "object": {"k": [1, 2]}}
+    ids = {label: admin_api.start("receive_document", {"case": case})["id"] for label, case in cases.items()}
+    for label, key in [("true", True), ("text", "1"), ("two", 2), ("object", {"k": [1, 2]}), ("one", 1)]:
+        [item] = delivered(send(admin_api, "document_ready", correlation_keys={"case": key}))
+        assert item["instance_id"] == ids[label], f"{key!r} reached the wrong instance"
+    problem(send(admin_api, "document_ready", correlation_keys={"case": 1}), 404)
+
+
+def test_correlation_keys_are_compared_by_the_database(admin_api, cafe):
+    """The lookup's statement itself returns only the matching instance: the variables of the
+    others that wait for the same message are never read."""
+    admin_api.deploy(diagram("receive_task.bpmn"))
+    started = [admin_api.start("receive_document", {"case": case, "tag": f"t{case}"}) for case in range(30)]
+    here = threading.get_ident()
+    returned, running = [], []
+
+    def run_it_too(conn, cursor, statement, parameters, context, executemany):
+        """Run the lookup on a connection of its own, as the request is about to run it."""
+        if running or threading.get_ident() != here or not statement.startswith("SELECT") \
+                or "message_waits" not in statement:
+            return
+        running.append(statement)  # this very execution passes through here too
+        try:
+            with cafe.db.read_engine.connect() as own:
+                returned.append([row[0] for row in own.exec_driver_sql(statement, parameters)])
+        finally:
+            running.clear()
+
+    event.listen(cafe.db.read_engine, "before_cursor_execute", run_it_too)
+    try:
+        [item] = delivered(send(admin_api, "document_ready", correlation_keys={"case": 17, "tag": "t17"}))
+    finally:
+        event.remove(cafe.db.read_engine, "before_cursor_execute", run_it_too)
+    assert item["instance_id"] == started[17]["id"]
+    assert returned and returned[0] == [started[17]["id"]], returned
+
+
 def test_message_start_event_starts_an_instance(admin_api):
     admin_api.deploy(diagram("message_start.bpmn"))
     [item] = delivered(send(admin_api, "order_placed", business_key="web-9", variables={"quantity": 4}))

@@ -1,0 +1,43 @@
+"""Whether an instance's variables hold given values: the rule of message correlation keys, in
+Python and as SQL conditions that let the database drop nearly all candidates before their
+variables are read.
+
+Values compare as JSON values: a string only with the same string, numbers by value (7 equals
+7.0), a boolean only with the same boolean, null with null or a missing variable. Lists and
+objects are compared in Python only. The SQL conditions accept every row `matches` accepts (and
+on SQLite a boolean also the numbers 1 and 0), so `matches` stays the final word.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import cast, func, literal
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.elements import ColumnElement
+
+
+def same_value(held: Any, wanted: Any) -> bool:
+    if isinstance(held, bool) or isinstance(wanted, bool):
+        return isinstance(held, bool) and isinstance(wanted, bool) and held == wanted
+    return held == wanted
+
+
+def matches(variables: dict | None, wanted: dict | None) -> bool:
+    variables = variables or {}
+    return all(same_value(variables.get(name), value) for name, value in (wanted or {}).items())
+
+
+def sql_conditions(column: ColumnElement, wanted: dict | None, dialect: str) -> list[ColumnElement]:
+    """Conditions on a JSON column for the scalar values of `wanted` (null, lists and objects
+    get none)."""
+    conditions = []
+    for name, value in (wanted or {}).items():
+        if value is None or isinstance(value, (list, dict)):
+            continue
+        if dialect == "postgresql":  # jsonb compares typed values, numbers by value
+            conditions.append(cast(column, JSONB)[name] == literal(value, JSONB))
+        elif dialect == "sqlite" and '"' not in name and "\\" not in name:
+            # json_extract gives SQL values: text, integer or real (compared by value), 1 or 0
+            conditions.append(func.json_extract(column, f'$."{name}"') == value)
+    return conditions
