@@ -12,7 +12,8 @@ import platform
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -24,8 +25,8 @@ if str(ROOT) not in sys.path:
 
 from tests.system.server import ServerProcess  # noqa: E402
 
-__all__ = ["DIAGRAMS", "ROOT", "ServerProcess", "deploy", "describe_machine", "group_cpu_seconds", "running_server",
-           "sqlite_file"]
+__all__ = ["DIAGRAMS", "ROOT", "ServerProcess", "deploy", "describe_machine", "group_cpu_seconds", "in_parallel",
+           "running_server", "sqlite_file"]
 
 
 @contextmanager
@@ -66,6 +67,25 @@ def deploy(server: ServerProcess, session, *names: str) -> None:
     response = session.post(server.url + "/api/v1/deployments", files=files, timeout=60)
     if response.status_code not in (200, 201):
         raise RuntimeError(f"deployment failed: {response.status_code} {response.text[:2000]}")
+
+
+def in_parallel(count: int, work: Callable[[int], None]) -> None:
+    """Run work(0) ... work(count - 1) in threads of their own; raise if any of them failed."""
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            work(index)
+        except BaseException as err:  # reported after the join
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(index,), daemon=True) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} client(s) failed; first: {errors[0]}") from errors[0]
 
 
 def describe_machine() -> str:

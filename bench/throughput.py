@@ -85,7 +85,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from support import DIAGRAMS, deploy, describe_machine, group_cpu_seconds, running_server
+from support import DIAGRAMS, deploy, describe_machine, group_cpu_seconds, in_parallel, running_server
 
 DIAGRAM_FILES = {"straight": "straight.bpmn", "user_cycle": "user_cycle.bpmn"}
 PROCESS_IDS = {"straight": "bench_straight", "user_cycle": "bench_user_cycle"}
@@ -239,27 +239,17 @@ def run_clients(sessions: list, operation, seconds: float) -> Result:
     starts = [0.0] * len(sessions)
     ends = [0.0] * len(sessions)
     latencies: list[dict[str, list[float]]] = [{"start": [], "complete": []} for _ in sessions]
-    errors: list[BaseException] = []
 
     def worker(i: int) -> None:
         barrier.wait()
         starts[i] = time.perf_counter()
         deadline = starts[i] + seconds
-        try:
-            while time.perf_counter() < deadline:
-                operation(sessions[i], latencies[i])
-                counts[i] += 1
-        except BaseException as err:  # reported by the main thread
-            errors.append(err)
+        while time.perf_counter() < deadline:
+            operation(sessions[i], latencies[i])
+            counts[i] += 1
         ends[i] = time.perf_counter()
 
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(sessions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise RuntimeError(f"{len(errors)} client(s) failed; first: {errors[0]}") from errors[0]
+    in_parallel(len(sessions), worker)
     merged = {kind: [v for lat in latencies for v in lat[kind]] for kind in ("start", "complete")}
     return Result(sum(counts), max(ends) - min(starts), {k: v for k, v in merged.items() if v})
 
