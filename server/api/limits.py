@@ -5,6 +5,8 @@ Python's json parser raise RecursionError (a 500) before any schema sees it, and
 few hundred levels deep parses fine but then costs every later step that walks the variables
 (serialization, the sandbox, history). So every JSON body, on every route (the native API,
 /engine-rest, the web), is refused with 422 when it is nested deeper than `MAX_DEPTH` levels.
+The same parse refuses NaN and Infinity, which Python's parser accepts but JSON does not: stored
+as variables they are a 500 on PostgreSQL and invalid JSON in every answer that shows them.
 
 Path parameters of the native API are checked here too, so that an id that cannot exist never
 reaches the database: a 100 kB path segment, a task id that is not a UUID or a feed item id that
@@ -46,14 +48,24 @@ def depth_exceeds(document, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def _check_json_depth() -> None:
+class _NotJSON(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> None:
+    raise _NotJSON(f"the JSON body holds {name}, which JSON does not allow")
+
+
+def _check_json_body() -> None:
     if request.method not in _BODY_METHODS or not request.is_json or not request.content_length:
         return
     too_deep = f"the JSON body is nested deeper than {MAX_DEPTH} levels"
     try:
-        document = json.loads(request.get_data(cache=True))
+        document = json.loads(request.get_data(cache=True), parse_constant=_refuse_constant)
     except RecursionError:
         raise Invalid(too_deep) from None
+    except _NotJSON as err:
+        raise Invalid(str(err)) from None
     except ValueError:
         return  # not JSON: the view's body parser answers that with its own 400
     if isinstance(document, dict | list) and depth_exceeds(document):
@@ -76,4 +88,4 @@ def register_input_limits(app: Flask) -> None:
     @app.before_request
     def check_input_limits() -> None:
         _check_path_params()
-        _check_json_depth()
+        _check_json_body()

@@ -10,6 +10,7 @@ on SQLite a boolean also the numbers 1 and 0), so `matches` stays the final word
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import cast, func, literal
@@ -33,7 +34,7 @@ def sql_conditions(column: ColumnElement, wanted: dict | None, dialect: str) -> 
     get none)."""
     conditions = []
     for name, value in (wanted or {}).items():
-        if value is None or isinstance(value, (list, dict)):
+        if not _comparable_in_sql(value):
             continue
         if dialect == "postgresql":  # jsonb compares typed values, numbers by value
             conditions.append(cast(column, JSONB)[name] == literal(value, JSONB))
@@ -41,3 +42,13 @@ def sql_conditions(column: ColumnElement, wanted: dict | None, dialect: str) -> 
             # json_extract gives SQL values: text, integer or real (compared by value), 1 or 0
             conditions.append(func.json_extract(column, f'$."{name}"') == value)
     return conditions
+
+
+def _comparable_in_sql(value: Any) -> bool:
+    """A scalar both databases can take as a parameter: no null, list or object, no NaN or
+    infinity (not JSON), no integer beyond SQLite's 64 bits."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -2**63 <= value < 2**63
+    return isinstance(value, (str, bool))

@@ -86,6 +86,18 @@ def test_deeply_nested_json_is_refused_on_every_route(admin_api, depth):
     assert 400 <= response.status_code < 500
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_numbers_that_json_does_not_allow_are_refused_on_every_route(admin_api, constant):
+    """Python's parser takes them; stored, they were a 500 on PostgreSQL and invalid JSON out."""
+    admin_api.deploy(diagram("camunda_form.bpmn"))
+    body = '{"definition_key": "camunda_form", "variables": {"x": NUMBER}}'.replace("NUMBER", constant)
+    assert constant in problem(post_text(admin_api, INSTANCES, body), 422)["detail"]
+    response = post_text(admin_api, "/engine-rest/process-definition/key/camunda_form/start",
+                         '{"variables": {"x": {"value": NUMBER, "type": "Double"}}}'.replace("NUMBER", constant))
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)
+    assert admin_api.get(INSTANCES).get_json()["items"] == []
+
+
 def test_nesting_up_to_the_limit_is_accepted(admin_api):
     admin_api.deploy(diagram("camunda_form.bpmn"))
     value = nested(MAX_DEPTH - 2)  # the body and the variables object are two levels

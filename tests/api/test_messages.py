@@ -152,6 +152,29 @@ def test_correlation_keys_compare_as_json_values(admin_api):
     problem(send(admin_api, "document_ready", correlation_keys={"case": 1}), 404)
 
 
+@pytest.mark.parametrize("name,value", [("a.b", "dot"), ("it's", "quote"), ('say "x"', "double quote"),
+                                        ("back\\slash", 1), ("big", 2**70), ("small", -2**70), ("ratio", 0.5)])
+def test_odd_correlation_keys_and_values_are_found(admin_api, name, value):
+    """Key names that a JSON path would need to quote or cannot hold, and values a database
+    parameter cannot take (integers beyond 64 bits): delivered to their instance, not a 500."""
+    admin_api.deploy(diagram("receive_task.bpmn"))
+    other = admin_api.start("receive_document", {name: "something else"})
+    wanted = admin_api.start("receive_document", {name: value})
+    [item] = delivered(send(admin_api, "document_ready", correlation_keys={name: value}))
+    assert item["instance_id"] == wanted["id"]
+    problem(send(admin_api, "document_ready", correlation_keys={name: value}), 404)
+    assert get_instance(admin_api, other["id"])["status"] == "waiting"
+
+
+def test_a_correlation_value_that_is_not_json_is_not_a_server_error(admin_api):
+    admin_api.deploy(diagram("receive_task.bpmn"))
+    admin_api.start("receive_document", {"case": 1})
+    for number in ("NaN", "Infinity", "-Infinity"):
+        body = '{"name": "document_ready", "correlation_keys": {"case": NUMBER}}'.replace("NUMBER", number)
+        response = admin_api.post(MESSAGES, data=body, content_type="application/json")
+        assert 400 <= response.status_code < 500, response.get_data(as_text=True)
+
+
 def test_correlation_keys_are_compared_by_the_database(admin_api, cafe):
     """The lookup's statement itself returns only the matching instance: the variables of the
     others that wait for the same message are never read."""
