@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import cast, func, literal
+from sqlalchemy import Text, case, cast, func, literal, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -36,11 +36,17 @@ def sql_conditions(column: ColumnElement, wanted: dict | None, dialect: str) -> 
     for name, value in (wanted or {}).items():
         if not _comparable_in_sql(value):
             continue
-        if dialect == "postgresql":  # jsonb compares typed values, numbers by value
-            conditions.append(cast(column, JSONB)[name] == literal(value, JSONB))
+        if dialect == "postgresql":
+            # jsonb compares typed values, numbers by value. PostgreSQL's JSON functions refuse a
+            # document holding \u0000 (a script can store one): such a row stays for `matches`
+            element = column.op("->")(literal(name))
+            conditions.append(case((func.strpos(cast(column, Text), "\\u0000") > 0, true()),
+                                   else_=cast(element, JSONB) == literal(value, JSONB)))
         elif dialect == "sqlite" and '"' not in name and "\\" not in name:
-            # json_extract gives SQL values: text, integer or real (compared by value), 1 or 0
-            conditions.append(func.json_extract(column, f'$."{name}"') == value)
+            # json_extract gives SQL values: text, integer or real (compared by value), 1 or 0; a
+            # document SQLite's parser refuses (NaN from a script) stays for `matches` to decide
+            conditions.append(case((func.json_valid(column) == 0, true()),
+                                   else_=func.json_extract(column, f'$."{name}"') == value))
     return conditions
 
 

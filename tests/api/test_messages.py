@@ -175,6 +175,32 @@ def test_a_correlation_value_that_is_not_json_is_not_a_server_error(admin_api):
         assert 400 <= response.status_code < 500, response.get_data(as_text=True)
 
 
+def test_variables_a_json_function_refuses_do_not_break_correlation(admin_api, cafe, tmp_path):
+    """A script may store a string holding NUL (which PostgreSQL's jsonb refuses) or NaN (which
+    SQLite's JSON functions refuse; PostgreSQL refuses to store it at all). Messages correlated by
+    key still reach that instance and the others waiting for the same message."""
+    odd = 'nul = chr(0)\ncase_text = "a" + chr(0)'
+    if cafe.db.is_sqlite:
+        odd += '\nratio = float("nan")'
+    source = diagram("receive_task.bpmn").read_text()
+    source = source.replace('targetRef="receive"/>', 'targetRef="odd"/>').replace(
+        '<bpmn:receiveTask', '<bpmn:scriptTask id="odd" name="Store odd values"><bpmn:incoming>f1</bpmn:incoming>'
+        f'<bpmn:outgoing>f0</bpmn:outgoing><bpmn:script>{odd}</bpmn:script></bpmn:scriptTask>'
+        '<bpmn:sequenceFlow id="f0" sourceRef="odd" targetRef="receive"/><bpmn:receiveTask').replace(
+        '<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>',
+        '<bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>')
+    (tmp_path / "odd_values.bpmn").write_text(source.replace('id="receive_document"', 'id="odd_values"'))
+    admin_api.deploy(tmp_path / "odd_values.bpmn")
+    admin_api.deploy(diagram("receive_task.bpmn"))
+    strange = admin_api.start("odd_values", {"case": 1})
+    plain = admin_api.start("receive_document", {"case": 2})
+    assert strange["status"] == plain["status"] == "waiting"
+    for instance, case in ((plain, 2), (strange, 1)):
+        [item] = delivered(send(admin_api, "document_ready", correlation_keys={"case": case},
+                                variables={"document_id": "d"}))
+        assert item["instance_id"] == instance["id"]
+
+
 def test_correlation_keys_are_compared_by_the_database(admin_api, cafe):
     """The lookup's statement itself returns only the matching instance: the variables of the
     others that wait for the same message are never read."""
