@@ -6,7 +6,8 @@ few hundred levels deep parses fine but then costs every later step that walks t
 (serialization, the sandbox, history). So every JSON body, on every route (the native API,
 /engine-rest, the web), is refused with 422 when it is nested deeper than `MAX_DEPTH` levels.
 The same parse refuses NaN and Infinity, which Python's parser accepts but JSON does not: stored
-as variables they are a 500 on PostgreSQL and invalid JSON in every answer that shows them.
+as variables they are a 500 on PostgreSQL and invalid JSON in every answer that shows them. A
+string holding U+0000 is refused too: PostgreSQL's text columns and JSON functions cannot take it.
 
 Path parameters of the native API are checked here too, so that an id that cannot exist never
 reaches the database: a 100 kB path segment, a task id that is not a UUID or a feed item id that
@@ -48,6 +49,22 @@ def depth_exceeds(document, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+def holds_nul(document) -> bool:
+    """True if a string or a key anywhere in the document holds U+0000 (walked as `depth_exceeds`)."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
 class _NotJSON(ValueError):
     pass
 
@@ -70,6 +87,8 @@ def _check_json_body() -> None:
         return  # not JSON: the view's body parser answers that with its own 400
     if isinstance(document, dict | list) and depth_exceeds(document):
         raise Invalid(too_deep)
+    if b"\\u0000" in request.get_data(cache=True) and holds_nul(document):
+        raise Invalid("the JSON body holds the character U+0000, which text fields cannot store")
 
 
 def _check_path_params() -> None:

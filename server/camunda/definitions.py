@@ -14,7 +14,7 @@ from ..context import cafe
 from ..models import ProcessDefinition, ProcessInstance
 from ..services import deployments, instances, repository
 from .blueprint import bp, principal
-from .dto import json_body, json_response, not_found, self_link, typed_map, untyped_map
+from .dto import json_body, json_response, not_found, optional_text, self_link, typed_map, untyped_map
 from .forms import form_variables
 from .params import Params
 
@@ -139,7 +139,7 @@ def _start(lookup) -> Response:
     """Start and run to the first wait state before answering, as Camunda does."""
     body = json_body()
     variables = untyped_map(body.get("variables"))
-    business_key = body.get("businessKey")
+    business_key = optional_text(body, "businessKey")
     caller = principal()
     with cafe().unit_of_work() as session:
         definition = cafe().store.specs.info(session, lookup(session).id)

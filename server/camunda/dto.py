@@ -50,6 +50,33 @@ def not_found(message: str) -> CamundaError:
     return CamundaError(404, message)
 
 
+def optional_int(body: dict, name: str, default: int | None = None, limit: int = 2**31 - 1) -> int | None:
+    """A whole-number field of a request body (a JSON number or a numeric string), or `default`;
+    400 for anything else or a value beyond +-`limit`."""
+    value = body.get(name)
+    if value is None:
+        return default
+    try:
+        if isinstance(value, bool):
+            raise TypeError(name)
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise bad_request(f"{name} must be a number, not {str(value)[:40]!r}") from None
+    if abs(number) > limit:
+        raise bad_request(f"{name} must be between {-limit} and {limit}")
+    return number
+
+
+def optional_text(body: dict, name: str, limit: int = 255) -> str | None:
+    """A string field of a request body, or None; 400 for another type or an overlong value."""
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise bad_request(f"{name} must be a string, not {type(value).__name__}")
+    if value is not None and len(value) > limit:
+        raise bad_request(f"{name} is longer than {limit} characters")
+    return value
+
+
 # -- responses ------------------------------------------------------------------------------------
 
 def json_response(body: Any, status: int = 200) -> Response:

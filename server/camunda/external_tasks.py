@@ -18,10 +18,21 @@ from ..models import ProcessInstance, ServiceCall
 from ..services import external_tasks
 from ..services.repository import Page
 from .blueprint import bp, principal
-from .dto import bad_request, format_date, json_body, json_response, no_content, typed_map, untyped_map
+from .dto import (
+    bad_request,
+    format_date,
+    json_body,
+    json_response,
+    no_content,
+    optional_int,
+    optional_text,
+    typed_map,
+    untyped_map,
+)
 from .params import Params
 
 POLL_SECONDS = 0.2
+MAX_MS = 2**40  # the longest duration in milliseconds a request may ask for: about 34 years
 MAX_WAIT_SECONDS = 30.0
 DEFAULT_LOCK_MS = 300_000
 
@@ -56,9 +67,9 @@ def _topics(body: dict) -> list[tuple[external_tasks.Topic, list[str] | None]]:
         raise bad_request("fetchAndLock needs at least one topic: {\"topicName\", \"lockDuration\"}")
     parsed = []
     for topic in topics:
-        if not isinstance(topic, dict) or not topic.get("topicName"):
+        if not isinstance(topic, dict) or not optional_text(topic, "topicName"):
             raise bad_request("every topic needs a topicName")
-        lock_ms = int(topic.get("lockDuration") or DEFAULT_LOCK_MS)
+        lock_ms = optional_int(topic, "lockDuration", limit=MAX_MS) or DEFAULT_LOCK_MS
         if lock_ms <= 0:
             raise bad_request("lockDuration must be positive")
         names = topic.get("variables")
@@ -69,14 +80,14 @@ def _topics(body: dict) -> list[tuple[external_tasks.Topic, list[str] | None]]:
 @bp.post("/external-task/fetchAndLock")
 def fetch_and_lock() -> Response:
     body = json_body()
-    worker_id = body.get("workerId")
+    worker_id = optional_text(body, "workerId")
     if not worker_id:
         raise bad_request("workerId is required")
     external_tasks.require_worker(principal())
     topics = _topics(body)
     names = {topic.name: wanted for topic, wanted in topics}
-    max_tasks = max(int(body.get("maxTasks") or 1), 1)
-    wait = min(max(float(body.get("asyncResponseTimeout") or 0) / 1000, 0), MAX_WAIT_SECONDS)
+    max_tasks = max(optional_int(body, "maxTasks") or 1, 1)
+    wait = min(max((optional_int(body, "asyncResponseTimeout", limit=MAX_MS) or 0) / 1000, 0), MAX_WAIT_SECONDS)
     deadline = time.monotonic() + wait
     db = cafe().db
     while True:
@@ -84,7 +95,7 @@ def fetch_and_lock() -> Response:
             ready = external_tasks.has_work(session, list(names))
         if ready:
             with cafe().unit_of_work() as session:
-                locked = external_tasks.lock(session, str(worker_id), [t for t, _ in topics], max_tasks)
+                locked = external_tasks.lock(session, worker_id, [t for t, _ in topics], max_tasks)
                 result = [task_dto(call, instance, True, names[external_tasks.topic_of(call)])
                           for call, instance in locked]
             if result:
@@ -100,7 +111,7 @@ def complete_external_task(task_id: str) -> Response:
     body = json_body()
     external_tasks.require_worker(principal())
     with cafe().unit_of_work() as session:
-        external_tasks.complete(session, cafe().store, task_id, body.get("workerId"),
+        external_tasks.complete(session, cafe().store, task_id, optional_text(body, "workerId"),
                                 untyped_map(body.get("variables")), untyped_map(body.get("localVariables")),
                                 principal().name)
     return no_content()
@@ -110,11 +121,11 @@ def complete_external_task(task_id: str) -> Response:
 def failure(task_id: str) -> Response:
     body = json_body()
     external_tasks.require_worker(principal())
-    retries = body.get("retries")
+    retries, retry_ms = optional_int(body, "retries"), optional_int(body, "retryTimeout", limit=MAX_MS) or 0
+    worker_id = optional_text(body, "workerId")
     with cafe().unit_of_work() as session:
-        external_tasks.failure(session, cafe().store, task_id, body.get("workerId"), body.get("errorMessage"),
-                               body.get("errorDetails"), int(retries) if retries is not None else None,
-                               int(body.get("retryTimeout") or 0), principal().name)
+        external_tasks.failure(session, cafe().store, task_id, worker_id, body.get("errorMessage"),
+                               body.get("errorDetails"), retries, retry_ms, principal().name)
     return no_content()
 
 
@@ -124,8 +135,9 @@ def bpmn_error(task_id: str) -> Response:
     external_tasks.require_worker(principal())
     if not body.get("errorCode"):
         raise bad_request("errorCode is required")
+    worker_id = optional_text(body, "workerId")
     with cafe().unit_of_work() as session:
-        external_tasks.bpmn_error(session, cafe().store, task_id, body.get("workerId"), str(body["errorCode"]),
+        external_tasks.bpmn_error(session, cafe().store, task_id, worker_id, str(body["errorCode"]),
                                   body.get("errorMessage"), untyped_map(body.get("variables")), principal().name)
     return no_content()
 
@@ -134,11 +146,11 @@ def bpmn_error(task_id: str) -> Response:
 def extend_lock(task_id: str) -> Response:
     body = json_body()
     external_tasks.require_worker(principal())
-    duration = int(body.get("newDuration") or 0)
+    duration = optional_int(body, "newDuration", limit=MAX_MS) or 0
     if duration <= 0:
         raise bad_request("newDuration must be positive")
     with cafe().unit_of_work() as session:
-        external_tasks.extend_lock(session, task_id, body.get("workerId"), duration)
+        external_tasks.extend_lock(session, task_id, optional_text(body, "workerId"), duration)
     return no_content()
 
 

@@ -10,7 +10,16 @@ from ..services import messages, signals
 from ..services.errors import Conflict, NotFound
 from .blueprint import bp, principal
 from .definitions import instance_dto
-from .dto import CamundaError, bad_request, json_body, json_response, no_content, typed_map, untyped_map
+from .dto import (
+    CamundaError,
+    bad_request,
+    json_body,
+    json_response,
+    no_content,
+    optional_text,
+    typed_map,
+    untyped_map,
+)
 
 
 def _result(delivery: messages.Delivery, with_variables: bool) -> dict:
@@ -35,13 +44,14 @@ def correlate() -> Response:
     MismatchingMessageCorrelationException.
     """
     body = json_body()
-    name = body.get("messageName")
+    name = optional_text(body, "messageName")
     if not name:
         raise bad_request("No message name set")
     variables = untyped_map(body.get("processVariables")) | untyped_map(body.get("processVariablesLocal"))
     keys = untyped_map(body.get("correlationKeys")) | untyped_map(body.get("localCorrelationKeys"))
     correlation = messages.Correlation(
-        name=name, business_key=body.get("businessKey"), instance_id=body.get("processInstanceId"),
+        name=name, business_key=optional_text(body, "businessKey"),
+        instance_id=optional_text(body, "processInstanceId"),
         correlation_keys=keys or None, variables=variables, all=bool(body.get("all")))
     try:
         store, caller = cafe().store, principal()  # a user's message reaches what they may see: server/access.py
@@ -59,11 +69,11 @@ def correlate() -> Response:
 def signal() -> Response:
     """Always 204, whether or not anything waited for the signal (as in Camunda)."""
     body = json_body()
-    name = body.get("name")
+    name = optional_text(body, "name")
     if not name:
         raise bad_request("No signal name given")
     broadcast = signals.Signal(name=name, variables=untyped_map(body.get("variables")),
-                               instance_id=body.get("executionId"))
+                               instance_id=optional_text(body, "executionId"))
     with cafe().unit_of_work() as session:
         signals.broadcast(session, cafe().store, broadcast, principal().name, visible_to=principal())
     return no_content()

@@ -98,6 +98,20 @@ def test_numbers_that_json_does_not_allow_are_refused_on_every_route(admin_api, 
     assert admin_api.get(INSTANCES).get_json()["items"] == []
 
 
+@pytest.mark.parametrize("body", [
+    '{"definition_key": "camunda_form", "business_key": "a\\u0000b"}',
+    '{"definition_key": "camunda_form", "variables": {"note": ["x", "\\u0000"]}}',
+    '{"definition_key": "camunda_form", "variables": {"k\\u0000": 1}}',
+])
+def test_strings_holding_nul_are_refused(admin_api, body):
+    """PostgreSQL's text columns cannot store U+0000 (a business key holding one was a 500)."""
+    admin_api.deploy(diagram("camunda_form.bpmn"))
+    assert "U+0000" in problem(post_text(admin_api, INSTANCES, body), 422)["detail"]
+    assert admin_api.get(INSTANCES).get_json()["items"] == []
+    escaped = '{"definition_key": "camunda_form", "business_key": "a\\\\u0000b"}'  # a backslash, then text
+    assert post_text(admin_api, INSTANCES, escaped).status_code == 201
+
+
 def test_nesting_up_to_the_limit_is_accepted(admin_api):
     admin_api.deploy(diagram("camunda_form.bpmn"))
     value = nested(MAX_DEPTH - 2)  # the body and the variables object are two levels

@@ -59,6 +59,37 @@ def test_unknown_things_are_404_in_camundas_shape(camunda, path):
     assert response.headers["Content-Type"] == "application/json"
 
 
+TASK = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/message", {"messageName": 5}, "messageName"),
+    ("/message", {"messageName": "m", "businessKey": 5}, "businessKey"),
+    ("/message", {"messageName": "m", "processInstanceId": ["x"]}, "processInstanceId"),
+    ("/signal", {"name": 5}, "name"),
+    ("/signal", {"name": "s", "executionId": 7}, "executionId"),
+    ("/process-definition/key/k/start", {"businessKey": {"a": 1}}, "businessKey"),
+    ("/external-task/fetchAndLock", {"workerId": 5, "topics": [{"topicName": "t"}]}, "workerId"),
+    ("/external-task/fetchAndLock", {"workerId": "w", "maxTasks": "many", "topics": [{"topicName": "t"}]},
+     "maxTasks"),
+    ("/external-task/fetchAndLock", {"workerId": "w", "topics": [{"topicName": "t", "lockDuration": 10**15}]},
+     "lockDuration"),
+    ("/external-task/fetchAndLock", {"workerId": "w", "asyncResponseTimeout": True, "topics": [{"topicName": "t"}]},
+     "asyncResponseTimeout"),
+    (f"/external-task/{TASK}/failure", {"workerId": "w", "retries": "x"}, "retries"),
+    (f"/external-task/{TASK}/failure", {"workerId": "w", "retryTimeout": 10**15}, "retryTimeout"),
+    (f"/external-task/{TASK}/extendLock", {"workerId": "w", "newDuration": "x"}, "newDuration"),
+])
+def test_fields_of_the_wrong_type_or_size_are_400_naming_them(camunda, path, body, field):
+    """Each of these was a 500 (on PostgreSQL, or on both databases for the numbers)."""
+    assert field in error(camunda.post(path, json=body), 400)["message"]
+
+
+def test_a_topic_name_that_is_no_string_is_refused(camunda):
+    body = {"workerId": "w", "topics": [{"topicName": 5}]}
+    assert "topicName" in error(camunda.post("/external-task/fetchAndLock", json=body), 400)["message"]
+
+
 def test_key_lookup_names_the_tenant_rule(camunda):
     body = error(camunda.get("/process-definition/key/missing"), 404)
     assert body["message"] == "No matching process definition with key: missing and no tenant-id"

@@ -85,6 +85,10 @@ def test_message_correlation_answers(camunda):
     variables = camunda.get(f"/history/variable-instance?processInstanceId={instance['id']}&variableName=paid")
     assert [(v["name"], v["type"], v["value"]) for v in variables.get_json()] == [("paid", "Boolean", True)]
     error(camunda.post("/message", json={}), 400)
+    # a business key that is not a string is Camunda's 400, not a server error (it was on PostgreSQL)
+    assert "businessKey" in error(camunda.post("/message", json={**message, "businessKey": 5}), 400)["message"]
+    assert "businessKey" in error(camunda.post("/process-definition/key/order_review/start",
+                                               json={"businessKey": ["order-9"]}), 400)["message"]
 
 
 def test_signal_reaches_waiting_instances_and_starts_processes(camunda):
