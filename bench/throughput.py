@@ -40,7 +40,10 @@ and FAIL otherwise (exit code 1 on any FAIL).
 
 Measured on 2 CPUs (2026-11-27, evening, alternating rounds; bare 1,510-1,550 instances/s
 straight and 1,100-1,230 for the cycle): the server 390-470/s straight (ratio 0.26-0.30) and
-225-230/s for the cycle (0.19-0.20), FAIL. Server CPU per instance 3.0-3.7 ms straight and
+225-230/s for the cycle (0.19-0.20), FAIL. On a faster machine later that night (bare 2,110-2,150
+and 1,610-1,620): 575-740/s (0.27-0.35) and 322-368/s (0.20-0.23), server CPU 2.0-2.6 and
+4.1-4.6 ms per instance; SQLite's writer lock was held 80% of the time, groups of 3.7 writes,
+the commit (fsync) two fifths of the hold. Server CPU per instance 3.0-3.7 ms straight and
 6.2-6.4 ms for the cycle, against 0.65 and 0.8-0.9 ms bare. Before the rounds, with each side
 measured once, the same code gave ratios from 0.28 to 0.36 and 0.16 to 0.23 on this machine.
 Where it goes (bench/profile_server.py; in-process timings of each phase): the engine work is

@@ -24,9 +24,12 @@ not at compile time, so task variables named `type` or `input` keep working.
 from __future__ import annotations
 
 import ast
+import json
 import re
 import sys
 from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from time import monotonic
 from types import CodeType
@@ -263,7 +266,27 @@ class SandboxEnvironment(TaskDataEnvironment):
             # Iterators (generators, map(lambda ...)) would run script code later, outside the deadline.
             for name in [k for k, v in context.items() if k in RESERVED_NAMES or isinstance(v, Iterator)]:
                 del context[name]
+        problem = _unstorable(context)
+        if problem is not None:
+            context.clear()
+            context.update(before)
+            raise ValueError(problem)
         return True
+
+
+def _unstorable(context: dict[str, Any]) -> str | None:
+    """Why a variable of the task data cannot be stored, or None. Instance variables are JSON: a
+    datetime, Decimal, set or NaN left in the task data (bound anew or put into a list in place)
+    would fail every later save of the instance, so the script fails here, naming the variable,
+    and its step gets an incident."""
+    for name, value in context.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as err:
+            hint = "str(...) or .isoformat() store it as text" if isinstance(value, (date, timedelta)) else \
+                "float(...) or str(...)" if isinstance(value, Decimal) else "lists, dicts, text, numbers and booleans"
+            return f"variable {name!r} cannot be stored as JSON ({err}); use {hint}"
+    return None
 
 
 def _check_reserved(context: dict[str, Any]) -> None:

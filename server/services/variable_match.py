@@ -44,7 +44,7 @@ def sql_conditions(column: ColumnElement, wanted: dict | None, dialect: str) -> 
                                    else_=cast(element, JSONB) == literal(value, JSONB)))
         elif dialect == "sqlite" and '"' not in name and "\\" not in name:
             # json_extract gives SQL values: text, integer or real (compared by value), 1 or 0; a
-            # document SQLite's parser refuses (NaN from a script) stays for `matches` to decide
+            # document SQLite's parser refuses (NaN, stored before scripts were checked) stays for `matches`
             conditions.append(case((func.json_valid(column) == 0, true()),
                                    else_=func.json_extract(column, f'$."{name}"') == value))
     return conditions

@@ -54,6 +54,20 @@ def test_undefined_variable_names_the_variable(admin_api):
     assert "divisor" in incident["message"]
 
 
+def test_a_script_result_json_cannot_hold_is_an_incident_not_a_server_error(admin_api):
+    """1e308 / 0.1 is Infinity: stored, it was invalid JSON on SQLite and a 500 on PostgreSQL."""
+    admin_api.deploy(diagram("script_error.bpmn"))
+    started = admin_api.start("script_error", {"total": 1e308, "divisor": 0.1})
+    assert started["status"] == "error"
+    [incident] = started["incidents"]
+    assert incident["bpmn_id"] == "compute"
+    assert "'share'" in incident["message"] and "JSON" in incident["message"]
+    assert "share" not in get_instance(admin_api, started["id"])["variables"]
+    response = retry(admin_api, started["id"], {"total": 10, "divisor": 4})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["variables"]["share"] == 2.5
+
+
 def test_a_retry_that_fails_again_opens_a_new_incident(admin_api):
     admin_api.deploy(diagram("script_error.bpmn"))
     started = admin_api.start("script_error", {"total": 10, "divisor": 0})

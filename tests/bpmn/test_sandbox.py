@@ -6,7 +6,6 @@ import sys
 import threading
 import time
 from datetime import datetime
-from decimal import Decimal
 
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -180,7 +179,7 @@ counts["x"] = 1
 counts["x"] += 2
 counts["y"] = counts.get("y", 0) + 1
 by_price = {l["price"]: l["qty"] for l in order["lines"]}
-unique = {t.upper() for t in tags}
+unique = sorted({t.upper() for t in tags})
 first, (second, third) = 1, (2, 3)
 pairs = [a + b for a, b in zip([1, 2], [3, 4])]
 label = f"{len(tags)} tags, total {total:.2f}, {'ok'!r}"
@@ -198,11 +197,11 @@ assert isinstance(total, float)
 stats = (min(pairs), max(pairs), sum(pairs), abs(-1), round(2.567, 1), any(pairs), all(pairs))
 idx = [i for i, v in enumerate(tags)]
 nxt = next((t for t in tags if t > "a"), None)
-kind = bool(1), int("4"), float("1.5"), str(5), tuple([1]), set([1]), dict(a=1), list(range(2))
+kind = bool(1), int("4"), float("1.5"), str(5), tuple([1]), sorted(set([1])), dict(a=1), list(range(2))
 print("debugging output goes to the log", total)
-when = datetime(2024, 1, 31) + timedelta(days=1)
+when = (datetime(2024, 1, 31) + timedelta(days=1)).isoformat()
 day = date(2024, 2, 1).isoformat()
-money = Decimal("0.10") + Decimal("0.20")
+money = str(Decimal("0.10") + Decimal("0.20"))
 root = math.sqrt(16) + math.floor(math.pi)
 spaced = "x".ljust(3) + "|" + "%05d" % 42
 joined = ", ".join(t for t in tags) + str.join("", ["!"]) + "a-b".replace("-", "+")
@@ -215,7 +214,7 @@ modular = pow(3, 200, 7)
     assert data["tags"] == ["a", "b", "c"]
     assert data["counts"] == {"x": 3, "y": 1}
     assert data["by_price"] == {2.5: 4, 10: 1}
-    assert data["unique"] == {"A", "B", "C"}
+    assert data["unique"] == ["A", "B", "C"]
     assert (data["first"], data["second"], data["third"]) == (1, 2, 3)
     assert data["pairs"] == [4, 6]
     assert data["label"] == "3 tags, total 20.00, 'ok'"
@@ -223,13 +222,33 @@ modular = pow(3, 200, 7)
     assert data["bad"] == "invalid" and data["done"] is True
     assert data["stats"] == (4, 6, 10, 1, 2.6, True, True)
     assert data["idx"] == [0, 1, 2] and data["nxt"] == "b"
-    assert data["kind"] == (True, 4, 1.5, "5", (1,), {1}, {"a": 1}, [0, 1])
-    assert data["when"] == datetime(2024, 2, 1) and data["day"] == "2024-02-01"
-    assert data["money"] == Decimal("0.30") and data["root"] == 7.0
+    assert data["kind"] == (True, 4, 1.5, "5", (1,), [1], {"a": 1}, [0, 1])
+    assert data["when"] == "2024-02-01T00:00:00" and data["day"] == "2024-02-01"
+    assert data["money"] == "0.30" and data["root"] == 7.0
     assert data["spaced"] == "x  |00042"
     assert data["joined"] == "a, b, c!a+b" and data["modular"] == pow(3, 200, 7)
     assert "double" not in data and "lam" in data  # functions are removed, values stay
     assert not [k for k in data if k.startswith("_")]
+
+
+@pytest.mark.parametrize(("script", "kind"), [
+    ("due = datetime(2024, 1, 31)", "datetime"), ("money = Decimal('0.1')", "Decimal"), ("seen = {1, 2}", "set"),
+    ("ratio = float('nan')", "Out of range float"), ("raw = b'x'", "bytes"), ("wait = timedelta(days=1)", "timedelta"),
+    ("order['lines'].append(set())", "set"),
+])
+def test_a_script_that_leaves_a_value_json_cannot_hold_fails_naming_it(env, script, kind):
+    """Instance variables are JSON: such a value would fail every later save of the instance."""
+    data = {"order": {"lines": []}, "kept": 1}
+    with pytest.raises(ValueError, match=kind) as raised:
+        env.execute(script + "\nlater = 2", data)
+    assert repr(script.split(" =")[0].split("[")[0]) in str(raised.value)
+    assert "later" not in data and data["kept"] == 1  # names bound by the script are undone
+
+
+def test_values_json_cannot_hold_may_live_inside_a_script(env):
+    data = {}
+    env.execute("when = datetime(2024, 1, 31)\nwhen = when.isoformat()\nseen = sorted({3, 1})", data)
+    assert data == {"when": "2024-01-31T00:00:00", "seen": [1, 3]}
 
 
 def test_execute_semantics_match_task_data_environment():
