@@ -283,10 +283,16 @@ def _unstorable(context: dict[str, Any]) -> str | None:
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError, RecursionError) as err:
-            hint = "str(...) or .isoformat() store it as text" if isinstance(value, (date, timedelta)) else \
-                "float(...) or str(...)" if isinstance(value, Decimal) else "lists, dicts, text, numbers and booleans"
-            return f"variable {name!r} cannot be stored as JSON ({err}); use {hint}"
+            return f"variable {name!r} cannot be stored as JSON ({err}); {_storable_instead(value)}"
     return None
+
+
+def _storable_instead(value: Any) -> str:
+    if isinstance(value, (date, timedelta)):
+        return "store .isoformat() or str(...) of it, as text"
+    if isinstance(value, Decimal):
+        return "store float(...) or str(...) of it"
+    return "store lists, dicts, text, finite numbers, booleans or None"
 
 
 def _check_reserved(context: dict[str, Any]) -> None:

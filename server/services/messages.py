@@ -80,16 +80,17 @@ class PlannedCorrelation:
 
 
 def plan_correlation(session: Session, store: InstanceStore, msg: Correlation, user: str,
-                     visible_to: Principal | None = None) -> PlannedCorrelation:
+                     visible_to: Principal | None = None, waiting: list[str] | None = None) -> PlannedCorrelation:
     """Find where `msg` goes and run the waiting instances on, writing nothing: the engine work
     runs outside the write transaction (server.context.Cafe.optimistic), and a message nothing
     waits for is refused from this read. With `visible_to`, only instances that caller may see are
     candidates (server.access): a user's message cannot set variables on other people's
     instances. Without it (the server's own message flows and inbound watches), every waiting
-    instance is."""
+    instance is. `waiting`: the candidates, when the caller has found (and locked) them."""
     if not msg.name:
         raise BadRequest("a message needs a name")
-    waiting = _waiting(session, msg, visible_to)
+    if waiting is None:
+        waiting = _waiting(session, msg, visible_to)
     if len(waiting) > 1 and not msg.all:
         raise Conflict(f"message {msg.name!r} matches {len(waiting)} waiting instances; "
                        "narrow it with a business key, instance id or correlation keys, or set all")
@@ -116,10 +117,12 @@ def correlate(session: Session, store: InstanceStore, msg: Correlation, user: st
               visible_to: Principal | None = None) -> list[Delivery]:
     """Plan and write in the caller's transaction (job handlers, which hold their own). On
     PostgreSQL the waiting instances are locked before they are read, so the plan cannot go stale."""
+    waiting = None
     if msg.name and session.get_bind().dialect.name == "postgresql":
-        for instance_id in _waiting(session, msg, visible_to):
+        waiting = _waiting(session, msg, visible_to)
+        for instance_id in waiting:
             session.expunge(store.lock(session, instance_id))  # the row lock stays; the object goes
-    return write_correlation(session, store, plan_correlation(session, store, msg, user, visible_to))
+    return write_correlation(session, store, plan_correlation(session, store, msg, user, visible_to, waiting))
 
 
 def _plan_delivery(session: Session, store: InstanceStore, instance_id: str, msg: Correlation,
