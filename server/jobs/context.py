@@ -23,6 +23,7 @@ class JobContext:
     media: MediaStore
     public_url: str
     leased_instance: str | None = None  # the instance whose lease `worker_id` holds for a network job
+    let_go_called: bool = False  # `let_go` ran: the lease goes with the commit of its transaction
 
     def let_go(self, session: Session, done: Job | None = None) -> None:
         """In the handler's last transaction: delete the job row when it is `done`, and release the
@@ -32,3 +33,4 @@ class JobContext:
             session.delete(done)
         if self.leased_instance is not None:
             leases.release_in(session, self.leased_instance, self.worker_id)
+        self.let_go_called = True

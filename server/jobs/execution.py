@@ -144,11 +144,15 @@ def _run_network(ctx: JobContext, job_id: int, instance_id: str | None, handler)
             instance_id = None
     held = leases.Held(ctx.db, ctx.worker_id, job_id, instance_id)
     leases.HEARTBEAT.hold(held)
+    job_ctx = replace(ctx, leased_instance=instance_id)
+    finished = False
     try:
-        handler(replace(ctx, leased_instance=instance_id), job_id)
+        handler(job_ctx, job_id)
+        finished = True
     finally:
         leases.HEARTBEAT.drop(held)
-        if instance_id is not None:
+        # released with the handler's last commit (`JobContext.let_go`), unless it failed or ended early
+        if instance_id is not None and not (finished and job_ctx.let_go_called):
             leases.release_instance(ctx.db, instance_id, ctx.worker_id)
     return Outcome.RAN
 

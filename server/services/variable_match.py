@@ -4,8 +4,9 @@ variables are read.
 
 Values compare as JSON values: a string only with the same string, numbers by value (7 equals
 7.0), a boolean only with the same boolean, null with null or a missing variable. Lists and
-objects are compared in Python only. The SQL conditions accept every row `matches` accepts (and
-on SQLite a boolean also the numbers 1 and 0), so `matches` stays the final word.
+objects are compared in Python only, with Python's equality inside them (where `true == 1`).
+The SQL conditions accept every row `matches` accepts (and on SQLite a boolean also the numbers
+1 and 0), so `matches` stays the final word.
 """
 
 from __future__ import annotations
