@@ -28,9 +28,6 @@ class Messages(MethodView):
         correlation = messages.Correlation(
             name=body["name"], business_key=body.get("business_key"), instance_id=body.get("instance_id"),
             correlation_keys=body["correlation_keys"], variables=body["variables"], all=body["all"])
-        store = cafe().store
-        deliveries = cafe().optimistic(  # the engine runs outside the write transaction
-            lambda session: messages.plan_correlation(session, store, correlation, principal.name, principal),
-            lambda session, planned: messages.write_correlation(session, store, planned))
+        deliveries = messages.deliver(cafe().optimistic, cafe().store, correlation, principal)
         return {"items": [{"instance_id": d.instance.id, "started": d.started, "status": d.instance.status}
                           for d in deliveries]}

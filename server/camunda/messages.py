@@ -54,10 +54,7 @@ def correlate() -> Response:
         instance_id=optional_text(body, "processInstanceId"),
         correlation_keys=keys or None, variables=variables, all=bool(body.get("all")))
     try:
-        store, caller = cafe().store, principal()  # a user's message reaches what they may see: server/access.py
-        deliveries = cafe().optimistic(
-            lambda session: messages.plan_correlation(session, store, correlation, caller.name, caller),
-            lambda session, planned: messages.write_correlation(session, store, planned))
+        deliveries = messages.deliver(cafe().optimistic, cafe().store, correlation, principal())
         results = [_result(d, bool(body.get("variablesInResultEnabled"))) for d in deliveries]
     except (NotFound, Conflict) as err:
         raise CamundaError(400, f"Cannot correlate message '{name}': {err.detail}",

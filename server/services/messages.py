@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -111,6 +112,14 @@ def write_correlation(session: Session, store: InstanceStore, planned: PlannedCo
     if not started:
         raise _nothing_waits(planned.msg)
     return started
+
+
+def deliver(optimistic: Callable, store: InstanceStore, msg: Correlation, caller: Principal) -> list[Delivery]:
+    """A request's delivery: planned from a read and written with a revision check, through
+    `optimistic` (server.context.Cafe.optimistic), so the engine runs outside the write transaction.
+    The caller's message reaches only instances they may see (server.access)."""
+    return optimistic(lambda session: plan_correlation(session, store, msg, caller.name, caller),
+                      lambda session, planned: write_correlation(session, store, planned))
 
 
 def correlate(session: Session, store: InstanceStore, msg: Correlation, user: str,
