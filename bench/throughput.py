@@ -265,6 +265,8 @@ def measure_server(server, sessions: list, name: str, seconds: float, warmup: fl
     result = run_clients(sessions, operation, seconds)
     result.server_cpu = group_cpu_seconds(server) - server_cpu
     result.client_cpu = time.process_time() - client_cpu
+    for session in sessions:  # idle through the bare slice, the server would drop them (keep-alive 5 s)
+        session.close()
     return result
 
 
