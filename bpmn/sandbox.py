@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 import sys
 from collections.abc import Iterator
@@ -47,6 +48,7 @@ __all__ = ["SandboxEnvironment", "ScriptLimitExceeded", "ScriptRejected", "Scrip
 
 SCRIPT_FILENAME = "<string>"  # SpiffWorkflow looks for this file name to report the failing line
 MAX_SOURCE = 1_000_000  # characters of script text
+_MAX_STORED_DEPTH = 64  # nesting kept when a failed script's leftovers are made storable
 
 
 class ScriptRejected(ValueError):
@@ -260,6 +262,7 @@ class SandboxEnvironment(TaskDataEnvironment):
             # and a retry after an incident runs the script on the data it first saw.
             context.clear()
             context.update(before)
+            _make_storable(context)
             raise
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
@@ -270,6 +273,7 @@ class SandboxEnvironment(TaskDataEnvironment):
         if problem is not None:
             context.clear()
             context.update(before)
+            _make_storable(context)
             raise ValueError(problem)
         return True
 
@@ -285,6 +289,43 @@ def _unstorable(context: dict[str, Any]) -> str | None:
         except (TypeError, ValueError, RecursionError) as err:
             return f"variable {name!r} cannot be stored as JSON ({err}); {_storable_instead(value)}"
     return None
+
+
+def _make_storable(context: dict[str, Any]) -> None:
+    """After a failed script: what it put into existing lists and dicts in place stays there (the
+    undo covers names, not mutation; a deep copy per script would cost too much), and other tasks'
+    data may share those objects. So they are mended in place: a value JSON cannot hold becomes
+    its text, and the instance's error state can still be saved and shows what the script left."""
+    for name, value in context.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            context[name] = _storable(value, set())
+
+
+def _storable(value: Any, path: set[int]) -> Any:
+    """`value` itself where JSON can hold it (lists and dicts mended in place), else its text."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):  # str() refuses integers of more than 4,300 digits
+        return value if value.bit_length() <= 14_000 else f"<integer of {value.bit_length()} bits>"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, tuple):
+        return _storable(list(value), path)
+    if not isinstance(value, (list, dict)):
+        return repr(value)
+    if id(value) in path or len(path) >= _MAX_STORED_DEPTH:
+        return "<cycle or too deep>"
+    path.add(id(value))
+    for key, item in list(value.items() if isinstance(value, dict) else enumerate(value)):
+        mended = _storable(item, path)
+        if mended is not item:
+            value[key] = mended
+        if isinstance(value, dict) and not (isinstance(key, (str, int, float)) or key is None):
+            value[repr(key)] = value.pop(key)
+    path.discard(id(value))
+    return value
 
 
 def _storable_instead(value: Any) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from tests.api.engine_support import diagram, get_instance, kinds, problem
+from tests.api.test_script_escapes import deploy, script_diagram
 
 
 def retry(api, instance_id: str, variables: dict | None = None):
@@ -66,6 +67,18 @@ def test_a_script_result_json_cannot_hold_is_an_incident_not_a_server_error(admi
     response = retry(admin_api, started["id"], {"total": 10, "divisor": 4})
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["variables"]["share"] == 2.5
+
+
+def test_a_script_that_puts_a_value_json_cannot_hold_into_a_list_is_an_incident(admin_api):
+    """The failed script's change in place stays; the value it added is kept as text. Before, saving
+    the instance's error state was a 500."""
+    response = deploy(admin_api, "in_place", script_diagram("in_place", "order['lines'].append({1, 2})"))
+    assert response.status_code == 201, response.get_json()
+    started = admin_api.start("in_place", {"order": {"lines": ["first"]}})
+    assert started["status"] == "error"
+    [incident] = started["incidents"]
+    assert "'order'" in incident["message"] and "set" in incident["message"]
+    assert get_instance(admin_api, started["id"])["variables"]["order"]["lines"] == ["first", "{1, 2}"]
 
 
 def test_a_retry_that_fails_again_opens_a_new_incident(admin_api):

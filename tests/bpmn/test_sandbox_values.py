@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bpmn.sandbox import SandboxEnvironment
@@ -30,3 +32,27 @@ def test_values_json_cannot_hold_may_live_inside_a_script(env):
     data = {}
     env.execute("when = datetime(2024, 1, 31)\nwhen = when.isoformat()\nseen = sorted({3, 1})", data)
     assert data == {"when": "2024-01-31T00:00:00", "seen": [1, 3]}
+
+
+@pytest.mark.parametrize("script", [
+    "order['lines'].append({1, 2})",  # fails the storable check
+    "order['lines'].append({1, 2})\n1 / 0",  # fails on its own, after the change in place
+    "order['lines'].append(order['lines'])",  # a cycle
+    "order['lines'].append(float('inf'))",
+])
+def test_a_failed_script_leaves_data_json_can_hold_even_after_changes_in_place(env, script):
+    """The undo covers names only: what the script put into an existing list stays, as text where
+    JSON cannot hold it, so the instance's error state can be saved."""
+    data = {"order": {"lines": ["first"]}, "kept": 1}
+    with pytest.raises((ValueError, ZeroDivisionError)):
+        env.execute(script, data)
+    stored = json.loads(json.dumps(data, allow_nan=False))
+    assert stored["kept"] == 1 and stored["order"]["lines"][0] == "first"
+    assert len(stored["order"]["lines"]) == 2 and isinstance(stored["order"]["lines"][1], str)
+
+
+def test_mended_values_keep_what_json_can_hold_and_name_the_rest(env):
+    data = {"order": {"lines": []}}
+    with pytest.raises(ValueError):
+        env.execute("order['lines'].append({(1, 2): {3}, 'n': 4, 'when': date(2024, 1, 31)})", data)
+    assert data == {"order": {"lines": [{"(1, 2)": "{3}", "n": 4, "when": "datetime.date(2024, 1, 31)"}]}}
