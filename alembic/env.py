@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from alembic import context
 from server.config import Settings
 from server.db import make_engine
@@ -9,6 +11,10 @@ from server.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# Servers starting together on a new PostgreSQL database would each run the migrations at once and
+# fail on tables the other created; this advisory lock makes the later ones wait, then find the
+# schema current. (On SQLite the first statement's write lock serializes them already.)
+MIGRATION_LOCK = 0x70636166  # "pcaf"
 
 
 def _url() -> str:
@@ -40,6 +46,8 @@ def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                       compare_type=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

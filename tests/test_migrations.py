@@ -1,7 +1,11 @@
 """The Alembic migrations and the SQLAlchemy models describe the same schema."""
 
+import os
+import subprocess
+import sys
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -124,3 +128,21 @@ def test_0007_copies_creation_time_and_key_of_tasks_to_their_candidates(empty_da
         engine.dispose()
     assert sorted((r.task_id, r.kind, r.name, r.definition_key, r.created_at) for r in rows) == [
         ("t1", "group", "team", "p", first), ("t1", "user", "ann", "p", first), ("t2", "group", "team", "q", second)]
+
+
+def test_upgrades_started_together_on_an_empty_database_all_succeed(empty_database_url):
+    """Servers started together (several replicas, `processcafe serve` migrating on start) must not
+    fail on tables another one is creating. On PostgreSQL an advisory lock queues them; before it,
+    two of three failed with a duplicate key in pg_type."""
+    cli = Path(sys.executable).parent / "processcafe"
+    env = {**os.environ, "DATABASE_URL": empty_database_url}
+    runs = [subprocess.Popen([str(cli), "db", "upgrade"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            for _ in range(3)]
+    outputs = [run.communicate(timeout=120)[0].decode(errors="replace") for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], "\n".join(outputs)
+    assert sum(output.count("Running upgrade  -> 0001") for output in outputs) == 1
+    engine = make_engine(empty_database_url)
+    try:
+        assert is_current(engine)
+    finally:
+        engine.dispose()
