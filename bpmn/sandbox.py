@@ -40,6 +40,7 @@ from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.transformer import IOPERATOR_TO_STR, RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 
+from .json_values import depth_exceeds
 from .sandbox_guards import RESERVED_NAMES, SAFE_BUILTINS, ScriptLimitExceeded
 
 __all__ = ["SandboxEnvironment", "ScriptLimitExceeded", "ScriptRejected", "ScriptTimeout",
@@ -48,7 +49,7 @@ __all__ = ["SandboxEnvironment", "ScriptLimitExceeded", "ScriptRejected", "Scrip
 
 SCRIPT_FILENAME = "<string>"  # SpiffWorkflow looks for this file name to report the failing line
 MAX_SOURCE = 1_000_000  # characters of script text
-_MAX_STORED_DEPTH = 64  # nesting kept when a failed script's leftovers are made storable
+MAX_STORED_DEPTH = 64  # levels of lists and dicts a variable may nest (the state fails to load at a few hundred)
 
 
 class ScriptRejected(ValueError):
@@ -288,6 +289,8 @@ def _unstorable(context: dict[str, Any]) -> str | None:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError, RecursionError) as err:
             return f"variable {name!r} cannot be stored as JSON ({err}); {_storable_instead(value)}"
+        if depth_exceeds(value, MAX_STORED_DEPTH):
+            return f"variable {name!r} nests lists and dicts deeper than {MAX_STORED_DEPTH} levels"
     return None
 
 
@@ -299,7 +302,10 @@ def _make_storable(context: dict[str, Any]) -> None:
     for name, value in context.items():
         try:
             json.dumps(value, allow_nan=False)
+            storable = not depth_exceeds(value, MAX_STORED_DEPTH)
         except (TypeError, ValueError, RecursionError):
+            storable = False
+        if not storable:
             context[name] = _storable(value, set())
 
 
@@ -315,7 +321,7 @@ def _storable(value: Any, path: set[int]) -> Any:
         return _storable(list(value), path)
     if not isinstance(value, (list, dict)):
         return repr(value)
-    if id(value) in path or len(path) >= _MAX_STORED_DEPTH:
+    if id(value) in path or len(path) >= MAX_STORED_DEPTH:
         return "<cycle or too deep>"
     path.add(id(value))
     for key, item in list(value.items() if isinstance(value, dict) else enumerate(value)):

@@ -26,6 +26,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter as Spi
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask as SpiffScriptTask
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 
+from .errors import RunError
 from .event_subprocesses import start_event_parser
 from .parser_fixes import PlainBusinessRuleTaskParser, SpiffScriptTaskParser, with_implicit_splits
 from .social import OPERATORS
@@ -137,7 +138,11 @@ def finish_service_task(task, result: Any) -> None:
         if isinstance(result, dict):
             scope.update(result)
         for name, expression in request.outputs.items():
-            task.data[name] = engine.evaluate_in(expression, scope) if isinstance(expression, str) else expression
+            try:
+                task.data[name] = engine.evaluate_in(expression, scope) if isinstance(expression, str) else expression
+            except Exception as err:  # the diagram's expression: any failure is the diagram's or the result's
+                raise RunError(f"output parameter {name!r} ({expression!r}) failed: {type(err).__name__}: {err}",
+                               element_id=task.task_spec.bpmn_id, task_id=str(task.id)) from err
     elif request.result_variable:
         task.data[request.result_variable] = result
     elif isinstance(result, dict):

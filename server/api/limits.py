@@ -21,6 +21,8 @@ import re
 
 from flask import Flask, request
 
+from bpmn.json_values import depth_exceeds, holds_nul
+
 from ..services.errors import Invalid, NotFound
 
 MAX_DEPTH = 32  # levels of objects and arrays in one JSON body, the body itself being level 1
@@ -37,58 +39,39 @@ ID_FORMATS = {  # path parameters whose values have a known shape
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def depth_exceeds(document, limit: int = MAX_DEPTH) -> bool:
-    """True if objects and arrays nest deeper than `limit`; iterative, so any depth is safe to walk."""
-    stack = [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
-        children = value.values() if isinstance(value, dict) else value
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
-
-
-def holds_nul(document) -> bool:
-    """True if a string or a key anywhere in the document holds U+0000 (walked as `depth_exceeds`)."""
-    stack = [document]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                return True
-        elif isinstance(value, dict):
-            stack.extend(value.keys())
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return False
-
-
-class _NotJSON(ValueError):
-    pass
+class UnsafeJSON(ValueError):
+    """Valid to Python's parser, refused here: NaN or Infinity, too deep a nesting, or U+0000."""
 
 
 def _refuse_constant(name: str) -> None:
-    raise _NotJSON(f"the JSON body holds {name}, which JSON does not allow")
+    raise UnsafeJSON(f"holds {name}, which JSON does not allow")
+
+
+def load_json(data: bytes | str) -> object:
+    """Parse JSON as the request hook does: `UnsafeJSON` for what is refused on every route (its
+    message says why, e.g. "is nested deeper than 32 levels"), ValueError for what is not JSON."""
+    too_deep = f"is nested deeper than {MAX_DEPTH} levels"
+    try:
+        document = json.loads(data, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise UnsafeJSON(too_deep) from None
+    if depth_exceeds(document, MAX_DEPTH):
+        raise UnsafeJSON(too_deep)
+    nul = b"\\u0000" if isinstance(data, bytes) else "\\u0000"
+    if nul in data and holds_nul(document):
+        raise UnsafeJSON("holds the character U+0000, which text fields cannot store")
+    return document
 
 
 def _check_json_body() -> None:
     if request.method not in _BODY_METHODS or not request.is_json or not request.content_length:
         return
-    too_deep = f"the JSON body is nested deeper than {MAX_DEPTH} levels"
     try:
-        document = json.loads(request.get_data(cache=True), parse_constant=_refuse_constant)
-    except RecursionError:
-        raise Invalid(too_deep) from None
-    except _NotJSON as err:
-        raise Invalid(str(err)) from None
+        load_json(request.get_data(cache=True))
+    except UnsafeJSON as err:
+        raise Invalid(f"the JSON body {err}") from None
     except ValueError:
         return  # not JSON: the view's body parser answers that with its own 400
-    if isinstance(document, dict | list) and depth_exceeds(document):
-        raise Invalid(too_deep)
-    if b"\\u0000" in request.get_data(cache=True) and holds_nul(document):
-        raise Invalid("the JSON body holds the character U+0000, which text fields cannot store")
 
 
 def _check_path_params() -> None:

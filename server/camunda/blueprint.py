@@ -88,8 +88,11 @@ def version() -> Response:
     return json_response({"version": VERSION})
 
 
-@bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"])
-@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"])
+_ANY_METHOD = ["GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE"]  # else a 405 problem document
+
+
+@bp.route("/", defaults={"rest": ""}, methods=_ANY_METHOD)
+@bp.route("/<path:rest>", methods=_ANY_METHOD)
 def _unknown(rest: str) -> Response:
     """Unknown paths answer in Camunda's error shape (and with CORS headers), not as a problem."""
     raise CamundaError(404, f"{request.method} {PREFIX}/{rest} is not part of the supported Camunda REST subset",

@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import Response, request
 
+from ..api.limits import UnsafeJSON, load_json
+
 PREFIX = "/engine-rest"
 INT_RANGE = (-(2**31), 2**31 - 1)
 SHORT_RANGE = (-(2**15), 2**15 - 1)
@@ -96,8 +98,10 @@ def json_body() -> dict:
     """The request's JSON object; an empty or missing body is `{}` (clients send `{}` on GET too)."""
     if not request.get_data(cache=True):
         return {}
-    try:
-        body = json.loads(request.get_data(cache=True))
+    try:  # checked like every JSON body, whatever the Content-Type says (the request hook only sees JSON ones)
+        body = load_json(request.get_data(cache=True))
+    except UnsafeJSON as err:
+        raise bad_request(f"the request body {err}") from err
     except ValueError as err:
         raise bad_request(f"the request body is not valid JSON: {err}") from err
     if body is None:
@@ -127,8 +131,12 @@ def parse_date(text: str, name: str = "date") -> datetime:
                           "use yyyy-MM-dd'T'HH:mm:ss.SSSZ")
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(value)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # the right shape, no such date or time (month 13, offset +9999)
+        raise bad_request(f"Cannot convert value '{text}' to java type java.util.Date for {name}: "
+                          "no such date") from None
 
 
 def format_text_date(value: str | None) -> str | None:
@@ -174,12 +182,16 @@ def untyped(name: str, dto: Any) -> Any:
     """The plain value of one `VariableValueDto`; a missing type is inferred from the JSON value."""
     if not isinstance(dto, dict):
         raise bad_request(f"variable '{name}' must be an object with 'value' and 'type'")
-    value, kind = dto.get("value"), (dto.get("type") or "").lower()
+    value, kind, info = dto.get("value"), dto.get("type") or "", dto.get("valueInfo") or {}
+    if not isinstance(kind, str):
+        raise bad_request(f"the type of variable '{name}' must be a string, not {type(kind).__name__}")
+    if not isinstance(info, dict):
+        raise bad_request(f"the valueInfo of variable '{name}' must be an object")
     try:
-        return _convert(kind, value, dto.get("valueInfo") or {})
-    except (TypeError, ValueError) as err:
-        raise bad_request(f"Cannot convert value '{value}' of variable '{name}' to type "
-                          f"{dto.get('type')}: {err}") from err
+        return _convert(kind.lower(), value, info)
+    except (TypeError, ValueError, OverflowError, CamundaError) as err:  # CamundaError: a Date that is none
+        shown = str(value) if not isinstance(value, str) or len(value) <= 80 else value[:80] + "..."
+        raise bad_request(f"Cannot convert value '{shown}' of variable '{name}' to type {kind}: {err}") from None
 
 
 def untyped_map(dtos: Any) -> dict:
@@ -196,7 +208,7 @@ def _convert(kind: str, value: Any, info: dict) -> Any:
     if kind in ("", "json", "object"):
         if kind and isinstance(value, str) and info.get("serializationDataFormat", "application/json") \
                 == "application/json":
-            return json.loads(value)
+            return load_json(value)
         return value
     if kind in ("string", "xml"):
         return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) \

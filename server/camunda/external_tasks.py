@@ -35,6 +35,7 @@ POLL_SECONDS = 0.2
 MAX_MS = 2**40  # the longest duration in milliseconds a request may ask for: about 34 years
 MAX_WAIT_SECONDS = 30.0
 DEFAULT_LOCK_MS = 300_000
+MAX_TEXT = 65_536  # characters of an error message or details (a worker's stack trace)
 
 
 def task_dto(call: ServiceCall, instance: ProcessInstance | None, fetched: bool = False,
@@ -73,7 +74,9 @@ def _topics(body: dict) -> list[tuple[external_tasks.Topic, list[str] | None]]:
         if lock_ms <= 0:
             raise bad_request("lockDuration must be positive")
         names = topic.get("variables")
-        parsed.append((external_tasks.Topic(topic["topicName"], lock_ms), list(names) if names is not None else None))
+        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise bad_request("a topic's variables must be a list of variable names")
+        parsed.append((external_tasks.Topic(topic["topicName"], lock_ms), names))
     return parsed
 
 
@@ -124,8 +127,8 @@ def failure(task_id: str) -> Response:
     retries, retry_ms = optional_int(body, "retries"), optional_int(body, "retryTimeout", limit=MAX_MS) or 0
     worker_id = optional_text(body, "workerId")
     with cafe().unit_of_work() as session:
-        external_tasks.failure(session, cafe().store, task_id, worker_id, body.get("errorMessage"),
-                               body.get("errorDetails"), retries, retry_ms, principal().name)
+        external_tasks.failure(session, cafe().store, task_id, worker_id, optional_text(body, "errorMessage", MAX_TEXT),
+                               optional_text(body, "errorDetails", MAX_TEXT), retries, retry_ms, principal().name)
     return no_content()
 
 
@@ -133,12 +136,15 @@ def failure(task_id: str) -> Response:
 def bpmn_error(task_id: str) -> Response:
     body = json_body()
     external_tasks.require_worker(principal())
-    if not body.get("errorCode"):
+    raw_code = body.get("errorCode")  # Camunda's JSON reader takes a number for this string too
+    error_code = str(raw_code) if type(raw_code) is int else optional_text(body, "errorCode")
+    if not error_code:
         raise bad_request("errorCode is required")
     worker_id = optional_text(body, "workerId")
     with cafe().unit_of_work() as session:
-        external_tasks.bpmn_error(session, cafe().store, task_id, worker_id, str(body["errorCode"]),
-                                  body.get("errorMessage"), untyped_map(body.get("variables")), principal().name)
+        external_tasks.bpmn_error(session, cafe().store, task_id, worker_id, error_code,
+                                  optional_text(body, "errorMessage", MAX_TEXT), untyped_map(body.get("variables")),
+                                  principal().name)
     return no_content()
 
 
@@ -165,8 +171,8 @@ def unlock(task_id: str) -> Response:
 @bp.put("/external-task/<task_id>/retries")
 def set_retries(task_id: str) -> Response:
     external_tasks.require_worker(principal())
-    retries = json_body().get("retries")
-    if not isinstance(retries, int) or retries < 0:
+    retries = optional_int(json_body(), "retries")
+    if retries is None or retries < 0:
         raise bad_request("retries must be a number of at least 0")
     with cafe().unit_of_work() as session:
         external_tasks.set_retries(session, cafe().store, task_id, retries, principal().name)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask import request
 
-from .dto import bad_request, parse_date
+from .dto import INT_RANGE, bad_request, parse_date
 
 MAX_RESULTS = 10_000  # one page at most; Camunda's default is unlimited
 
@@ -42,9 +42,12 @@ class Params:
         if value is None:
             return default
         try:
-            return int(value)
+            number = int(value)
         except ValueError as err:
             raise bad_request(f"Cannot set query parameter '{name}' to value '{value}': not a number") from err
+        if not INT_RANGE[0] <= number <= INT_RANGE[1]:  # Camunda's are Java ints; SQLite takes 64 bits at most
+            raise bad_request(f"Cannot set query parameter '{name}' to value '{value}': out of range")
+        return number
 
     def date(self, name: str) -> datetime | None:
         value = self.text(name)

@@ -24,6 +24,7 @@ from .dto import (
     json_response,
     no_content,
     not_found,
+    optional_text,
     typed_map,
     untyped_map,
 )
@@ -91,7 +92,7 @@ def get_task(task_id: str) -> Response:
 
 @bp.post("/task/<task_id>/claim")
 def claim(task_id: str) -> Response:
-    user = json_body().get("userId") or principal().name
+    user = optional_text(json_body(), "userId") or principal().name
     try:
         with cafe().unit_of_work() as session:
             tasks.claim(session, principal(), task_id, user)
@@ -111,7 +112,7 @@ def unclaim(task_id: str) -> Response:
 @bp.post("/task/<task_id>/assignee")
 def set_assignee(task_id: str) -> Response:
     with cafe().unit_of_work() as session:
-        tasks.assign(session, principal(), task_id, json_body().get("userId"))
+        tasks.assign(session, principal(), task_id, optional_text(json_body(), "userId"))
     return no_content()
 
 

@@ -50,7 +50,7 @@ class VariableCondition:
         name, op, text = match.groups()
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # e.g. "[[[[..." a thousand deep
             value = text
         return cls(name, op, value, text)
 

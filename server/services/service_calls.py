@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bpmn.errors import NotWaiting
+from bpmn.errors import NotWaiting, RunError
 from bpmn.runtime import Outcome
 from bpmn.service_tasks import ServiceRequest
 
 from ..models import HistoryEvent, ServiceCall
 from ..models.instances import ACTIVE_STATUSES
 from . import participants
-from .errors import Conflict, NotFound
+from .errors import BadRequest, Conflict, NotFound
 
 if TYPE_CHECKING:  # the store records calls through this module; only the type goes the other way
     from .store import InstanceStore
@@ -82,6 +82,8 @@ def finish(session: Session, store: InstanceStore, call: ServiceCall, result: An
         step = run.finish_service_task(call.task_id, result)
     except NotWaiting as err:
         raise Conflict(str(err)) from err
+    except RunError as err:  # an output mapping failed on this result: the task stays parked
+        raise BadRequest(f"{err.element_id}: {err.message}") from err
     call.status, call.result, call.finished_at = "done", {"value": result}, datetime.now(timezone.utc)
     session.add(HistoryEvent(instance_id=instance.id, kind="service_completed", bpmn_id=step.bpmn_id,
                              name=step.name, element_type=step.type, task_id=call.task_id, user=user,

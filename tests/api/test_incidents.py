@@ -81,6 +81,17 @@ def test_a_script_that_puts_a_value_json_cannot_hold_into_a_list_is_an_incident(
     assert get_instance(admin_api, started["id"])["variables"]["order"]["lines"] == ["first", "{1, 2}"]
 
 
+def test_a_script_that_nests_a_variable_hundreds_deep_is_an_incident(admin_api):
+    """JSON can hold it, but the state of such an instance failed to load: the start was a 500."""
+    script = "nested = []\nfor i in range(700):\n    nested = [nested]"
+    assert deploy(admin_api, "deep", script_diagram("deep", script)).status_code == 201
+    started = admin_api.start("deep", {})
+    [incident] = started["incidents"]
+    assert "'nested'" in incident["message"] and "deeper than" in incident["message"]
+    assert get_instance(admin_api, started["id"])["status"] == "error"
+    assert admin_api.delete(f"/api/v1/process-instances/{started['id']}").status_code == 200
+
+
 def test_a_retry_that_fails_again_opens_a_new_incident(admin_api):
     admin_api.deploy(diagram("script_error.bpmn"))
     started = admin_api.start("script_error", {"total": 10, "divisor": 0})

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from bpmn.sandbox import SandboxEnvironment
+from bpmn.json_values import depth_exceeds
+from bpmn.sandbox import MAX_STORED_DEPTH, SandboxEnvironment
 
 
 @pytest.fixture
@@ -18,6 +19,7 @@ def env() -> SandboxEnvironment:
     ("due = datetime(2024, 1, 31)", "datetime"), ("money = Decimal('0.1')", "Decimal"), ("seen = {1, 2}", "set"),
     ("ratio = float('nan')", "Out of range float"), ("raw = b'x'", "bytes"), ("wait = timedelta(days=1)", "timedelta"),
     ("order['lines'].append(set())", "set"),
+    ("nested = []\nfor i in range(100):\n    nested = [nested]", "deeper than 64 levels"),
 ])
 def test_a_script_that_leaves_a_value_json_cannot_hold_fails_naming_it(env, script, kind):
     """Instance variables are JSON: such a value would fail every later save of the instance."""
@@ -56,3 +58,11 @@ def test_mended_values_keep_what_json_can_hold_and_name_the_rest(env):
     with pytest.raises(ValueError):
         env.execute("order['lines'].append({(1, 2): {3}, 'n': 4, 'when': date(2024, 1, 31)})", data)
     assert data == {"order": {"lines": [{"(1, 2)": "{3}", "n": 4, "when": "datetime.date(2024, 1, 31)"}]}}
+
+
+def test_a_failed_script_that_nested_an_existing_list_too_deep_leaves_it_cut_at_the_limit(env):
+    """A state nested a few hundred levels deep fails to load: the instance could not be touched again."""
+    data = {"order": {"lines": []}}
+    with pytest.raises(ValueError, match="deeper than"):
+        env.execute("y = []\nfor i in range(500):\n    y = [y]\norder['lines'].append(y)", data)
+    assert not depth_exceeds(data, MAX_STORED_DEPTH + 1)

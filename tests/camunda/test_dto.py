@@ -73,3 +73,22 @@ def test_bad_values_are_a_400_naming_the_variable(dto):
 
 def test_a_missing_map_is_empty():
     assert untyped_map(None) == {}
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("dto", [
+    {"value": 5, "type": 5}, {"value": "{}", "type": "Json", "valueInfo": "abc"},
+    {"value": 2**1100, "type": "Double"}, {"value": "9999-12-31T23:59:59.999-2359", "type": "Date"},
+    {"value": "2026-02-30T10:00:00.000+0000", "type": "Date"},
+    {"value": _nested(600), "type": "Json"}, {"value": _nested(5000), "type": "Json"},
+    {"value": '{"x": NaN}', "type": "Json"}, {"value": '["\\u0000"]', "type": "Object"},
+])
+def test_values_found_by_probing_are_a_400_naming_the_variable(dto):
+    """Each was a 500. A Json text nested 600 deep was even stored, and no later request could
+    load, complete or delete that instance (the state document failed to deserialize)."""
+    with pytest.raises(CamundaError) as err:
+        untyped_map({"amount": dto})
+    assert err.value.status == 400 and "amount" in err.value.message

@@ -81,3 +81,19 @@ def test_an_admins_retry_of_the_instance_resolves_a_failed_external_task(camunda
     assert retried.status_code == 200 and retried.get_json()["status"] == "waiting"
     [again] = fetch(camunda, "w1")
     assert again["id"] == task["id"]
+
+
+def test_a_completion_its_output_mapping_cannot_use_is_a_400_and_the_task_stays_locked(camunda):
+    """external_publish maps `postUrl` from `${url}`: completed without `url`, that expression
+    fails. It was a 500; now the worker hears which parameter failed and can complete again."""
+    camunda.deploy("external_publish.bpmn")
+    instance = camunda.start("external_publish", {"orderId": {"value": 5}})
+    [task] = fetch(camunda, "w1")
+    body = error(camunda.post(f"/external-task/{task['id']}/complete", json={"workerId": "w1"}), 400)
+    assert "postUrl" in body["message"] and "url" in body["message"]
+    assert camunda.get("/external-task/count?workerId=w1&locked=true").get_json() == {"count": 1}
+    done = camunda.post(f"/external-task/{task['id']}/complete", json={
+        "workerId": "w1", "variables": {"url": {"value": "https://example.test/1", "type": "String"}}})
+    assert done.status_code == 204, done.get_json()
+    variables = camunda.get(f"/process-instance/{instance['id']}/variables").get_json()
+    assert variables["postUrl"]["value"] == "https://example.test/1"

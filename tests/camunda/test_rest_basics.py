@@ -178,3 +178,51 @@ def test_definition_xml_and_start_form(camunda):
     xml = camunda.get(f"/process-definition/{definition['id']}/xml").get_json()
     assert xml["id"] == definition["id"] and xml["bpmn20Xml"].startswith("<?xml")
     assert camunda.get("/process-definition/key/order_review/form-variables").get_json() == {}
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("post", f"/task/{TASK}/claim", {"userId": ["a"]}, "userId"),
+    ("post", f"/task/{TASK}/assignee", {"userId": 2**63}, "userId"),
+    ("post", "/external-task/fetchAndLock", {"workerId": "w", "topics": [{"topicName": "t", "variables": 5}]},
+     "variables"),
+    ("post", "/external-task/fetchAndLock", {"workerId": "w", "topics": [{"topicName": "t", "variables": [{}]}]},
+     "variables"),
+    ("post", f"/external-task/{TASK}/failure", {"workerId": "w", "errorMessage": {"a": 1}}, "errorMessage"),
+    ("post", f"/external-task/{TASK}/failure", {"workerId": "w", "errorDetails": [1]}, "errorDetails"),
+    ("post", f"/external-task/{TASK}/bpmnError", {"workerId": "w", "errorCode": "e", "errorMessage": {}},
+     "errorMessage"),
+    ("put", f"/external-task/{TASK}/retries", {"retries": 2**63}, "retries"),
+    ("put", f"/external-task/{TASK}/retries", {"retries": True}, "retries"),
+])
+def test_more_fields_of_the_wrong_type_or_size_are_400_naming_them(camunda, method, path, body, field):
+    """Found by probing every route with mutated bodies: each was a 500 (`retries: true` was taken as 1)."""
+    assert field in error(camunda.request(method.upper(), path, json=body), 400)["message"]
+
+
+@pytest.mark.parametrize("query", [
+    "/deployment?after=2026-13-45T10:00:00", "/history/process-instance?startedAfter=2026-02-30T10:00:00",
+    "/history/process-instance/count?finishedBefore=0000-01-01T00:00:00", "/deployment?before=2026-01-01T10:00:00+9999",
+    "/deployment?firstResult=9223372036854775808", "/process-definition?version=9223372036854775808",
+    "/process-instance?maxResults=-9223372036854775809", "/task?firstResult=2147483648",
+    "/external-task?firstResult=9223372036854775808", "/history/process-instance?firstResult=9223372036854775808",
+])
+def test_query_parameters_that_are_no_real_date_or_too_large_are_400(camunda, query):
+    error(camunda.get(query), 400)
+
+
+def test_a_variable_condition_nested_a_thousand_deep_is_matched_as_text(camunda):
+    assert camunda.get("/process-instance?variables=x_eq_" + "[" * 1200).get_json() == []
+
+
+def test_a_body_of_another_content_type_is_checked_like_a_json_one(camunda):
+    """json_body() reads any content type; the app's check of JSON bodies only sees `application/json`."""
+    deep = "[" * 5000 + "]" * 5000
+    for data in (deep, '{"name": "s", "variables": {"x": {"value": NaN}}}'):
+        response = camunda.post("/signal", data=data, content_type="text/plain")
+        assert "request body" in error(response, 400)["message"]
+
+
+def test_methods_no_route_takes_answer_in_camundas_shape(camunda):
+    for method in ("PATCH", "TRACE"):
+        response = camunda.request(method, "/task")
+        assert response.status_code == 404 and response.get_json()["type"] == "RestException"
