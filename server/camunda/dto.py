@@ -190,7 +190,8 @@ def untyped(name: str, dto: Any) -> Any:
     try:
         return _convert(kind.lower(), value, info)
     except (TypeError, ValueError, OverflowError, CamundaError) as err:  # CamundaError: a Date that is none
-        shown = str(value) if not isinstance(value, str) or len(value) <= 80 else value[:80] + "..."
+        text = str(value)
+        shown = text if len(text) <= 80 else text[:80] + "..."
         raise bad_request(f"Cannot convert value '{shown}' of variable '{name}' to type {kind}: {err}") from None
 
 
