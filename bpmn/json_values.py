@@ -1,14 +1,17 @@
-"""What instance variables may hold: JSON, not nested too deep, no U+0000.
+"""What instance variables may hold: JSON, not nested too deep, no U+0000 or lone surrogates.
 
 Shared by the request checks (server/api/limits.py) and the sandbox (what a script leaves): a
 document nested a few hundred levels deep passes `json.dumps` but makes the instance's state fail
-to load later, and PostgreSQL's text columns cannot take U+0000. Both walks are iterative, so any
-depth is safe to walk.
+to load later, PostgreSQL's text columns cannot take U+0000, and no text column takes a lone
+surrogate (it has no UTF-8 encoding). Both walks are iterative, so any depth is safe to walk.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_UNSTORABLE = re.compile("[\\x00\\ud800-\\udfff]")
 
 
 def depth_exceeds(document: Any, limit: int) -> bool:
@@ -26,17 +29,20 @@ def depth_exceeds(document: Any, limit: int) -> bool:
     return False
 
 
-def holds_nul(document: Any) -> bool:
-    """True if a string or a key anywhere in the document holds U+0000."""
+def unstorable_character(document: Any) -> str | None:
+    """The first character that text columns cannot store (U+0000: PostgreSQL refuses it; a lone
+    surrogate, U+D800 to U+DFFF: no UTF-8 encoding exists), anywhere in a string or key, as
+    `U+XXXX`; None when there is none."""
     stack = [document]
     while stack:
         value = stack.pop()
         if isinstance(value, str):
-            if "\x00" in value:
-                return True
+            found = _UNSTORABLE.search(value) if ("\x00" in value or not value.isascii()) else None
+            if found:
+                return f"U+{ord(found.group()):04X}"
         elif isinstance(value, dict):
             stack.extend(value.keys())
             stack.extend(value.values())
         elif isinstance(value, list | tuple):
             stack.extend(value)
-    return False
+    return None

@@ -5,9 +5,13 @@ Python's json parser raise RecursionError (a 500) before any schema sees it, and
 few hundred levels deep parses fine but then costs every later step that walks the variables
 (serialization, the sandbox, history). So every JSON body, on every route (the native API,
 /engine-rest, the web), is refused with 422 when it is nested deeper than `MAX_DEPTH` levels.
-The same parse refuses NaN and Infinity, which Python's parser accepts but JSON does not: stored
-as variables they are a 500 on PostgreSQL and invalid JSON in every answer that shows them. A
-string holding U+0000 is refused too: PostgreSQL's text columns and JSON functions cannot take it.
+The same parse refuses NaN and Infinity, which Python's parser accepts but JSON does not (and
+numbers like 1e400 that it reads as Infinity): stored as variables they are a 500 on PostgreSQL
+and invalid JSON in every answer that shows them. A whole number of more than 4,300 digits is
+refused (Python will not read it: the view's parser would raise). So is a string holding U+0000
+(PostgreSQL's text columns and JSON functions cannot take it) or a lone surrogate (`"\\ud800"`:
+no text column can, nor can a response be encoded with it), in JSON bodies, form fields and
+query parameters alike.
 
 Path parameters of the native API are checked here too, so that an id that cannot exist never
 reaches the database: a 100 kB path segment, a task id that is not a UUID or a feed item id that
@@ -17,15 +21,18 @@ overflows a 64-bit integer (SQLite raises OverflowError on those) answer 404 lik
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from flask import Flask, request
+from werkzeug.datastructures import MultiDict
 
-from bpmn.json_values import depth_exceeds, holds_nul
+from bpmn.json_values import depth_exceeds, unstorable_character
 
 from ..services.errors import Invalid, NotFound
 
 MAX_DEPTH = 32  # levels of objects and arrays in one JSON body, the body itself being level 1
+MAX_INT_DIGITS = 4300  # Python's own limit on reading and printing whole numbers
 MAX_PATH_PARAM = 255  # characters of one path parameter
 UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 ID_FORMATS = {  # path parameters whose values have a known shape
@@ -37,14 +44,29 @@ ID_FORMATS = {  # path parameters whose values have a known shape
     "item_id": re.compile(r"[0-9]{1,18}"),
 }
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class UnsafeJSON(ValueError):
-    """Valid to Python's parser, refused here: NaN or Infinity, too deep a nesting, or U+0000."""
+    """Valid to Python's parser, refused here: NaN or Infinity, a number beyond a float or of more
+    than 4,300 digits, too deep a nesting, U+0000 or a lone surrogate."""
 
 
 def _refuse_constant(name: str) -> None:
     raise UnsafeJSON(f"holds {name}, which JSON does not allow")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e400: Python reads Infinity, which no answer could show as JSON
+        raise UnsafeJSON(f"holds the number {text[:40]}, beyond what a float can hold")
+    return number
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_INT_DIGITS:  # Python refuses to read or print longer ones
+        raise UnsafeJSON(f"holds a whole number of more than {MAX_INT_DIGITS} digits")
+    return int(text)
 
 
 def load_json(data: bytes | str) -> object:
@@ -52,14 +74,15 @@ def load_json(data: bytes | str) -> object:
     message says why, e.g. "is nested deeper than 32 levels"), ValueError for what is not JSON."""
     too_deep = f"is nested deeper than {MAX_DEPTH} levels"
     try:
-        document = json.loads(data, parse_constant=_refuse_constant)
+        document = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float,
+                              parse_int=_bounded_int)
     except RecursionError:
         raise UnsafeJSON(too_deep) from None
     if depth_exceeds(document, MAX_DEPTH):
         raise UnsafeJSON(too_deep)
-    nul = b"\\u0000" if isinstance(data, bytes) else "\\u0000"
-    if nul in data and holds_nul(document):
-        raise UnsafeJSON("holds the character U+0000, which text fields cannot store")
+    character = unstorable_character(document)
+    if character is not None:
+        raise UnsafeJSON(f"holds the character {character}, which text fields cannot store")
     return document
 
 
@@ -72,6 +95,22 @@ def _check_json_body() -> None:
         raise Invalid(f"the JSON body {err}") from None
     except ValueError:
         return  # not JSON: the view's body parser answers that with its own 400
+
+
+def _check_text_fields() -> None:
+    """Form fields and query parameters: the characters no text column can store (see above)."""
+    for where, fields in (("query parameter", request.args), ("form field", _form_fields())):
+        for name, value in fields.items(multi=True):
+            character = unstorable_character([name, value])
+            if character is not None:
+                raise Invalid(f"the {where} {name[:80]!r} holds the character {character}, "
+                              "which text fields cannot store")
+
+
+def _form_fields() -> MultiDict:
+    if request.method in _BODY_METHODS and request.mimetype in _FORM_TYPES:
+        return request.form
+    return MultiDict()
 
 
 def _check_path_params() -> None:
@@ -91,3 +130,4 @@ def register_input_limits(app: Flask) -> None:
     def check_input_limits() -> None:
         _check_path_params()
         _check_json_body()
+        _check_text_fields()

@@ -19,7 +19,7 @@ from ..services.errors import ServiceError
 from ..social import feed, feed_events
 from . import replies
 from .blueprint import bp
-from .guards import signed_in, user
+from .guards import signed_in, user, whole_number
 
 PAGE_SIZE = 30
 
@@ -35,8 +35,7 @@ def follows_changed() -> None:
 
 
 def _before() -> int | None:
-    raw = request.args.get("before") or ""
-    return int(raw) if raw.isdigit() else None
+    return whole_number(request.args.get("before"))
 
 
 @bp.get("/feed", endpoint="feed")
@@ -56,8 +55,7 @@ def feed_page():
 @signed_in
 def feed_events_stream():
     """Server-sent events of my feed; `after` (or Last-Event-ID on a reconnect) resumes."""
-    raw = request.headers.get("Last-Event-ID") or request.args.get("after") or ""
-    after = int(raw) if raw.isdigit() else None
+    after = whole_number(request.headers.get("Last-Event-ID") or request.args.get("after"))
     try:
         body = EventStream(cafe().db, user(), after, stream_limit())
     except feed_events.TooManyStreams as err:

@@ -10,11 +10,14 @@ next to the fields. Values the diagram's variables already hold fill the inputs.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
+
+from ..api.limits import MAX_INT_DIGITS, UnsafeJSON, load_json
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
@@ -146,16 +149,30 @@ def fields_for(form: dict | None, schema: dict | None, ui_schema: dict | None, v
     return []
 
 
+class _Unreadable(ValueError):
+    """What a person is told about an input that cannot become a value."""
+
+
 def _typed(f: WebField, raw: str) -> Any:
     """A JSON-schema value from its input's text; text that does not parse is kept as it is, so
-    the schema validator names the problem ("'abc' is not of type 'number'")."""
+    the schema validator names the problem ("'abc' is not of type 'number'"). JSON text is read
+    as a JSON request body is (no NaN, no nesting beyond the limit); numbers must stay finite."""
     if f.kind == "integer" and INTEGER.match(raw):
+        if len(raw.strip().lstrip("+-")) > MAX_INT_DIGITS:
+            raise _Unreadable("This number has too many digits.")
         return int(raw)
     if f.kind == "number" and NUMBER.match(raw):
         number = float(raw)
+        if not math.isfinite(number):
+            raise _Unreadable("This number is too large.")
         return int(number) if number.is_integer() and INTEGER.match(raw) else number
     if f.kind == "json":
-        return json.loads(raw)
+        try:
+            return load_json(raw)
+        except UnsafeJSON as err:
+            raise _Unreadable(f"This value {err}.") from None
+        except ValueError:
+            raise _Unreadable("This is not valid JSON.") from None
     return raw
 
 
@@ -185,8 +202,8 @@ def read_submission(fields: list[WebField], form: MultiDict, camunda: bool) -> t
         else:
             try:
                 values[f.name] = _typed(f, raw)
-            except ValueError:
-                errors[f.name] = "This is not valid JSON."
+            except _Unreadable as err:
+                errors[f.name] = str(err)
     return values, errors
 
 

@@ -11,6 +11,17 @@ from flask import abort, g, jsonify, redirect, request, url_for
 from ..access import Principal
 from ..auth import session_principal
 
+MAX_PAGE = 100_000  # a page number beyond any list; larger ones would overflow the database's integers
+
+
+def whole_number(raw: str | None, limit: int = 2**62) -> int | None:
+    """A number of 0 or more from a query parameter or header, or None: ASCII digits only ("²" is a
+    digit to `str.isdigit`, not to `int`), at most `limit`."""
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    number = int(raw)
+    return number if number <= limit else None
+
 
 def safe_next(target: str | None) -> str | None:
     """Only a path on this site may be a redirect target after sign-in (no open redirects)."""

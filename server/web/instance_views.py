@@ -3,19 +3,19 @@ bpmn-js), current and completed steps, waits, variables, history and incidents."
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from flask import Flask, Response, abort, flash, redirect, render_template, request, send_from_directory, url_for
 
+from ..api.limits import UnsafeJSON, load_json
 from ..context import cafe
 from ..models.instances import ACTIVE_STATUSES, COMPLETED, ERROR, RUNNING, TERMINATED, WAITING
 from ..services import catalog, instances, progress
 from ..services.errors import Conflict
 from ..social import feed, images
 from .blueprint import bp
-from .guards import admins_only, signed_in, user
+from .guards import MAX_PAGE, admins_only, signed_in, user, whole_number
 
 PAGE_SIZE = 25
 STATUSES = (RUNNING, WAITING, ERROR, COMPLETED, TERMINATED)
@@ -39,7 +39,7 @@ def register_vendor_assets(app: Flask) -> None:
 @signed_in
 def instances_list():
     args = request.args
-    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    page = whole_number(args.get("page"), MAX_PAGE) or 1
     status = args.get("status") if args.get("status") in STATUSES else None
     flt = instances.InstanceFilter(
         definition_key=(args.get("key") or "").strip()[:120] or None,
@@ -88,9 +88,12 @@ def retry_instance(instance_id: str):
     """Run the failed step again, optionally after setting variables given as a JSON object."""
     raw = (request.form.get("variables") or "").strip()
     try:
-        variables = json.loads(raw) if raw else {}
+        variables = load_json(raw) if raw else {}
         if not isinstance(variables, dict):
             raise ValueError("not an object")
+    except UnsafeJSON as err:
+        flash(f"The variables cannot be stored: the JSON {err}.", "error")
+        return redirect(url_for("web.instance_page", instance_id=instance_id))
     except ValueError:
         flash('The variables must be a JSON object, e.g. {"amount": 10}.', "error")
         return redirect(url_for("web.instance_page", instance_id=instance_id))

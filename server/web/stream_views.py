@@ -16,7 +16,7 @@ from ..social import feed
 from . import replies
 from .blueprint import bp
 from .feed_views import PAGE_SIZE, following, follows_changed
-from .guards import signed_in, user
+from .guards import signed_in, user, whole_number
 from .social_filters import stream_label
 
 
@@ -55,7 +55,7 @@ def unfollow():
 def _stream_page(stream: str, title: str, **extra):
     before = request.args.get("before") or ""
     with cafe().db.read() as session:
-        items = feed.stream_items(session, user(), stream, int(before) if before.isdigit() else None, PAGE_SIZE)
+        items = feed.stream_items(session, user(), stream, whole_number(before), PAGE_SIZE)
         context = {"items": feed.with_reactions(session, user(), items), "following": following(session)}
     return render_template("web/feed/stream.html", stream=stream, title=title,
                            older=items[-1].id if len(items) == PAGE_SIZE else None, **context, **extra)

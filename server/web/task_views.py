@@ -11,7 +11,7 @@ from ..services.errors import Conflict, Forbidden, Invalid, NotFound
 from ..social import images
 from . import form_fields, social_steps, steps
 from .blueprint import bp
-from .guards import signed_in, user
+from .guards import MAX_PAGE, signed_in, user, whole_number
 
 PAGE_SIZE = 25
 POLL_SECONDS = 5
@@ -20,8 +20,7 @@ POLL_SECONDS = 5
 def _query() -> worklist.WorklistQuery:
     sections = worklist.sections_for(user())
     section = request.args.get("section", "mine")
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and int(page) > 0 else 1
+    page = whole_number(request.args.get("page"), MAX_PAGE) or 1
     return worklist.WorklistQuery(
         section=section if section in sections else "mine",
         text=(request.args.get("q") or "").strip()[:200],

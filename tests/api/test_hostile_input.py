@@ -86,12 +86,12 @@ def test_deeply_nested_json_is_refused_on_every_route(admin_api, depth):
     assert 400 <= response.status_code < 500
 
 
-@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e400", "-2e308", "9" * 5000])
 def test_numbers_that_json_does_not_allow_are_refused_on_every_route(admin_api, constant):
     """Python's parser takes them; stored, they were a 500 on PostgreSQL and invalid JSON out."""
     admin_api.deploy(diagram("camunda_form.bpmn"))
     body = '{"definition_key": "camunda_form", "variables": {"x": NUMBER}}'.replace("NUMBER", constant)
-    assert constant in problem(post_text(admin_api, INSTANCES, body), 422)["detail"]
+    assert constant[:40] in problem(post_text(admin_api, INSTANCES, body), 422)["detail"].replace("4300", "9" * 40)
     response = post_text(admin_api, "/engine-rest/process-definition/key/camunda_form/start",
                          '{"variables": {"x": {"value": NUMBER, "type": "Double"}}}'.replace("NUMBER", constant))
     assert 400 <= response.status_code < 500, response.get_data(as_text=True)
@@ -100,16 +100,29 @@ def test_numbers_that_json_does_not_allow_are_refused_on_every_route(admin_api, 
 
 @pytest.mark.parametrize("body", [
     '{"definition_key": "camunda_form", "business_key": "a\\u0000b"}',
+    '{"definition_key": "camunda_form", "business_key": "a\\ud800b"}',
+    '{"definition_key": "camunda_form", "variables": {"\\udfff": 1}}',
     '{"definition_key": "camunda_form", "variables": {"note": ["x", "\\u0000"]}}',
     '{"definition_key": "camunda_form", "variables": {"k\\u0000": 1}}',
 ])
-def test_strings_holding_nul_are_refused(admin_api, body):
-    """PostgreSQL's text columns cannot store U+0000 (a business key holding one was a 500)."""
+def test_strings_holding_nul_or_a_lone_surrogate_are_refused(admin_api, body):
+    """PostgreSQL's text columns cannot store U+0000, and no UTF-8 text a lone surrogate (each was a 500)."""
     admin_api.deploy(diagram("camunda_form.bpmn"))
-    assert "U+0000" in problem(post_text(admin_api, INSTANCES, body), 422)["detail"]
+    assert "which text fields cannot store" in problem(post_text(admin_api, INSTANCES, body), 422)["detail"]
     assert admin_api.get(INSTANCES).get_json()["items"] == []
     escaped = '{"definition_key": "camunda_form", "business_key": "a\\\\u0000b"}'  # a backslash, then text
     assert post_text(admin_api, INSTANCES, escaped).status_code == 201
+
+
+@pytest.mark.parametrize(("path", "data"), [
+    (INSTANCES + "/00000000-0000-0000-0000-000000000000?reason=a%00b", None),
+    ("/login", {"username": "a\x00", "password": "x"}),
+])
+def test_query_parameters_and_form_fields_holding_nul_are_refused(admin_api, path, data):
+    """PostgreSQL cannot store them (a web comment or a termination reason holding one was a 500 there)."""
+    response = admin_api.delete(path) if data is None else admin_api.client.post(path, data=data)
+    assert response.status_code == 422  # a problem document from the API, an HTML page from the web
+    assert "U+0000" in response.get_data(as_text=True)
 
 
 def test_nesting_up_to_the_limit_is_accepted(admin_api):
