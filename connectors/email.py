@@ -67,6 +67,8 @@ class EmailConnector:
                  http: requests.Session | None = None) -> None:
         self.name = name
         self.host: str = settings["host"]
+        if not isinstance(self.host, str) or not self.host.strip("[] "):
+            raise ValueError("an email channel needs a 'host' to send through")  # "" would be localhost
         self.use_ssl = bool(settings.get("ssl", False))
         self.starttls = bool(settings.get("starttls", not self.use_ssl))
         self.port = int(settings.get("port") or (465 if self.use_ssl else 587))
@@ -75,6 +77,8 @@ class EmailConnector:
         self.recipients: list[str] = [recipients] if isinstance(recipients, str) else list(recipients)
         if not self.recipients:
             raise ValueError("an email channel needs at least one address in 'to'")
+        if not isinstance(self.sender, str) or not all(isinstance(r, str) for r in self.recipients):
+            raise ValueError("'from' and the addresses in 'to' must be text")
         # allowed in the settings, or by the admin on the session the server made for this channel
         self.allow_private = bool(settings.get("allow_private") or getattr(http, "allow_private", False))
         self.timeout = float(settings.get("timeout", DEFAULT_TIMEOUT))

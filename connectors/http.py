@@ -23,11 +23,14 @@ class HostNotAllowed(requests.exceptions.InvalidURL):
 
 
 def is_private_address(host: str) -> bool:
-    """True if any address the host resolves to is loopback, private, link-local or reserved."""
+    """True if any address the host resolves to is loopback, private, link-local or reserved.
+    ValueError for a name no lookup could take (`a..b`, a label over 63 characters)."""
     try:
-        infos = socket.getaddrinfo(host, None)
+        infos = socket.getaddrinfo(host.strip("[]"), None)  # "[::1]": an IPv6 literal as URLs write it
     except socket.gaierror:
         return False  # unresolvable: the request itself will fail
+    except UnicodeError as err:  # from the IDNA encoding of the name
+        raise ValueError(f"{host!r} is not a valid host name ({err})") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
         if (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved

@@ -7,6 +7,7 @@ so they stay the same whichever address a reader used; the self link is the addr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -18,6 +19,7 @@ from ..models import FeedItem
 
 ATOM_TYPE = "application/atom+xml"
 TITLE_WORDS = 80  # characters of the text used as the title of an item that has none
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 STREAM_NAMES = {"instance": "Process instance", "definition": "Process", "user": "User", "channel": "Channel"}
 
 
@@ -48,9 +50,16 @@ def entry_title(item: FeedItem) -> str:
     return first_line if len(first_line) <= TITLE_WORDS else first_line[:TITLE_WORDS - 1].rstrip() + "…"
 
 
+def xml_text(text: str) -> str:
+    """`text` with the characters XML 1.0 cannot carry (control characters, U+FFFE, U+FFFF, lone
+    surrogates) replaced by U+FFFD: a feed item's text comes from process data, and one such
+    character made every feed that showed the item fail."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def atom_document(stream: str, items: Sequence[FeedItem], public_url: str, self_url: str) -> bytes:
     """An Atom 1.0 document of `items` (newest first)."""
-    kind, _, name = stream.partition(":")
+    kind, _, name = xml_text(stream).partition(":")
     fg = FeedGenerator()
     fg.id(f"{public_url}/feeds/{stream}.atom")
     fg.title(f"{STREAM_NAMES.get(kind, kind.title())} {name} — Process Café")
@@ -63,13 +72,13 @@ def atom_document(stream: str, items: Sequence[FeedItem], public_url: str, self_
     for item in items:
         fe = fg.add_entry(order="append")
         fe.id(item_url(public_url, item.id))
-        fe.title(entry_title(item))
-        fe.content(item.text or "", type="text")
+        fe.title(xml_text(entry_title(item)))
+        fe.content(xml_text(item.text or ""), type="text")
         fe.published(item.created_at)
         fe.updated(item.created_at)
-        fe.author({"name": item.actor or "Process Café"})
+        fe.author({"name": xml_text(item.actor or "Process Café")})
         fe.category({"term": item.kind})
-        fe.link(href=item.link or item_url(public_url, item.id))  # no rel: "alternate" (RFC 4287 4.2.7.2)
+        fe.link(href=xml_text(item.link or item_url(public_url, item.id)))  # no rel: "alternate" (RFC 4287 4.2.7.2)
         fe.register_extension("more_links", _MoreLinks, atom=True, rss=False)
         fe.more_links.links = [{"rel": "enclosure", "href": f"{public_url}/api/v1/media/{media_id}"}
                                for media_id in item.media_ids or []]

@@ -109,8 +109,9 @@ def _check_builds(cls: type, name: str, settings: dict, credentials: dict, allow
     try:
         _build(cls, name, settings, credentials, allow_private)
         hosts = cls.hosts(settings, credentials)
-    except (KeyError, TypeError, ValueError) as err:
-        raise BadRequest(f"the channel's settings or credentials are incomplete or wrong: {err}") from None
+    except Exception as err:  # whatever the connector's client library raises on these settings
+        raise BadRequest(f"the channel's settings or credentials are incomplete or wrong: "
+                         f"{type(err).__name__}: {err}") from None
     _check_public(hosts, allow_private)
 
 
@@ -123,7 +124,11 @@ def _check_public(hosts, allow_private: bool) -> None:
     if allow_private:
         return
     for host in sorted(h for h in hosts if h):
-        if is_private_address(host):
+        try:
+            private = is_private_address(host)
+        except ValueError as err:
+            raise BadRequest(str(err)) from None
+        if private:
             raise Invalid(f"the channel's host {host!r} resolves to a private or loopback address; "
                           "an admin must set allow_private to use it", errors={"allow_private": [
                               f"{host} is private; set allow_private to true to allow it"]})

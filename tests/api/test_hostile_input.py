@@ -206,6 +206,7 @@ PRIVATE_CHANNELS = [
     ("webhook", {"preset": "slack"}, {"url": "http://169.254.169.254/latest/meta-data"}),
     ("webhook", {}, {"url": "http://172.16.0.1/hook"}),
     ("email", {"host": "127.0.0.1", "port": 25, "from": "a@example.org", "to": ["b@example.org"]}, {}),
+    ("email", {"host": "[::1]", "port": 25, "from": "a@example.org", "to": ["b@example.org"]}, {}),
 ]
 
 
@@ -229,3 +230,22 @@ def test_public_channel_urls_are_accepted(admin_api):
     assert made.status_code == 201, made.get_json()
     problem(admin_api.patch("/api/v1/channels/toots", json={"settings": {"base_url": "http://127.0.0.2"}}), 422)
     assert admin_api.get("/api/v1/channels/toots").get_json()["settings"]["base_url"] == "https://mastodon.example"
+
+
+MAIL = {"port": 25, "from": "a@example.org", "to": ["b@example.org"]}
+
+
+@pytest.mark.parametrize(("kind", "channel_settings", "credentials", "named"), [
+    ("webhook", {"preset": "generic"}, {"url": "http://a..b/"}, "a..b"),
+    ("webhook", {"preset": "generic"}, {"url": "http://" + "x" * 64 + ".example/"}, "not a valid host name"),
+    ("mastodon", {"base_url": 5}, {"access_token": "t"}, "AttributeError"),
+    ("mastodon", {"base_url": "https://m.example", "mastodon_version": "x"}, {"access_token": "t"}, "version"),
+    ("x", {"api_base": 5}, {"bearer_token": "t"}, "AttributeError"),
+    ("email", {"host": "", **MAIL}, {}, "host"),
+    ("email", {"host": "mail.example", **MAIL, "to": [1]}, {}, "must be text"),
+])
+def test_channel_settings_a_connector_cannot_use_are_400(admin_api, kind, channel_settings, credentials, named):
+    """Each was a 500 (an email host "" would even have sent through localhost, past the private check)."""
+    body = {"name": "odd", "kind": kind, "settings": channel_settings, "credentials": credentials}
+    assert named in problem(admin_api.post("/api/v1/channels", json=body), 400)["detail"]
+    assert admin_api.get("/api/v1/channels/odd").status_code == 404

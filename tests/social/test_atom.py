@@ -88,3 +88,11 @@ def test_private_streams_need_a_reader_who_may_see_them(cafe, app, anonymous_api
 def test_empty_public_feed_is_still_valid(anonymous_api):
     parsed = parse(anonymous_api.get("/feeds/definition:nothing.atom"))
     assert parsed.entries == []
+
+
+def test_characters_xml_cannot_carry_are_replaced_not_a_broken_feed(cafe, anonymous_api):
+    """Item text comes from process data: one control character made every feed showing it a 500."""
+    post(cafe, "definition:odd", "Delivery D\x01 for C\ufffe", public=True, actor="bot\x02", title="T\x1b")
+    [entry] = parse(anonymous_api.get("/feeds/definition:odd.atom")).entries
+    assert entry.content[0].value == "Delivery D\ufffd for C\ufffd"
+    assert entry.title == "T\ufffd" and entry.author == "bot\ufffd"
