@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from typing import Any
 
 import jsonschema
+import regex
 
 CAMUNDA_TYPES = ("string", "long", "boolean", "date", "enum")
+PATTERN_SECONDS = 0.25  # one value against one pattern: a pattern written to backtrack forever stops here
 
 
 def form_of(spec) -> dict | None:
@@ -94,7 +97,7 @@ def _check_constraints(field: dict, value: Any) -> None:
             raise ValueError(f"must have at least {rules['minlength']} characters")
         if "maxlength" in rules and len(value) > int(rules["maxlength"]):
             raise ValueError(f"must have at most {rules['maxlength']} characters")
-        if "pattern" in rules and not re.fullmatch(rules["pattern"], value):
+        if "pattern" in rules and not matches_pattern(str(rules["pattern"]), value, whole=True):
             raise ValueError(f"must match {rules['pattern']}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if "min" in rules and value < float(rules["min"]):
@@ -131,8 +134,44 @@ def validate_camunda(form: dict, values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def matches_pattern(pattern: str, value: str, whole: bool) -> bool:
+    """Whether `value` matches a form's `pattern` (all of it, or somewhere when not `whole`).
+
+    The diagram's author wrote the pattern and anyone who may complete the task writes the value:
+    with Python's `re`, `^(a|a)+$` against thirty characters keeps a server thread busy for
+    minutes. The `regex` engine stops after PATTERN_SECONDS; the value is then refused (ValueError),
+    as is a pattern that is not a valid expression."""
+    try:
+        compiled = _compiled(pattern)
+        found = (compiled.fullmatch if whole else compiled.search)(value, timeout=PATTERN_SECONDS)
+    except regex.error as err:
+        raise ValueError(f"the form's pattern {pattern!r} is not a valid expression ({err})") from None
+    except TimeoutError:
+        raise ValueError(f"took too long to check against the pattern {pattern!r}") from None
+    return found is not None
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> regex.Pattern:
+    return regex.compile(pattern)
+
+
+def _pattern_keyword(validator, pattern: str, instance: Any, schema: dict):
+    """JSON schema's `pattern` keyword through `matches_pattern` (jsonschema's own uses `re`)."""
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        if not matches_pattern(pattern, instance, whole=False):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+    except ValueError as err:
+        yield jsonschema.ValidationError(str(err))
+
+
+_SchemaValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern_keyword})
+
+
 def validate_json_schema(schema: dict, values: dict[str, Any]) -> dict[str, Any]:
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _SchemaValidator(schema)
     errors = {_error_key(err): err.message for err in validator.iter_errors(values)}
     if errors:
         raise FormInvalid(errors)
