@@ -152,6 +152,8 @@ class Events(MethodView):
                 after = int(request.headers["Last-Event-ID"])
             except ValueError:
                 raise BadRequest("Last-Event-ID must be an item id") from None
+            if not 0 <= after < 2**63:  # beyond what the database's integers hold
+                raise BadRequest("Last-Event-ID must be an item id")
         try:
             body = EventStream(cafe().db, principal, after, stream_limit())
         except feed_events.TooManyStreams as err:

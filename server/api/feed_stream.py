@@ -7,7 +7,8 @@ follows are read in short read-only sessions.
 
 Each stream does hold one request thread of its server process (gunicorn's gthread worker). So a
 process accepts at most half its threads as streams (503 with Retry-After beyond that; clients
-retry or poll GET /api/v1/feed), and a stream ends after a few minutes: EventSource reconnects
+retry or poll GET /api/v1/feed), one person at most a quarter of those (429), and a stream ends
+after a few minutes: EventSource reconnects
 with Last-Event-ID and nothing is lost, and a restarting worker is not held up for long. The web
 task list can serve the same body from a session-authenticated route: `EventStream(db, principal, after)`.
 """
@@ -39,6 +40,14 @@ def stream_limit() -> int | None:
     return max(1, threads // 2) if threads else None
 
 
+def per_user_limit(limit: int | None) -> int | None:
+    """Live streams one person may hold in one process: PROCESSCAFE_FEED_STREAMS_PER_USER, or a
+    quarter of the process's streams (4 of 16 by default: a few tabs)."""
+    if os.environ.get("PROCESSCAFE_FEED_STREAMS_PER_USER"):
+        return max(1, int(os.environ["PROCESSCAFE_FEED_STREAMS_PER_USER"]))
+    return max(1, limit // 4) if limit else None
+
+
 def followed(db: Database, principal: Principal) -> list[str]:
     with db.read() as session:
         return feed.followed_streams(session, principal)
@@ -53,7 +62,8 @@ class EventStream:
         self.heartbeat = env_float("PROCESSCAFE_FEED_HEARTBEAT", 15.0)
         self.lifetime = env_float("PROCESSCAFE_FEED_LIFETIME", 300.0)
         self.broker = broker_for(db)
-        self.sub = self.broker.subscribe(principal.name, self._streams(), limit)  # may raise TooManyStreams
+        self.sub = self.broker.subscribe(principal.name, self._streams(), limit,
+                                         per_user_limit(limit))  # may raise TooManyStreams
         self._gen = self._events()
 
     def _streams(self) -> list[str]:

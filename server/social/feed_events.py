@@ -58,6 +58,14 @@ class TooManyStreams(ServiceError):
     title = "Service unavailable"
 
 
+class TooManyStreamsOfOneUser(TooManyStreams):
+    """One person's streams are capped too, so that one client (many tabs, or a script opening
+    and dropping streams faster than heartbeats find them gone) cannot take every slot."""
+
+    status = 429
+    title = "Too many requests"
+
+
 @dataclass(frozen=True)
 class Event:
     id: int
@@ -166,11 +174,16 @@ class FeedBroker:
     def db(self) -> Database:
         return self._db()
 
-    def subscribe(self, username: str, streams: Iterable[str], limit: int | None = None) -> Subscriber:
+    def subscribe(self, username: str, streams: Iterable[str], limit: int | None = None,
+                  per_user: int | None = None) -> Subscriber:
         with self._lock:
             if limit is not None and len(self._subscribers) >= limit:
                 raise TooManyStreams("this server process serves as many live feeds as it can; retry later "
                                      "or poll GET /api/v1/feed")
+            if per_user is not None and sum(s.username == username for s in self._subscribers) >= per_user:
+                raise TooManyStreamsOfOneUser(
+                    f"{username} has {per_user} live feeds open on this server process, as many as one person "
+                    "may; close one (a dropped connection counts until its next heartbeat) or poll GET /api/v1/feed")
             sub = Subscriber(username, streams)
             self._subscribers.add(sub)
             self._index(sub, add=True)

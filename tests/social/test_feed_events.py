@@ -178,6 +178,25 @@ def test_in_process_stream_follows_at_once_and_limits_streams(app, cafe, user_ap
     assert alice.get("/api/v1/feed/events", buffered=False).status_code == 200  # the slot is free again
 
 
+def test_one_person_may_hold_a_quarter_of_the_streams(app, user_api):
+    """Else one client opening streams (and dropping them unseen until a heartbeat) took every slot."""
+    app.config["PROCESSCAFE_THREADS"] = 16  # 8 streams in this process, 2 per person
+    alice, bob = user_api("alice"), user_api("bob")
+    held = [alice.get("/api/v1/feed/events", buffered=False) for _ in range(2)]
+    assert [r.status_code for r in held] == [200, 200]
+    refused = alice.get("/api/v1/feed/events")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "10"
+    assert "alice has 2 live feeds" in refused.get_json()["detail"]
+    other = bob.get("/api/v1/feed/events", buffered=False)
+    assert other.status_code == 200
+    for response in [*held, other]:
+        response.close()
+    again = alice.get("/api/v1/feed/events", buffered=False)
+    assert again.status_code == 200
+    again.close()
+    assert alice.get("/api/v1/feed/events", headers={"Last-Event-ID": "9" * 30}).status_code == 400
+
+
 def test_the_poller_stops_quietly_when_its_database_is_gone(tmp_path, caplog):
     """Streams left open when the app that owned the database went away (a test's app, a stopped
     server process's): the poller ends instead of failing on every tick."""
