@@ -58,7 +58,7 @@
     source.addEventListener("open", function () { list.dataset.live = "open"; });
     source.addEventListener("item", onItem);
     source.addEventListener("error", function () {
-      list.dataset.live = "retrying";  // the browser reconnects by itself, unless the server refused (503)
+      list.dataset.live = "retrying";  // the browser reconnects by itself, unless the server refused (503, 429)
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 10000);
     });
   }
