@@ -16,6 +16,7 @@ from .config import Settings
 from .context import Cafe
 from .migrations import upgrade
 from .services import deployments, identity, instances
+from .services.errors import ServiceError
 from .social import channels
 
 
@@ -29,7 +30,19 @@ def _app():
     return create_app(settings)
 
 
-@click.group()
+class _Commands(click.Group):
+    """What the services refuse (an unknown key, a diagram that cannot run, a short password) ends
+    the command with its message and exit code 1, as click's own errors do, not with a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ServiceError as err:
+            problems = getattr(err, "problems", None) or []  # a rejected deployment's, one per line
+            raise click.ClickException("\n".join(map(str, problems)) if len(problems) > 1 else err.detail) from None
+
+
+@click.group(cls=_Commands)
 @click.option("--verbose", "-v", is_flag=True, help="Log debug output.")
 def main(verbose: bool) -> None:
     """Process Café: a BPMN process server whose steps talk to people."""
