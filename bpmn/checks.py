@@ -51,9 +51,16 @@ def _owner(element: etree._Element) -> etree._Element:
     return node if node is not None else element
 
 
-def _problem(element: etree._Element, filename: str, reason: str) -> DiagramProblem:
+def problem_at(element: etree._Element, filename: str, reason: str) -> DiagramProblem:
+    """A problem of `element`, named by its nearest element with an id (an overlong id shortened)."""
     owner = _owner(element)
-    return DiagramProblem(reason, file=filename, element_id=owner.get("id"), line=owner.sourceline)
+    element_id = owner.get("id")
+    if element_id is not None and len(element_id) > 80:
+        element_id = element_id[:80] + "..."
+    return DiagramProblem(reason, file=filename, element_id=element_id, line=owner.sourceline)
+
+
+_problem = problem_at
 
 
 def _excerpt(text: str) -> str:

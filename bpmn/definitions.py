@@ -19,6 +19,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 
 from .calls import ResolveCalled, called_elsewhere, content_hash
+from .check_shapes import check_shapes
 from .checks import check_document, check_process
 from .decisions import check_decisions as _check_decisions
 from .dialect import Dialect, detect_dialect
@@ -155,7 +156,9 @@ def _check_before_parsing(roots: dict[str, etree._Element], bpmn_roots: dict[str
     problems += _check_processes(bpmn_roots) + _check_message_names(bpmn_roots)
     for name, process in _processes(bpmn_roots):
         if _is_executable(process):
-            problems += check_process(process, detect_dialect(process.getroottree().getroot()), name)
+            dialect = detect_dialect(process.getroottree().getroot())
+            problems += check_process(process, dialect, name)
+            problems += check_shapes(process, name, literal_timers=dialect is Dialect.CAMUNDA)
     return problems + _check_decisions(dmn_roots)
 
 

@@ -7,12 +7,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 
 from .dialect import Dialect
 from .errors import RunError
 from .expressions import translate
-from .sandbox import SandboxEnvironment
+from .sandbox import SandboxEnvironment, storable_problem
+
+MAX_INSTANCES = 10_000  # of one multi-instance activity: a parallel one makes them all at once
 
 ServiceCall = Callable[[Any, dict], Any]
 """A service operator: gets the SpiffWorkflow task and evaluated parameters, returns JSON-able data."""
@@ -45,8 +48,16 @@ class CafeScriptEngine(PythonScriptEngine):
         if isinstance(getattr(task, "task_spec", None), BusinessRuleTaskMixin):
             # a business rule task evaluates only its DMN table's cells, which are (S-)FEEL-like
             # Python in every dialect; read as JUEL templates, `"gold"` would be a literal string
-            return super().evaluate(task, expression, external_context)
-        return super().evaluate(task, self.to_python(expression), external_context)
+            value = super().evaluate(task, expression, external_context)
+            problem = storable_problem(f"decision cell {expression[:60]}", value)
+            if problem is not None:  # an output becomes a variable: float('nan') was a 500 on saving
+                raise RunError(problem, element_id=task.task_spec.bpmn_id, task_id=str(task.id))
+            return value
+        value = super().evaluate(task, self.to_python(expression), external_context)
+        spec = getattr(task, "task_spec", None)
+        if isinstance(spec, MultiInstanceTask) and expression == spec.cardinality:
+            _check_cardinality(spec, value)
+        return value
 
     def evaluate_in(self, expression: str, context: dict):
         """Evaluate against an explicit scope (Camunda output parameters see the connector result)."""
@@ -63,3 +74,11 @@ class CafeScriptEngine(PythonScriptEngine):
             )
         params = {name: p.get("value") for name, p in (operation_params or {}).items()}
         return json.dumps(service(task, params))
+
+
+def _check_cardinality(spec: MultiInstanceTask, value: Any) -> None:
+    """A loop cardinality (often a number someone typed into a form) must be a whole number up to
+    MAX_INSTANCES: 10**9 parallel instances filled the server's memory in minutes."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INSTANCES:
+        raise RunError(f"loop cardinality {spec.cardinality!r} is {str(value)[:40]}; it must be a whole number "
+                       f"from 0 to {MAX_INSTANCES}", element_id=getattr(spec, "bpmn_id", None))

@@ -46,3 +46,8 @@ def unstorable_character(document: Any) -> str | None:
         elif isinstance(value, list | tuple):
             stack.extend(value)
     return None
+
+
+def mend_text(text: str) -> str:
+    """`text` with the characters text columns cannot store replaced by U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text) if ("\x00" in text or not text.isascii()) else text

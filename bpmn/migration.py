@@ -149,8 +149,13 @@ def migrate(workflow: BpmnWorkflow, new: SpecBundle, registry: DictionaryConvert
     reasons, report = check(workflow, new, registry)
     if reasons:
         raise MigrationRefused(reasons)
-    for wf, new_spec in _pairs(workflow, new):
-        _move(wf, new_spec, _diff(registry, wf.spec, new_spec))
+    try:
+        for wf, new_spec in _pairs(workflow, new):
+            _move(wf, new_spec, _diff(registry, wf.spec, new_spec))
+    except (AttributeError, KeyError, TypeError) as err:  # a state SpiffWorkflow cannot re-predict (a
+        # call activity that failed before its process started); the caller drops this half-moved copy
+        raise MigrationRefused([f"this instance's state cannot be moved ({type(err).__name__}: {err}); "
+                                "retry or terminate it first"]) from err
     workflow.subprocess_specs = dict(new.subprocess_specs)
     return report
 

@@ -41,6 +41,7 @@ from .social import waits_for_people
 from .tasks import UserTaskView, describe_parked_task, describe_user_task
 
 DEFAULT_STEP_BUDGET = 200
+MAX_CALL_DEPTH = 25  # call activities within call activities: a process calling itself stops here
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class ProcessRun:
         self.dialect = dialect
         self._steps: list[StepRecord] = []
         self._requests: list[ServiceRequest] = []
+        self._failure: RunError | None = None  # of a completion, reported by the next advance
         self.baseline = Waiting()  # what the stored state waited for; empty for a new instance
 
     # -- creation and persistence -------------------------------------------------------------
@@ -145,6 +147,9 @@ class ProcessRun:
             if spent >= budget:
                 raise _BudgetSpent()
             spent += 1
+            if getattr(task.workflow, "depth", 0) > MAX_CALL_DEPTH:
+                raise RunError(f"call activities nest deeper than {MAX_CALL_DEPTH} levels (does a process call "
+                               "itself?)", element_id=getattr(task.task_spec, "bpmn_id", None), task_id=str(task.id))
 
         def after(task) -> None:
             if task.state == TaskState.STARTED:
@@ -155,8 +160,10 @@ class ProcessRun:
                 self._record(task)
 
         status = "waiting"
-        error = None
+        error, self._failure = self._failure, None
         try:
+            if error is not None:
+                raise error
             self.workflow.refresh_timers()
             refresh_conditions(self.workflow)
             run_engine_steps(self.workflow, will_complete_task=before, did_complete_task=after)
@@ -269,7 +276,10 @@ class ProcessRun:
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise NotWaiting(f"task {task_id} is not open")
         task.data.update(data)
-        task.run()
+        try:
+            task.run()
+        except Exception as err:  # what follows the task failed (a timer value, a gateway): an incident
+            self._failure = err if isinstance(err, RunError) else self._run_error(err)
         spec = task.task_spec
         return StepRecord(spec.bpmn_id, spec.bpmn_name, type(spec).__name__, time.time())
 
@@ -392,6 +402,9 @@ def _timer_due(task, definition: TimerEventDefinition) -> datetime | None:
     if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
         value = value.get("next")
     if isinstance(value, str):
-        due = TimerEventDefinition.get_datetime(value)
+        try:
+            due = TimerEventDefinition.get_datetime(value)
+        except ValueError:  # SpiffWorkflow's own check reports it when the timer is refreshed
+            return None
         return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
     return None

@@ -40,7 +40,7 @@ from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.transformer import IOPERATOR_TO_STR, RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 
-from .json_values import depth_exceeds
+from .json_values import depth_exceeds, mend_text, unstorable_character
 from .sandbox_guards import RESERVED_NAMES, SAFE_BUILTINS, ScriptLimitExceeded
 
 __all__ = ["SandboxEnvironment", "ScriptLimitExceeded", "ScriptRejected", "ScriptTimeout",
@@ -49,6 +49,7 @@ __all__ = ["SandboxEnvironment", "ScriptLimitExceeded", "ScriptRejected", "Scrip
 
 SCRIPT_FILENAME = "<string>"  # SpiffWorkflow looks for this file name to report the failing line
 MAX_SOURCE = 1_000_000  # characters of script text
+MAX_STORED_BYTES = 8 * 2**20  # of JSON in one variable a script leaves
 MAX_STORED_DEPTH = 64  # levels of lists and dicts a variable may nest (the state fails to load at a few hundred)
 
 
@@ -285,12 +286,28 @@ def _unstorable(context: dict[str, Any]) -> str | None:
     would fail every later save of the instance, so the script fails here, naming the variable,
     and its step gets an incident."""
     for name, value in context.items():
-        try:
-            json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError, RecursionError) as err:
-            return f"variable {name!r} cannot be stored as JSON ({err}); {_storable_instead(value)}"
-        if depth_exceeds(value, MAX_STORED_DEPTH):
-            return f"variable {name!r} nests lists and dicts deeper than {MAX_STORED_DEPTH} levels"
+        problem = storable_problem(name, value)
+        if problem is not None:
+            return problem
+    return None
+
+
+def storable_problem(name: str, value: Any) -> str | None:
+    """Why `value` cannot be stored as variable `name`, or None: JSON only, nested at most
+    MAX_STORED_DEPTH levels, at most MAX_STORED_BYTES of it (a script's 79 MB list made every later
+    read of the instance take seconds), no character a text column refuses (U+0000, a lone
+    surrogate: the web page of such an instance failed to render)."""
+    try:
+        size = len(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError, RecursionError) as err:
+        return f"variable {name!r} cannot be stored as JSON ({err}); {_storable_instead(value)}"
+    if size > MAX_STORED_BYTES:
+        return f"variable {name!r} holds {size:,} bytes of JSON; at most {MAX_STORED_BYTES:,} can be stored"
+    if depth_exceeds(value, MAX_STORED_DEPTH):
+        return f"variable {name!r} nests lists and dicts deeper than {MAX_STORED_DEPTH} levels"
+    character = unstorable_character(value)
+    if character is not None:
+        return f"variable {name!r} holds the character {character}, which text fields cannot store"
     return None
 
 
@@ -300,18 +317,15 @@ def _make_storable(context: dict[str, Any]) -> None:
     data may share those objects. So they are mended in place: a value JSON cannot hold becomes
     its text, and the instance's error state can still be saved and shows what the script left."""
     for name, value in context.items():
-        try:
-            json.dumps(value, allow_nan=False)
-            storable = not depth_exceeds(value, MAX_STORED_DEPTH)
-        except (TypeError, ValueError, RecursionError):
-            storable = False
-        if not storable:
+        if storable_problem(name, value) is not None:
             context[name] = _storable(value, set())
 
 
 def _storable(value: Any, path: set[int]) -> Any:
     """`value` itself where JSON can hold it (lists and dicts mended in place), else its text."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if isinstance(value, str):
+        return mend_text(value)
+    if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):  # str() refuses integers of more than 4,300 digits
         return value if value.bit_length() <= 14_000 else f"<integer of {value.bit_length()} bits>"

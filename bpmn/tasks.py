@@ -28,12 +28,22 @@ class UserTaskView:
     priority: int | None = None
 
 
+MAX_PARTY = 120  # characters of a user or group name, as stored
+PRIORITY_RANGE = (-(2**31), 2**31 - 1)
+
+
+def _party(name: str) -> str:
+    """A user or group name as evaluated, kept to what a name can be: a longer one (from an
+    expression; literal ones are refused at deploy) matches no one, and its end shows it was cut."""
+    return name if len(name) <= MAX_PARTY else name[:MAX_PARTY - 1] + "\u2026"
+
+
 def _split(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, (list, tuple, set)):
-        return [str(v).strip() for v in value if str(v).strip()]
-    return [part.strip() for part in str(value).split(",") if part.strip()]
+        return [_party(str(v).strip()) for v in value if str(v).strip()]
+    return [_party(part.strip()) for part in str(value).split(",") if part.strip()]
 
 
 def _evaluate(engine, task, text: str | None) -> Any:
@@ -80,15 +90,17 @@ def describe_user_task(task, engine) -> UserTaskView:
     priority = extensions.get("priority")
     try:
         priority = int(_evaluate(engine, task, priority)) if priority is not None else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         priority = None
+    if priority is not None:
+        priority = min(max(priority, PRIORITY_RANGE[0]), PRIORITY_RANGE[1])
     return UserTaskView(
         id=str(task.id),
         bpmn_id=spec.bpmn_id,
         name=spec.bpmn_name,
         type=type(spec).__name__,
         lane=lane,
-        assignee=str(assignee) if assignee else None,
+        assignee=_party(str(assignee)) if assignee else None,
         candidate_users=users,
         candidate_groups=groups,
         form=form_of(spec),

@@ -6,8 +6,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
+from server.models import ProcessInstance
 from tests.api.engine_support import diagram, get_instance, history, problem
 
 MESSAGES = "/api/v1/messages"
@@ -175,23 +176,17 @@ def test_a_correlation_value_that_is_not_json_is_not_a_server_error(admin_api):
         assert 400 <= response.status_code < 500, response.get_data(as_text=True)
 
 
-def test_variables_a_json_function_refuses_do_not_break_correlation(admin_api, tmp_path):
-    """A script may store a string holding NUL, which PostgreSQL's JSON functions refuse (scripts
-    can no longer store NaN, which SQLite's refuse: bpmn/sandbox.py). Messages correlated by key
-    still reach that instance and the others waiting for the same message."""
-    odd = 'nul = chr(0)\ncase_text = "a" + chr(0)'
-    source = diagram("receive_task.bpmn").read_text()
-    source = source.replace('targetRef="receive"/>', 'targetRef="odd"/>').replace(
-        '<bpmn:receiveTask', '<bpmn:scriptTask id="odd" name="Store odd values"><bpmn:incoming>f1</bpmn:incoming>'
-        f'<bpmn:outgoing>f0</bpmn:outgoing><bpmn:script>{odd}</bpmn:script></bpmn:scriptTask>'
-        '<bpmn:sequenceFlow id="f0" sourceRef="odd" targetRef="receive"/><bpmn:receiveTask').replace(
-        '<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>',
-        '<bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>')
-    (tmp_path / "odd_values.bpmn").write_text(source.replace('id="receive_document"', 'id="odd_values"'))
-    admin_api.deploy(tmp_path / "odd_values.bpmn")
+def test_variables_a_json_function_refuses_do_not_break_correlation(admin_api, cafe):
+    """Variables stored before today's checks may hold a string with NUL, which PostgreSQL's JSON
+    functions refuse (requests and scripts can no longer store one: server/api/limits.py,
+    bpmn/sandbox.py). Messages correlated by key still reach that instance and the others waiting
+    for the same message."""
     admin_api.deploy(diagram("receive_task.bpmn"))
-    strange = admin_api.start("odd_values", {"case": 1})
+    strange = admin_api.start("receive_document", {"case": 1})
     plain = admin_api.start("receive_document", {"case": 2})
+    with cafe.db.transaction() as session:  # as older data would hold it
+        session.execute(update(ProcessInstance).where(ProcessInstance.id == strange["id"]).values(
+            variables={"case": 1, "nul": "\x00", "case_text": "a\x00"}))
     assert strange["status"] == plain["status"] == "waiting"
     for instance, case in ((plain, 2), (strange, 1)):
         [item] = delivered(send(admin_api, "document_ready", correlation_keys={"case": case},
