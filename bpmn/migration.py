@@ -154,8 +154,8 @@ def migrate(workflow: BpmnWorkflow, new: SpecBundle, registry: DictionaryConvert
             _move(wf, new_spec, _diff(registry, wf.spec, new_spec))
     except (AttributeError, KeyError, TypeError) as err:  # a state SpiffWorkflow cannot re-predict (a
         # call activity that failed before its process started); the caller drops this half-moved copy
-        raise MigrationRefused([f"this instance's state cannot be moved ({type(err).__name__}: {err}); "
-                                "retry or terminate it first"]) from err
+        raise MigrationRefused([Incompatibility(f"this instance's state cannot be moved ({type(err).__name__}: "
+                                                f"{err}); retry or terminate it first")]) from err
     workflow.subprocess_specs = dict(new.subprocess_specs)
     return report
 

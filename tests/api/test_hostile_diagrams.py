@@ -76,3 +76,20 @@ def test_script_values_text_columns_or_reads_cannot_bear_are_incidents(admin_api
     assert deploy(admin_api, "odd_value", script_diagram("odd_value", script)).status_code == 201
     started = admin_api.start("odd_value")
     assert started["status"] == "error" and reason in started["incidents"][0]["message"]
+
+
+def test_migrating_an_instance_failed_inside_a_call_activity_is_refused_not_a_500(admin_api, tmp_path):
+    """Started without the variable its call activity maps in, the instance is in error with a
+    call activity that never started its process; SpiffWorkflow cannot re-predict that state."""
+    coverage = DIAGRAMS / "coverage"
+    admin_api.deploy(coverage / "call_callee_camunda.bpmn")
+    admin_api.deploy(coverage / "call_caller_camunda.bpmn")
+    started = admin_api.start("cov_caller_camunda", {"amount": 10})
+    assert started["status"] == "error"
+    renamed = tmp_path / "call_caller_camunda.bpmn"
+    renamed.write_text((coverage / "call_caller_camunda.bpmn").read_text().replace(
+        'name="Order (caller)"', 'name="Order (caller) v2"'))
+    [definition] = admin_api.deploy(renamed).get_json()["definitions"]
+    response = admin_api.post(f"/api/v1/process-instances/{started['id']}/migrate",
+                              json={"definition_id": definition["id"]})
+    assert response.status_code == 409 and "cannot be moved" in response.get_json()["detail"], response.get_json()
