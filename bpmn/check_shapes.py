@@ -33,8 +33,6 @@ _EVENT_REFERENCES = {full_tag("messageEventDefinition"): ("messageRef", full_tag
                      full_tag("signalEventDefinition"): ("signalRef", full_tag("signal"), "signal")}
 
 
-_problem = problem_at
-
 
 def check_shapes(process: etree._Element, filename: str, literal_timers: bool = False) -> list[DiagramProblem]:
     """Sizes, flows that loop onto their own element, gateways with no way out, nameless events;
@@ -59,7 +57,7 @@ def _check_timer_literals(process: etree._Element, filename: str) -> list[Diagra
         try:
             _TIMER_PARSERS[element.tag](text)
         except Exception as err:  # SpiffWorkflow's parsers raise ValueError, IndexError, AttributeError
-            problems.append(_problem(element, filename, f"the timer value {text[:40]!r} is not an ISO 8601 "
+            problems.append(problem_at(element, filename, f"the timer value {text[:40]!r} is not an ISO 8601 "
                                                         f"{etree.QName(element).localname[4:].lower()} ({err})"))
     return problems
 
@@ -72,15 +70,15 @@ def _check_sizes(process: etree._Element, filename: str) -> list[DiagramProblem]
         for attribute in ("id", "name"):
             value = element.get(attribute) or ""
             if len(value) > MAX_ID:
-                problems.append(_problem(element, filename, f"the {attribute} is longer than {MAX_ID} characters"))
+                problems.append(problem_at(element, filename, f"the {attribute} is longer than {MAX_ID} characters"))
         for attribute in ("assignee", "candidateUsers", "candidateGroups"):
             value = element.get(f"{{{CAMUNDA_MODEL_NS}}}{attribute}") or ""
             if "{" not in value and any(len(part.strip()) > MAX_PARTY for part in value.split(",")):
-                problems.append(_problem(element, filename,
+                problems.append(problem_at(element, filename,
                                          f"camunda:{attribute} names someone longer than {MAX_PARTY} characters"))
         priority = (element.get(f"{{{CAMUNDA_MODEL_NS}}}priority") or "").strip()
         if priority and "{" not in priority and not _in_range(priority):
-            problems.append(_problem(element, filename, f"camunda:priority {priority[:40]!r} is not a whole number "
+            problems.append(problem_at(element, filename, f"camunda:priority {priority[:40]!r} is not a whole number "
                                                         f"from {PRIORITY_RANGE[0]} to {PRIORITY_RANGE[1]}"))
     return problems
 
@@ -97,12 +95,13 @@ def _check_flows_out(process: etree._Element, filename: str) -> list[DiagramProb
     sources = set()
     for flow in process.iter(full_tag("sequenceFlow")):
         sources.add(flow.get("sourceRef"))
-        if flow.get("sourceRef") and flow.get("sourceRef") == flow.get("targetRef"):
-            problems.append(_problem(flow, filename, f"the sequence flow leads from {flow.get('sourceRef')!r} back to "
-                                                     "itself; loop through a gateway instead"))
+        source = flow.get("sourceRef")
+        if source and source == flow.get("targetRef"):
+            problems.append(problem_at(flow, filename, f"the sequence flow leads from {source!r} back to itself; "
+                                                       "loop through a gateway instead"))
     for gateway in process.iter(*_CHOOSING_GATEWAYS):  # a parallel one without any simply ends its branch
         if gateway.get("id") not in sources:
-            problems.append(_problem(gateway, filename, "the gateway has no outgoing sequence flow to choose"))
+            problems.append(problem_at(gateway, filename, "the gateway has no outgoing sequence flow to choose"))
     return problems
 
 
@@ -117,6 +116,6 @@ def _check_event_names(process: etree._Element, filename: str) -> list[DiagramPr
                 continue  # no reference at all: SpiffWorkflow's own checks and the parser handle that
             name = named.get(ref, ref)
             if not ref.strip() or not name:
-                problems.append(_problem(definition, filename, f"the {kind} this event refers to ({ref!r}) "
+                problems.append(problem_at(definition, filename, f"the {kind} this event refers to ({ref!r}) "
                                                                "has no name to wait for"))
     return problems

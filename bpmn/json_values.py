@@ -37,7 +37,7 @@ def unstorable_character(document: Any) -> str | None:
     while stack:
         value = stack.pop()
         if isinstance(value, str):
-            found = _UNSTORABLE.search(value) if ("\x00" in value or not value.isascii()) else None
+            found = _UNSTORABLE.search(value) if _may_hold_any(value) else None
             if found:
                 return f"U+{ord(found.group()):04X}"
         elif isinstance(value, dict):
@@ -50,4 +50,9 @@ def unstorable_character(document: Any) -> str | None:
 
 def mend_text(text: str) -> str:
     """`text` with the characters text columns cannot store replaced by U+FFFD."""
-    return _UNSTORABLE.sub("\ufffd", text) if ("\x00" in text or not text.isascii()) else text
+    return _UNSTORABLE.sub("\ufffd", text) if _may_hold_any(text) else text
+
+
+def _may_hold_any(text: str) -> bool:
+    """A quick test in C before the regular expression: most text is ASCII without NUL."""
+    return "\x00" in text or not text.isascii()

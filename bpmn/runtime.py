@@ -8,18 +8,12 @@ correlation data), what ran, and whether it failed. It never touches a database 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
-    TimerEventDefinition,
-)
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import (
@@ -32,33 +26,17 @@ from .conditions import refresh_conditions
 from .dialect import Dialect
 from .engine import CafeScriptEngine
 from .errors import NotWaiting, RunError
-from .event_subprocesses import trigger_definition, trigger_messages
+from .event_subprocesses import trigger_definition
 from .messaging import ThrownMessage, take_thrown_messages
 from .pruning import prune, run_engine_steps
 from .serializer import SpecBundle, serializer_for
 from .service_tasks import ServiceRequest, finish_service_task, pending_request, throw_error
 from .social import waits_for_people
 from .tasks import UserTaskView, describe_parked_task, describe_user_task
+from .waits import MessageWait, TimerWait, waiting_definitions, waits_of
 
 DEFAULT_STEP_BUDGET = 200
 MAX_CALL_DEPTH = 25  # call activities within call activities: a process calling itself stops here
-
-
-@dataclass(frozen=True)
-class TimerWait:
-    task_id: str
-    bpmn_id: str
-    due: datetime
-
-
-@dataclass(frozen=True)
-class MessageWait:
-    """A catch event waiting for a named message, or (kind "signal") for a named signal."""
-
-    task_id: str
-    bpmn_id: str
-    name: str
-    kind: str = "message"
 
 
 @dataclass(frozen=True)
@@ -249,19 +227,7 @@ class ProcessRun:
         return Waiting(frozenset(ids), frozenset(timers), frozenset(messages))
 
     def waits(self) -> tuple[list[TimerWait], list[MessageWait]]:
-        timers, messages = [], []
-        for task, definition in waiting_definitions(self.workflow):
-            bpmn_id = task.task_spec.bpmn_id
-            if isinstance(definition, TimerEventDefinition):
-                due = _timer_due(task, definition)
-                if due is not None:
-                    timers.append(TimerWait(str(task.id), bpmn_id, due))
-            elif isinstance(definition, MessageEventDefinition):
-                messages.append(MessageWait(str(task.id), bpmn_id, definition.name))
-            elif isinstance(definition, SignalEventDefinition):
-                messages.append(MessageWait(str(task.id), bpmn_id, definition.name, "signal"))
-        messages.extend(MessageWait(*trigger) for trigger in trigger_messages(self.workflow))
-        return timers, messages
+        return waits_of(self.workflow)
 
     # -- outside input --------------------------------------------------------------------------
 
@@ -384,27 +350,3 @@ class ProcessRun:
 
     def cancel(self) -> None:
         self.workflow.cancel()
-
-
-def waiting_definitions(workflow: BpmnWorkflow) -> Iterator[tuple[Any, Any]]:
-    """(task, event definition) for every waiting catch event; an event-based gateway (or a
-    multiple event) waits for each of its member events, so those are listed one by one."""
-    for task in workflow.event_manager.tasks.values():
-        definition = task.task_spec.event_definition
-        for member in getattr(definition, "event_definitions", None) or [definition]:
-            yield task, member
-
-
-def _timer_due(task, definition: TimerEventDefinition) -> datetime | None:
-    value = task._get_internal_data("event_value")
-    if value is None:
-        return None
-    if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
-        value = value.get("next")
-    if isinstance(value, str):
-        try:
-            due = TimerEventDefinition.get_datetime(value)
-        except ValueError:  # SpiffWorkflow's own check reports it when the timer is refreshed
-            return None
-        return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
-    return None

@@ -44,6 +44,10 @@ ID_FORMATS = {  # path parameters whose values have a known shape
     "item_id": re.compile(r"[0-9]{1,18}"),
 }
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# what U+0000 or a lone surrogate looks like in JSON text: an escape ("\u0000", "\ud800"; any
+# "\u" is walked) or, in bytes the parser decodes with surrogatepass, ED A0..BF (or a raw NUL,
+# which the parser refuses anyway)
+_MAY_HOLD_UNSTORABLE = re.compile(rb"\\u|\xed[\xa0-\xbf]|\x00")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -80,7 +84,8 @@ def load_json(data: bytes | str) -> object:
         raise UnsafeJSON(too_deep) from None
     if depth_exceeds(document, MAX_DEPTH):
         raise UnsafeJSON(too_deep)
-    character = unstorable_character(document)
+    suspect = isinstance(data, str) or _MAY_HOLD_UNSTORABLE.search(data)  # bodies: most need no walk
+    character = unstorable_character(document) if suspect else None
     if character is not None:
         raise UnsafeJSON(f"holds the character {character}, which text fields cannot store")
     return document
