@@ -24,7 +24,7 @@ from .checks import problem_at
 from .errors import DiagramProblem
 from .tasks import MAX_PARTY, PRIORITY_RANGE
 
-MAX_ID = 255  # element ids, names, message and signal names: the columns that store them
+MAX_NAME = 255  # element ids, names, message and signal names: the columns that store them
 _CHOOSING_GATEWAYS = {full_tag(t) for t in ("exclusiveGateway", "inclusiveGateway", "eventBasedGateway")}
 _TIMER_PARSERS = {full_tag("timeDate"): TimerEventDefinition.get_datetime,
                   full_tag("timeDuration"): TimerEventDefinition.parse_iso_duration,
@@ -69,8 +69,8 @@ def _check_sizes(process: etree._Element, filename: str) -> list[DiagramProblem]
             continue
         for attribute in ("id", "name"):
             value = element.get(attribute) or ""
-            if len(value) > MAX_ID:
-                problems.append(problem_at(element, filename, f"the {attribute} is longer than {MAX_ID} characters"))
+            if len(value) > MAX_NAME:
+                problems.append(problem_at(element, filename, f"the {attribute} is longer than {MAX_NAME} characters"))
         for attribute in ("assignee", "candidateUsers", "candidateGroups"):
             value = element.get(f"{{{CAMUNDA_MODEL_NS}}}{attribute}") or ""
             if "{" not in value and any(len(part.strip()) > MAX_PARTY for part in value.split(",")):

@@ -60,8 +60,6 @@ def problem_at(element: etree._Element, filename: str, reason: str) -> DiagramPr
     return DiagramProblem(reason, file=filename, element_id=element_id, line=owner.sourceline)
 
 
-_problem = problem_at
-
 
 def _excerpt(text: str) -> str:
     text = " ".join(text.split())
@@ -127,9 +125,9 @@ def _check_flows(process: etree._Element, filename: str) -> list[DiagramProblem]
         for attribute in ("sourceRef", "targetRef"):
             ref = flow.get(attribute)
             if not ref:
-                problems.append(_problem(flow, filename, f"sequence flow has no {attribute}"))
+                problems.append(problem_at(flow, filename, f"sequence flow has no {attribute}"))
             elif ref not in nodes:
-                problems.append(_problem(
+                problems.append(problem_at(
                     flow, filename,
                     f"sequence flow {attribute} {ref!r} is not an element of {container.get('id')!r}"))
     return problems
@@ -142,9 +140,9 @@ def _check_code(process: etree._Element, dialect: Dialect, filename: str) -> lis
         try:
             _compiler(kind, element, dialect)(text)
         except _Unsupported as err:
-            problems.append(_problem(element, filename, str(err)))
+            problems.append(problem_at(element, filename, str(err)))
         except _COMPILE_ERRORS as err:
-            problems.append(_problem(element, filename, _compile_reason(kind, element, text, err)))
+            problems.append(problem_at(element, filename, _compile_reason(kind, element, text, err)))
     problems += _check_empty_scripts(process, filename)
     return problems
 
@@ -204,17 +202,17 @@ def _check_empty_scripts(process: etree._Element, filename: str) -> list[Diagram
     for task in process.iter(full_tag("scriptTask")):
         script = task.find(full_tag("script"))
         if script is None or not (script.text or "").strip():
-            problems.append(_problem(task, filename, "script task has no script"))
+            problems.append(problem_at(task, filename, "script task has no script"))
     return problems
 
 
-def _juel_problem(element: etree._Element, filename: str, what: str, text: str) -> DiagramProblem | None:
+def _juelproblem_at(element: etree._Element, filename: str, what: str, text: str) -> DiagramProblem | None:
     """A Camunda `${...}` field that does not translate or compile, as a problem."""
     try:
         check_expression(translate(text))
     except _COMPILE_ERRORS as err:
         reason = "it is too deeply nested" if isinstance(err, RecursionError) else str(err)
-        return _problem(element, filename, f"{what} {_excerpt(text)}: {reason}")
+        return problem_at(element, filename, f"{what} {_excerpt(text)}: {reason}")
     return None
 
 
@@ -225,13 +223,13 @@ def _check_java(process: etree._Element, filename: str) -> list[DiagramProblem]:
         for name in _JAVA_ATTRIBUTES:
             value = element.get(f"{{{CAMUNDA_MODEL_NS}}}{name}")
             if value is not None:
-                problems.append(_problem(
+                problems.append(problem_at(
                     element, filename,
                     f"camunda:{name} {_excerpt(value)} names Java code, which cannot run here; "
                     "use a script task or a connector"))
         expression = element.get(f"{{{CAMUNDA_MODEL_NS}}}expression")
         if expression is not None:
-            problems.append(_juel_problem(element, filename, "camunda:expression", expression))
+            problems.append(_juelproblem_at(element, filename, "camunda:expression", expression))
     return [p for p in problems if p is not None]
 
 
@@ -242,10 +240,10 @@ def _check_camunda_fields(process: etree._Element, filename: str) -> list[Diagra
     for tag in ("inputParameter", "outputParameter"):
         for param in process.iter(f"{{{CAMUNDA_MODEL_NS}}}{tag}"):
             if not len(param) and param.text:
-                found.append(_juel_problem(param, filename, f"parameter {param.get('name')!r}", param.text))
+                found.append(_juelproblem_at(param, filename, f"parameter {param.get('name')!r}", param.text))
     for element in process.iter(etree.Element):
         for name in _ASSIGNMENT_ATTRIBUTES:
             value = element.get(f"{{{CAMUNDA_MODEL_NS}}}{name}")
             if value is not None and is_juel(value):
-                found.append(_juel_problem(element, filename, f"camunda:{name}", value))
+                found.append(_juelproblem_at(element, filename, f"camunda:{name}", value))
     return [p for p in found if p is not None]

@@ -19,7 +19,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 
 from .calls import ResolveCalled, called_elsewhere, content_hash
-from .check_shapes import check_shapes
+from .check_shapes import MAX_NAME, check_shapes
 from .checks import check_document, check_process
 from .decisions import check_decisions as _check_decisions
 from .dialect import Dialect, detect_dialect
@@ -44,9 +44,9 @@ PROCESS_TAG = f"{{{BPMN_NS}}}process"
 
 # Limits of what a definition can be stored with; refusing longer values here gives a 422 instead
 # of a database error. Process ids become keys (a 120-character column) and definition ids
-# `key:version:uuid` (160 characters), names and message names 255, file names deployment names (200).
+# `key:version:uuid` (160 characters), names and message names 255 (check_shapes.MAX_NAME), file names
+# deployment names (200).
 MAX_PROCESS_ID = 100
-MAX_NAME = 255
 MAX_FILE_NAME = 200
 
 

@@ -298,14 +298,15 @@ def storable_problem(name: str, value: Any) -> str | None:
     read of the instance take seconds), no character a text column refuses (U+0000, a lone
     surrogate: the web page of such an instance failed to render)."""
     try:
-        size = len(json.dumps(value, allow_nan=False))
+        text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as err:
         return f"variable {name!r} cannot be stored as JSON ({err}); {_storable_instead(value)}"
-    if size > MAX_STORED_BYTES:
-        return f"variable {name!r} holds {size:,} bytes of JSON; at most {MAX_STORED_BYTES:,} can be stored"
+    if len(text) > MAX_STORED_BYTES:
+        return f"variable {name!r} holds {len(text):,} bytes of JSON; at most {MAX_STORED_BYTES:,} can be stored"
     if depth_exceeds(value, MAX_STORED_DEPTH):
         return f"variable {name!r} nests lists and dicts deeper than {MAX_STORED_DEPTH} levels"
-    character = unstorable_character(value)
+    # json.dumps writes every character beyond ASCII as an escape: text without one needs no walk
+    character = unstorable_character(value) if "\\u" in text else None
     if character is not None:
         return f"variable {name!r} holds the character {character}, which text fields cannot store"
     return None
