@@ -13,9 +13,8 @@ from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 from .dialect import Dialect
 from .errors import RunError
 from .expressions import translate
+from .multi_instance import check_cardinality
 from .sandbox import SandboxEnvironment, storable_problem
-
-MAX_INSTANCES = 10_000  # of one multi-instance activity: a parallel one makes them all at once
 
 ServiceCall = Callable[[Any, dict], Any]
 """A service operator: gets the SpiffWorkflow task and evaluated parameters, returns JSON-able data."""
@@ -56,7 +55,7 @@ class CafeScriptEngine(PythonScriptEngine):
         value = super().evaluate(task, self.to_python(expression), external_context)
         spec = getattr(task, "task_spec", None)
         if isinstance(spec, MultiInstanceTask) and expression == spec.cardinality:
-            _check_cardinality(spec, value)
+            check_cardinality(spec, value)
         return value
 
     def evaluate_in(self, expression: str, context: dict):
@@ -75,10 +74,3 @@ class CafeScriptEngine(PythonScriptEngine):
         params = {name: p.get("value") for name, p in (operation_params or {}).items()}
         return json.dumps(service(task, params))
 
-
-def _check_cardinality(spec: MultiInstanceTask, value: Any) -> None:
-    """A loop cardinality (often a number someone typed into a form) must be a whole number up to
-    MAX_INSTANCES: 10**9 parallel instances filled the server's memory in minutes."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INSTANCES:
-        raise RunError(f"loop cardinality {spec.cardinality!r} is {str(value)[:40]}; it must be a whole number "
-                       f"from 0 to {MAX_INSTANCES}", element_id=getattr(spec, "bpmn_id", None))

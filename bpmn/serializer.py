@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from .dialect import Dialect
+from .multi_instance import cap_collections
 
 STATE_FORMAT = f"cafe-1/spiff-{VERSION}"
 
@@ -34,6 +35,7 @@ class SpecBundle:
     def __init__(self, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]):
         self.spec = spec
         self.subprocess_specs = subprocess_specs
+        cap_collections([spec, *subprocess_specs.values()])
 
 
 class DialectSerializer:

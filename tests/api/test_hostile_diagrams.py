@@ -40,6 +40,26 @@ def test_a_loop_cardinality_of_a_billion_is_an_incident_not_a_full_memory(admin_
     assert admin_api.start("mi_cardinality", {"n": 3})["status"] == "waiting"
 
 
+def test_a_multi_instance_collection_beyond_the_cap_is_an_incident(admin_api):
+    admin_api.deploy(HOSTILE / "mi_collection.bpmn")
+    started = admin_api.start("mi_collection", {"items": ["x"] * 10_001})
+    assert started["status"] == "error"
+    [incident] = started["incidents"]
+    assert incident["bpmn_id"] == "u" and "holds 10001 items" in incident["message"], incident
+    assert admin_api.get(f"/api/v1/tasks?instance_id={started['id']}").get_json()["items"] == []
+    ok = admin_api.start("mi_collection", {"items": ["ann", "bob", "cy"]})
+    assert ok["status"] == "waiting" and sorted(t["assignee"] for t in ok["tasks"]) == ["ann", "bob", "cy"]
+
+
+def test_a_sequential_collection_a_script_built_is_capped_too(admin_api):
+    admin_api.deploy(HOSTILE / "mi_collection.bpmn")
+    started = admin_api.start("mi_collection_built", {"n": 20_000})
+    assert started["status"] == "error"
+    assert started["incidents"][0]["bpmn_id"] == "each", started["incidents"]
+    done = admin_api.start("mi_collection_built", {"n": 5})
+    assert done["status"] == "completed" and done["variables"]["lines"] == [1, 2, 3, 4, 5], done["variables"]
+
+
 def test_a_process_calling_itself_stops_at_the_call_depth_limit(admin_api):
     admin_api.deploy(HOSTILE / "self_call.bpmn")
     started = admin_api.start("f12_rec_self")
