@@ -11,9 +11,13 @@ failed with a database or engine error instead of a problem naming the element.
   it built the instance; an exclusive, inclusive or event-based gateway without outgoing flows
   failed the completion that reached it.
 - A message or signal without a name cannot be waited for (the wait is stored by name).
+- A process id is an XML name (NCName, as the BPMN schema says): one with a space deployed, and
+  then its live feed stream could not be named.
 """
 
 from __future__ import annotations
+
+import re
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
@@ -25,6 +29,7 @@ from .errors import DiagramProblem
 from .tasks import MAX_PARTY, PRIORITY_RANGE
 
 MAX_NAME = 255  # element ids, names, message and signal names: the columns that store them
+_NCNAME = re.compile(r"[^\W\d][\w.\-]*")  # XML's NCName, near enough: a letter or _, then also digits, . and -
 _CHOOSING_GATEWAYS = {full_tag(t) for t in ("exclusiveGateway", "inclusiveGateway", "eventBasedGateway")}
 _TIMER_PARSERS = {full_tag("timeDate"): TimerEventDefinition.get_datetime,
                   full_tag("timeDuration"): TimerEventDefinition.parse_iso_duration,
@@ -119,3 +124,8 @@ def _check_event_names(process: etree._Element, filename: str) -> list[DiagramPr
                 problems.append(problem_at(definition, filename, f"the {kind} this event refers to ({ref!r}) "
                                                                "has no name to wait for"))
     return problems
+
+
+def is_xml_name(value: str) -> bool:
+    """`value` is an NCName: what the BPMN schema allows as an element or process id."""
+    return _NCNAME.fullmatch(value) is not None

@@ -19,7 +19,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 
 from .calls import ResolveCalled, called_elsewhere, content_hash
-from .check_shapes import MAX_NAME, check_shapes
+from .check_shapes import MAX_NAME, check_shapes, is_xml_name
 from .checks import check_document, check_process
 from .decisions import check_decisions as _check_decisions
 from .dialect import Dialect, detect_dialect
@@ -255,6 +255,10 @@ def _check_processes(bpmn_roots: dict[str, etree._Element]) -> list[DiagramProbl
         if len(pid) > MAX_PROCESS_ID:
             problems.append(DiagramProblem(f"the process id is longer than {MAX_PROCESS_ID} characters",
                                            file=name, element_id=pid, line=line))
+        elif not is_xml_name(pid):
+            problems.append(DiagramProblem(
+                f"the process id {pid!r} is not an XML name: use letters, digits, '_', '-' and '.', "
+                "starting with a letter or '_'", file=name, element_id=pid, line=line))
         if len(process.get("name") or "") > MAX_NAME:
             problems.append(DiagramProblem(f"the process name is longer than {MAX_NAME} characters",
                                            file=name, element_id=pid, line=line))

@@ -23,6 +23,7 @@ HOSTILE = DIAGRAMS / "hostile"
     ("gateway_no_outgoing.bpmn", "g", "the gateway has no outgoing sequence flow"),
     ("signal_empty.bpmn", None, "has no name to wait for"),
     ("timedate_pt.bpmn", "b", "the timer value 'PT' is not an ISO 8601"),
+    ("process_id_space.bpmn", "order approval", "is not an XML name"),
 ])
 def test_diagrams_that_would_fail_when_run_are_refused_at_deploy(admin_api, name, element, reason):
     body = problem(admin_api.deploy(HOSTILE / name, expect=None), 422)
