@@ -4,16 +4,26 @@ webargs ignores unknown query parameters by default (its `query` location exclud
 the schema says), so `GET /api/v1/tasks?candidate_gruop=x` would silently answer the unfiltered
 list. Here every location follows the schema's own `unknown` setting: Strict schemas (server/api/
 schemas.py) refuse unknown query parameters with 422, naming them, as they refuse unknown body fields.
+
+A JSON body is read once per request, by the request hook's checks (server/api/limits.py); the
+parser takes that document instead of parsing the body again.
 """
 
 from __future__ import annotations
 
 import flask_smorest
-from webargs.flaskparser import FlaskParser
+from flask import Request
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+from .limits import request_json
 
 
 class SchemaRulesParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION = dict.fromkeys(FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION)
+
+    def _raw_load_json(self, req: Request) -> object:
+        return request_json() if is_json_request(req) else core.missing
 
 
 class Blueprint(flask_smorest.Blueprint):

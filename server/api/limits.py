@@ -24,7 +24,7 @@ import json
 import math
 import re
 
-from flask import Flask, request
+from flask import Flask, g, request
 from werkzeug.datastructures import MultiDict
 
 from bpmn.json_values import depth_exceeds, unstorable_character
@@ -91,11 +91,27 @@ def load_json(data: bytes | str) -> object:
     return document
 
 
+def request_json() -> object:
+    """The request body read by `load_json`, once per request: the request hook, the native API's
+    argument parser and the /engine-rest views share the document (or the error, raised again)."""
+    read = g.get("_body_json")
+    if read is None:
+        try:
+            read = (load_json(request.get_data(cache=True)), None)
+        except ValueError as err:
+            read = (None, err)
+        g._body_json = read
+    document, error = read
+    if error is not None:
+        raise error
+    return document
+
+
 def _check_json_body() -> None:
     if request.method not in _BODY_METHODS or not request.is_json or not request.content_length:
         return
     try:
-        load_json(request.get_data(cache=True))
+        request_json()
     except UnsafeJSON as err:
         raise Invalid(f"the JSON body {err}") from None
     except ValueError:

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Response, request
 
-from ..api.limits import UnsafeJSON, load_json
+from ..api.limits import UnsafeJSON, load_json, request_json
 
 PREFIX = "/engine-rest"
 INT_RANGE = (-(2**31), 2**31 - 1)
@@ -99,7 +99,7 @@ def json_body() -> dict:
     if not request.get_data(cache=True):
         return {}
     try:  # checked like every JSON body, whatever the Content-Type says (the request hook only sees JSON ones)
-        body = load_json(request.get_data(cache=True))
+        body = request_json()
     except UnsafeJSON as err:
         raise bad_request(f"the request body {err}") from err
     except ValueError as err:
