@@ -113,7 +113,8 @@ class Follows(MethodView):
     @blp.arguments(FollowBody)
     @blp.response(201, FollowSchema)
     def post(self, body):
-        """Follow a stream I may read (404 otherwise); following twice is the same as once."""
+        """Follow a stream I may read (404 otherwise, or when its channel, user or instance does not
+        exist); following twice is the same as once."""
         principal = current_principal()
         with cafe().unit_of_work() as session:
             row = feed.follow(session, principal, body["stream"])

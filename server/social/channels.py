@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from .credentials import Vault
 
 FEED = "feed"  # the built-in channel: always there, no network
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+URL_START = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://")  # a value with an authority: it may name a port
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def delete(session: Session, name: str) -> None:
 
 def _check_builds(cls: type, name: str, settings: dict, credentials: dict, allow_private: bool) -> None:
     """Build the connector once, so bad settings are refused when saved, not when a step runs."""
+    _check_ports(settings, credentials)
     try:
         _build(cls, name, settings, credentials, allow_private)
         hosts = cls.hosts(settings, credentials)
@@ -113,6 +116,51 @@ def _check_builds(cls: type, name: str, settings: dict, credentials: dict, allow
         raise BadRequest(f"the channel's settings or credentials are incomplete or wrong: "
                          f"{type(err).__name__}: {err}") from None
     _check_public(hosts, allow_private)
+
+
+def port_problem(port: object) -> str | None:
+    """Why `port` (a URL's port text, or a `port` setting) names no TCP port; None if it does."""
+    if isinstance(port, int) and not isinstance(port, bool):
+        port = str(port)
+    if not (isinstance(port, str) and port.isascii() and port.isdigit()):
+        return "the port is not a number"
+    if len(port) > 10 or not 1 <= int(port) <= 65535:  # no int() of thousands of digits
+        return f"port {port if len(port) <= 10 else port[:10] + '...'} is outside 1-65535"
+    return None
+
+
+def url_port(url: str) -> str | None:
+    """The port text of an absolute URL, None if it has none (`http://h/` and `http://h:/` both
+    mean the scheme's port). Read from the text: urlsplit(...).port says 0 for `:0` and raises
+    ValueError for the rest, in words that differ between Python versions."""
+    try:
+        host_port = urlsplit(url.strip()).netloc.rpartition("@")[2]
+    except ValueError:  # "http://[::1/": the connector's own check names it
+        return None
+    if host_port.startswith("["):  # an IPv6 literal: [::1]:8443
+        host_port = host_port.partition("]")[2]
+    port = host_port.partition(":")[2]
+    return port or None
+
+
+def _check_ports(settings: dict, credentials: dict) -> None:
+    """Refuse, when saved, a URL (or a `port` setting) whose port no connection can use: `:0`,
+    `:65536`, `:abc` were stored and failed only when a step sent. Credentials' URLs may carry a
+    secret, so the problem names the field and the reason, never the value."""
+    errors: dict[str, list[str]] = {}
+    for section, values in (("settings", settings), ("credentials", credentials)):
+        for key, value in (values or {}).items():
+            if isinstance(value, str) and URL_START.match(value):
+                port = url_port(value)
+                problem = port_problem(port) if port is not None else None
+            elif section == "settings" and key == "port" and value not in (None, ""):  # "": the default
+                problem = port_problem(value)
+            else:
+                continue
+            if problem:
+                errors[f"{section}.{key}"] = [problem]
+    if errors:
+        raise Invalid("; ".join(f"{field}: {reasons[0]}" for field, reasons in errors.items()), errors=errors)
 
 
 def _check_public(hosts, allow_private: bool) -> None:

@@ -14,10 +14,11 @@ one bounded index query. bench/fanout.py measures both.
 
 Reading rules: instance streams follow the instance's visibility (`server.access.instance_visible`:
 admins and whoever took part in it: its starter, assignees, candidates and people in its history);
-definition and channel streams are open to every signed-in user (an unknown name is just an empty
-stream, so one may follow a process before it is deployed); a user stream is read by that user and
-admins. Items marked `public` on definition and channel streams are also world-readable through
-the stream's Atom feed.
+definition and channel streams are open to every signed-in user (an unknown definition is just an
+empty stream, so one may follow a process before it is deployed; following a channel or user that
+does not exist is a 404, as for an instance); a user stream is read by that user and admins.
+Items marked `public` on definition and channel streams are also world-readable through the
+stream's Atom feed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from sqlalchemy.orm import Session
 
 from ..access import Principal, instance_visible
 from ..models import FeedItem, FeedReaction, Follow, ProcessInstance
+from ..services import identity
 from ..services.errors import BadRequest, NotFound
+from . import channels
 
 STREAM = re.compile(r"^(instance|definition|user|channel):(\S{1,240})$")
 OPEN_KINDS = ("definition", "channel")  # any signed-in user reads them; their public items, anyone
@@ -218,8 +221,15 @@ def unlike(session: Session, principal: Principal, item_id: int | str) -> FeedIt
 
 
 def follow(session: Session, principal: Principal, stream: str) -> Follow:
-    """Follow a stream one may read (404 otherwise); following twice is the same as once."""
+    """Follow a stream one may read (404 otherwise, and for a channel or user that does not exist);
+    following twice is the same as once. Readability is checked first, so the 404 for someone
+    else's user stream does not tell whether that user exists."""
     check_readable(session, principal, stream)
+    kind, name = parse_stream(stream)
+    if kind == "channel" and not channels.exists(session, name):
+        raise NotFound(f"no channel {name!r}")
+    if kind == "user" and identity.find_user(session, name) is None:
+        raise NotFound(f"no user {name!r}")
     row = session.get(Follow, (principal.name, stream))
     if row is None:
         row = Follow(username=principal.name, stream=stream)

@@ -31,8 +31,15 @@ def texts(page: dict) -> list[str]:
     return [item["text"] for item in page["items"]]
 
 
-def test_my_feed_has_followed_streams_and_my_own_newest_first(cafe, user_api):
+def make_channel(admin, name: str) -> None:
+    """Configure a channel (a webhook) through the API: only then may its stream be followed."""
+    ok(admin.post("/api/v1/channels", json={"name": name, "kind": "webhook", "settings": {},
+                                            "credentials": {"url": f"https://{name}.example/hook"}}), 201)
+
+
+def test_my_feed_has_followed_streams_and_my_own_newest_first(cafe, admin_api, user_api):
     alice = user_api("alice")
+    make_channel(admin_api, "news")
     assert ok(alice.post("/api/v1/follows", json={"stream": "definition:orders"}), 201)["stream"] == "definition:orders"
     ok(alice.post("/api/v1/follows", json={"stream": "definition:orders"}), 201)  # twice is once
     ok(alice.post("/api/v1/follows", json={"stream": "channel:news"}), 201)
@@ -149,6 +156,30 @@ def test_user_streams_are_for_their_user_and_admins(cafe, admin_api, user_api):
     problem(bob.get("/api/v1/streams/user:alice"), 404)
     problem(bob.post("/api/v1/follows", json={"stream": "user:alice"}), 404)
     assert texts(ok(bob.get(FEED))) == []
+
+
+def test_following_an_unknown_channel_or_user_is_404_as_for_an_instance(cafe, admin_api, user_api):
+    alice = user_api("alice")
+    unknown = [(alice, "channel:nowhere", "no channel 'nowhere'"), (admin_api, "channel:nowhere", "no channel"),
+               (admin_api, "user:nobody", "no user 'nobody'"), (alice, "user:nobody", "no stream"),
+               (admin_api, f"instance:{'0' * 36}", "no stream"), (alice, f"instance:{'0' * 36}", "no stream")]
+    for api, stream, named in unknown:
+        assert named in problem(api.post("/api/v1/follows", json={"stream": stream}), 404)["detail"], stream
+    for api in (alice, admin_api):  # nothing was stored
+        assert ok(api.get("/api/v1/follows"))["items"] == []
+
+    # once they exist, they may be followed (the built-in feed channel always exists)
+    make_channel(admin_api, "nowhere")
+    user_api("nobody")
+    ok(alice.post("/api/v1/follows", json={"stream": "channel:nowhere"}), 201)
+    ok(alice.post("/api/v1/follows", json={"stream": "channel:feed"}), 201)
+    ok(alice.post("/api/v1/follows", json={"stream": "user:alice"}), 201)
+    ok(admin_api.post("/api/v1/follows", json={"stream": "user:nobody"}), 201)
+    problem(alice.post("/api/v1/follows", json={"stream": "user:nobody"}), 404)  # someone else's, as before
+    assert [f["stream"] for f in ok(alice.get("/api/v1/follows"))["items"]] == [
+        "channel:feed", "channel:nowhere", "user:alice"]
+    # a process may still be followed before it is deployed
+    ok(alice.post("/api/v1/follows", json={"stream": "definition:not_deployed_yet"}), 201)
 
 
 def test_post_item_rules(cafe):

@@ -15,6 +15,7 @@ from server.db import Database
 from server.migrations import upgrade
 from server.social import feed
 from server.social.feed_events import GAP_GRACE, FeedBroker, _Cursor, broker_for
+from tests.social.test_feed import make_channel
 from tests.system.server import ServerProcess
 
 
@@ -154,8 +155,9 @@ def resumed_item(api, server, item_id: int) -> dict:
     return api.get(f"{server.url}/api/v1/feed/items/{item_id}").json()
 
 
-def test_in_process_stream_follows_at_once_and_limits_streams(app, cafe, user_api):
+def test_in_process_stream_follows_at_once_and_limits_streams(app, cafe, admin_api, user_api):
     alice = user_api("alice")
+    make_channel(admin_api, "news")
     app.config["PROCESSCAFE_THREADS"] = 2  # so this process takes one live stream
     response = alice.get("/api/v1/feed/events", buffered=False)
     assert response.status_code == 200 and response.mimetype == "text/event-stream"

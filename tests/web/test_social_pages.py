@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from server.services import identity
+from server.social import feed
 from server.social.feed_events import broker_for
 from tests.conftest import run_jobs
 from tests.social.images import has_gps, jpeg_with_gps
@@ -192,3 +194,15 @@ def test_the_feed_follows_comments_likes_and_the_item_page(demo, admin_api, cafe
     first = json.loads(re.search(r"event: item\ndata: (.*)\n", body).group(1))
     assert first["id"] == item_id and first["media_ids"] == [media_id]
     assert app.test_client().get("/feed/events").status_code == 302
+
+
+def test_following_an_unknown_channel_or_user_from_a_page_is_404_and_stores_nothing(web, cafe):
+    ada = web("ada", admin=True)  # an admin may read every user stream: only the name is unknown
+    ada.get("/feed")
+    for stream, named in (("channel:nowhere", "no channel 'nowhere'"), ("user:nobody", "no user 'nobody'")):
+        refused = ada.post("/follows", {"stream": stream}, headers=SCRIPT)
+        assert refused.status_code == 404 and named in refused.get_json()["error"], refused.get_json()
+    assert ada.post("/follows", {"stream": "user:nobody"}).status_code == 302  # a plain form: back, with the message
+    assert "Not followed: no user &#39;nobody&#39;" in text_of(ada.get("/feed"))
+    with cafe.db.read() as session:
+        assert feed.follows(session, identity.principal_of(identity.get_user(session, "ada"))) == []
