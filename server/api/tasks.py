@@ -60,7 +60,8 @@ class Assignee(MethodView):
     @blp.arguments(AssignTask)
     @blp.response(200, TaskDetailSchema)
     def put(self, body, task_id):
-        """Assign a task to someone, or to nobody with null (admins)."""
+        """Assign a task to a user of this server (404 naming an unknown one), or to nobody with null
+        (admins)."""
         principal = current_principal()
         with cafe().unit_of_work() as session:
             return task_detail(session, tasks.assign(session, principal, task_id, body["user"]))
@@ -71,7 +72,8 @@ class Complete(MethodView):
     @blp.arguments(CompleteTask)
     @blp.response(200, InstanceDetailSchema)
     def post(self, body, task_id):
-        """Complete with variables (checked against the form); 409 if the task is no longer open."""
+        """Complete with variables (checked against the form); 409 if the task is no longer open,
+        404 if no task had the id."""
         principal = current_principal()
         store = cafe().store
 

@@ -112,7 +112,7 @@ def unclaim(task_id: str) -> Response:
 @bp.post("/task/<task_id>/assignee")
 def set_assignee(task_id: str) -> Response:
     with cafe().unit_of_work() as session:
-        tasks.assign(session, principal(), task_id, optional_text(json_body(), "userId"))
+        tasks.assign(session, principal(), task_id, optional_text(json_body(), "userId"), any_user_id=True)
     return no_content()
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, new_id, utcnow
@@ -124,6 +124,9 @@ class HistoryEvent(Base):
     __table_args__ = (
         Index("ix_history_instance", "instance_id", "id"),
         Index("ix_history_user", "user", "instance_id"),  # "tasks I completed" (services.worklist)
+        # was this id ever a task (a refused completion: closed 409, unknown 404; services.tasks)
+        Index("ix_history_task", "task_id", sqlite_where=text("task_id IS NOT NULL"),
+              postgresql_where=text("task_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

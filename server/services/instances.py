@@ -28,7 +28,7 @@ from . import participants, service_calls
 from .errors import BadRequest, Conflict, NotFound, Stale
 from .instance_search import InstanceFilter, search  # noqa: F401 (the API's names for the search)
 from .specs import DefinitionInfo
-from .store import Dumped, InstanceStore, history_row
+from .store import Dumped, InstanceStore, cancelled_tasks, history_row
 
 
 @dataclass
@@ -179,6 +179,7 @@ def terminate(session: Session, store: InstanceStore, instance_id: str, user: st
     instance.status = TERMINATED
     instance.ended_at = now
     instance.end_reason = reason
+    session.add_all(HistoryEvent(**row) for row in cancelled_tasks(session, instance.id, now))
     _drop_derived_rows(session, instance.id)
     service_calls.cancel_open_calls(session, instance.id)
     session.execute(delete(Job).where(Job.instance_id == instance.id))

@@ -58,6 +58,39 @@ INSTANCE_UPDATE = (
 OPEN_TASK_DELETE = delete(OpenTask.__table__).where(OpenTask.__table__.c.id == bindparam("task_id"))
 OPEN_TASK_INSERT = insert(OpenTask.__table__)
 CANDIDATE_INSERT = insert(TaskCandidate.__table__)
+_TASK_DONE_KINDS = ("task_completed", "service_completed", "service_failed")  # of an open task
+
+
+def _closed_unnamed(before: frozenset[str], ready: list[UserTaskView], events: list[dict]) -> list[str]:
+    """The tasks that were open and are not now, except those `events` finish (the task a
+    completion completes: on its hot path this is all that closes, and nothing more is read)."""
+    named = {event.get("task_id") for event in events}
+    closed = [task_id for task_id in before if task_id not in named]
+    if closed:
+        open_now = {view.id for view in ready}
+        closed = [task_id for task_id in closed if task_id not in open_now]
+    return closed
+
+
+def cancelled_tasks(session: Session, instance_id: str, at: datetime, task_ids: list[str] | None = None) -> list[dict]:
+    """`task_cancelled` history rows for open tasks of the instance (all of them, or `task_ids`)
+    that close without being completed: a boundary event, an event sub-process, a terminate end
+    event or the instance's end took them away. The history then names every task the task list
+    showed, so completing a closed task (409) is told from completing an unknown id (404,
+    services/tasks.py). A social step that closes is finished by the service call (its
+    `service_completed` or `service_failed` row, flushed before this reads)."""
+    if task_ids is not None and not task_ids:
+        return []
+    query = (select(OpenTask.id, OpenTask.bpmn_id, OpenTask.name, OpenTask.type)
+             .where(OpenTask.instance_id == instance_id))
+    if task_ids is not None:
+        finished = select(HistoryEvent.task_id).where(HistoryEvent.instance_id == instance_id,
+                                                      HistoryEvent.task_id.in_(task_ids),
+                                                      HistoryEvent.kind.in_(_TASK_DONE_KINDS))
+        query = query.where(OpenTask.id.in_(task_ids), OpenTask.id.not_in(finished))
+    rows = session.execute(query.order_by(OpenTask.created_at, OpenTask.id))
+    return [history_row(instance_id, "task_cancelled", at, task_id=row.id, bpmn_id=row.bpmn_id, name=row.name,
+                        element_type=row.type) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -177,7 +210,8 @@ class InstanceStore:
         statement, cheaper than the ORM's unit of work: a `new` instance is INSERTed; one read
         outside this transaction is UPDATEd only if still at `expected_revision` (`Stale`
         otherwise, raised before this writes anything). `events` are history rows of what led to
-        this advance (the instance started, a task completed), written before the steps' rows.
+        this advance (the instance started, a task completed), written before the steps' rows;
+        after them come `task_cancelled` rows for the open tasks that closed otherwise, then `ended`.
 
         Returns the rows of the instance's open tasks when this write inserted all of them, so a
         response needs no query; None when some were open before.
@@ -195,10 +229,11 @@ class InstanceStore:
             for s in outcome.steps
         ]
         previous_status, instance.status = instance.status, outcome.status
+        ended: list[dict] = []
         if outcome.status == COMPLETED:
             instance.ended_at = now
             instance.end_reason = "completed"
-            history.append(history_row(instance.id, "ended", now))
+            ended.append(history_row(instance.id, "ended", now))
         if new:
             self._insert_new(session, instance, now)
         elif expected_revision is not None:  # the first statement: `Stale` leaves nothing written
@@ -206,10 +241,13 @@ class InstanceStore:
         participants.status_changed(session, instance, previous_status)
         if outcome.status == ERROR:
             self._open_incident(session, instance, outcome)
-        if history:
+        closed = _closed_unnamed(before.user_task_ids, outcome.user_tasks, events)
+        if history or ended or closed:
             if session.new or session.dirty:  # Core statements do not flush: earlier ORM events go first
                 session.flush()
-            direct_sql.execute(session, HISTORY_INSERT, history)
+            history += cancelled_tasks(session, instance.id, now, closed) + ended
+            if history:
+                direct_sql.execute(session, HISTORY_INSERT, history)
         task_rows = self._sync_tasks(session, instance, before.user_task_ids, outcome.user_tasks)
         self._sync_messages(session, instance, before.messages, set(outcome.messages))
         self._sync_timers(session, instance, before.timers, set(outcome.timers))

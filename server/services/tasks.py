@@ -22,9 +22,9 @@ from ..access import (
     task_visible,
 )
 from ..models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance
-from . import participants
+from . import identity, participants
 from .deployments import resource_content
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound, ServiceError
 from .store import InstanceStore, PlannedAdvance
 from .task_search import TaskFilter, search  # noqa: F401 (the API's names for the task list)
 
@@ -85,11 +85,16 @@ def unclaim(session: Session, principal: Principal, task_id: str) -> OpenTask:
     return task
 
 
-def assign(session: Session, principal: Principal, task_id: str, user: str | None) -> OpenTask:
+def assign(session: Session, principal: Principal, task_id: str, user: str | None, *,
+           any_user_id: bool = False) -> OpenTask:
+    """Give a task to `user`, or to nobody with None (admins). `user` must be a user of this server
+    (404 naming it, nothing changed) unless `any_user_id`: /engine-rest takes any id, as Camunda does."""
     require_admin(principal, "assign tasks")
     task = session.get(OpenTask, task_id)
     if task is None:
         raise NotFound(f"no open task with id {task_id!r}")
+    if user is not None and not any_user_id:
+        identity.get_user(session, user)
     participants.add_users_by_id(session, task.instance_id, principal.name, user)
     _changes_who_may_complete(session, task.instance_id)
     task.assignee = user
@@ -132,14 +137,25 @@ _INSTANCES = ProcessInstance.__table__
 _OPEN_TASK = select(_OPEN_TASKS).where(_OPEN_TASKS.c.id == bindparam("task_id"))
 _BUMP_REVISION = (update(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id"))
                   .values(revision=_INSTANCES.c.revision + 1))
+# only when a completion finds no open row (index ix_history_task)
+_TASK_IN_HISTORY = select(HistoryEvent.id).where(HistoryEvent.task_id == bindparam("task_id")).limit(1)
+
+
+def _not_open(session: Session, task_id: str) -> ServiceError:
+    """Why `task_id` has no open row, read only when a completion is refused: a task the history
+    names (completed, cancelled: `InstanceStore.save` records those) closed, 409; an id no task
+    ever had is unknown, 404 as on the other task routes."""
+    if session.execute(_TASK_IN_HISTORY, {"task_id": task_id}).first() is None:
+        return NotFound(f"no task with id {task_id!r}")
+    return Conflict(f"task {task_id} is not open (completed or cancelled)")
 
 
 def _workable(session: Session, principal: Principal, task_id: str) -> Row:
-    """The open task's row, if the caller may complete it now (409 when it is gone or another
-    holds it)."""
+    """The open task's row, if the caller may complete it now (409 when it closed or another holds
+    it, 404 when no task had the id)."""
     task = session.execute(_OPEN_TASK, {"task_id": task_id}).first()
     if task is None:
-        raise Conflict(f"task {task_id} is not open (completed, cancelled or unknown)")
+        raise _not_open(session, task_id)
     if not can_work_on(principal, task):
         if can_claim(principal, task):
             raise Conflict(f"task {task_id} is claimed by {task.assignee}")

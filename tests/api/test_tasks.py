@@ -4,8 +4,9 @@ forms (Camunda formData and SpiffArena JSON-schema forms) checked on completion.
 from __future__ import annotations
 
 import json
+import uuid
 
-from tests.api.engine_support import ENGINE_DIAGRAMS, diagram, get_instance, history, problem
+from tests.api.engine_support import ENGINE_DIAGRAMS, diagram, get_instance, history, kinds, poll, problem
 
 TASKS = "/api/v1/tasks"
 
@@ -103,6 +104,49 @@ def test_admin_may_unassign(admin_api, user_api):
     assert response.status_code == 200 and response.get_json()["assignee"] is None
     assert task_ids(user_api("cleo", groups=["clerks"])) == [tid]
     problem(admin_api.put(f"{TASKS}/no-such-task/assignee", json={"user": "x"}), 404)
+
+
+
+def test_assigning_to_an_unknown_user_is_refused_and_changes_nothing(admin_api, user_api):
+    admin_api.deploy(diagram("claims.bpmn"))
+    started = admin_api.start("claims")
+    tid = started["tasks"][0]["id"]
+    assert "'nobody'" in problem(admin_api.put(f"{TASKS}/{tid}/assignee", json={"user": "nobody"}), 404)["detail"]
+    assert admin_api.get(f"{TASKS}/{tid}").get_json()["assignee"] is None
+    assert get_instance(admin_api, started["id"])["revision"] == started["revision"]
+    assert "task_assigned" not in kinds(admin_api, started["id"])
+
+    user_api("nina")
+    assert admin_api.put(f"{TASKS}/{tid}/assignee", json={"user": "nina"}).get_json()["assignee"] == "nina"
+    problem(admin_api.put(f"{TASKS}/{tid}/assignee", json={"user": "nobody"}), 404)
+    assert admin_api.get(f"{TASKS}/{tid}").get_json()["assignee"] == "nina"
+    assert admin_api.put(f"{TASKS}/{tid}/assignee", json={"user": None}).get_json()["assignee"] is None
+
+
+def test_completing_an_unknown_task_is_404_and_a_closed_one_409(admin_api, cafe):
+    admin_api.deploy(diagram("claims.bpmn"), diagram("timer_boundary.bpmn"))
+    unknown = str(uuid.uuid4())
+    for response in (admin_api.get(f"{TASKS}/{unknown}"), admin_api.post(f"{TASKS}/{unknown}/claim"),
+                     complete(admin_api, unknown)):
+        problem(response, 404)
+
+    [task] = admin_api.start("claims")["tasks"]
+    assert complete(admin_api, task["id"]).status_code == 200
+    assert "not open" in problem(complete(admin_api, task["id"]), 409)["detail"]
+
+    # closed without anyone touching them: with their instance, or by an interrupting timer
+    terminated = admin_api.start("claims")
+    [dropped] = terminated["tasks"]
+    assert admin_api.delete(f"/api/v1/process-instances/{terminated['id']}").status_code == 200
+    timed_out = admin_api.start("timer_boundary", {"timeout": "PT0.1S"})
+    [late] = timed_out["tasks"]
+    poll(cafe, admin_api, timed_out["id"], lambda i: i["status"] == "completed")
+    for instance, closed in ((terminated, dropped), (timed_out, late)):
+        assert "not open" in problem(complete(admin_api, closed["id"]), 409)["detail"]
+        cancelled = [e for e in history(admin_api, instance["id"]) if e["kind"] == "task_cancelled"]
+        assert [(e["task_id"], e["bpmn_id"]) for e in cancelled] == [(closed["id"], closed["bpmn_id"])]
+    assert kinds(admin_api, terminated["id"])[-1] == "terminated"
+    assert kinds(admin_api, timed_out["id"])[-1] == "ended"
 
 
 def test_lane_names_are_candidate_groups(admin_api, user_api):

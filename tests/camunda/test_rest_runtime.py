@@ -44,6 +44,17 @@ def test_task_queries_claim_and_complete(camunda, camunda_user):
     error(camunda.get(f"/task/{task['id']}"), 404)
 
 
+
+def test_set_assignee_takes_any_user_id_as_camunda_does(camunda):
+    """Unlike the native API (a user of this server or 404), as Camunda: ids may come from elsewhere."""
+    camunda.deploy("order_review.bpmn")
+    instance = camunda.start("order_review")
+    [task] = camunda.get(f"/task?processInstanceId={instance['id']}").get_json()
+    assert camunda.post(f"/task/{task['id']}/assignee", json={"userId": "from-ldap"}).status_code == 204
+    assert camunda.get(f"/task/{task['id']}").get_json()["assignee"] == "from-ldap"
+    assert camunda.post(f"/task/{task['id']}/assignee", json={"userId": None}).status_code == 204
+    assert camunda.get(f"/task/{task['id']}").get_json()["assignee"] is None
+
 def test_instance_variables_and_delete(camunda):
     camunda.deploy("order_review.bpmn")
     instance = camunda.start("order_review", {"amount": {"value": 12.5, "type": "Double"}}, "order-2")
