@@ -87,14 +87,15 @@ def unclaim(session: Session, principal: Principal, task_id: str) -> OpenTask:
 
 def assign(session: Session, principal: Principal, task_id: str, user: str | None, *,
            any_user_id: bool = False) -> OpenTask:
-    """Give a task to `user`, or to nobody with None (admins). `user` must be a user of this server
-    (404 naming it, nothing changed) unless `any_user_id`: /engine-rest takes any id, as Camunda does."""
+    """Give a task to `user`, or to nobody with None (admins). `user` must be an active user of this
+    server (404 naming an unknown one, 422 a deactivated one; nothing changed) unless `any_user_id`:
+    /engine-rest takes any id, as Camunda does."""
     require_admin(principal, "assign tasks")
     task = session.get(OpenTask, task_id)
     if task is None:
         raise NotFound(f"no open task with id {task_id!r}")
-    if user is not None and not any_user_id:
-        identity.get_user(session, user)
+    if user is not None and not any_user_id and not identity.get_user(session, user).active:
+        raise Invalid(f"user {user!r} is deactivated and cannot work on tasks", errors={"user": ["deactivated"]})
     participants.add_users_by_id(session, task.instance_id, principal.name, user)
     _changes_who_may_complete(session, task.instance_id)
     task.assignee = user

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from server.services import identity
 from tests.api.engine_support import ENGINE_DIAGRAMS, diagram, get_instance, history, kinds, poll, problem
 
 TASKS = "/api/v1/tasks"
@@ -121,6 +122,17 @@ def test_assigning_to_an_unknown_user_is_refused_and_changes_nothing(admin_api, 
     problem(admin_api.put(f"{TASKS}/{tid}/assignee", json={"user": "nobody"}), 404)
     assert admin_api.get(f"{TASKS}/{tid}").get_json()["assignee"] == "nina"
     assert admin_api.put(f"{TASKS}/{tid}/assignee", json={"user": None}).get_json()["assignee"] is None
+
+
+def test_assigning_to_a_deactivated_user_is_refused(admin_api, user_api, cafe):
+    admin_api.deploy(diagram("claims.bpmn"))
+    [task] = admin_api.start("claims")["tasks"]
+    user_api("olga")
+    with cafe.db.transaction() as session:
+        identity.get_user(session, "olga").active = False
+    body = problem(admin_api.put(f"{TASKS}/{task['id']}/assignee", json={"user": "olga"}), 422)
+    assert "'olga' is deactivated" in body["detail"], body
+    assert admin_api.get(f"{TASKS}/{task['id']}").get_json()["assignee"] is None
 
 
 def test_completing_an_unknown_task_is_404_and_a_closed_one_409(admin_api, cafe):
