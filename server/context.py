@@ -15,7 +15,7 @@ from .config import Settings
 from .db import Database, GroupRolledBack
 from .jobs.runner import JobRunner
 from .services.errors import Stale
-from .services.store import InstanceStore
+from .services.store import PLAN_HOLDS, InstanceStore
 from .social.credentials import Vault
 from .social.media_store import MediaStore
 
@@ -50,7 +50,9 @@ class Cafe:
         other only while they write, not while the engine runs; on SQLite, where one writer holds
         the database at a time, that lets several requests run the engine at once, and writes that
         meet at the lock share one commit (`Database.write_together`). The last attempt plans
-        inside the write transaction, so a busy instance cannot starve a request."""
+        inside the write transaction with `PLAN_HOLDS` set in the session's info: the plan then
+        locks the instance it reads and takes the latest version from the database, not from a
+        guess, so that write cannot be `Stale` and a busy instance cannot starve a request."""
         for _ in range(attempts - 1):
             with self.db.read() as session:
                 planned = plan(session)
@@ -62,6 +64,7 @@ class Cafe:
                 self.runner.wake()
             return result
         with self.unit_of_work() as session:
+            session.info[PLAN_HOLDS] = True  # what the plan reads, it holds until the write commits
             return write(session, plan(session))
 
     @staticmethod

@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from bpmn.definitions import ParsedDeployment, classify, parse_deployment
@@ -54,6 +54,22 @@ def called_process_xml(session: Session, process_id: str, tenant_id: str | None 
     return definition.resource_name, definition_xml(session, definition)
 
 
+_DEPLOY_LOCKS = 0x70636164  # "pcad": the namespace of the advisory locks on process keys
+
+
+def _lock_keys(session: Session, keys: list[str], tenant_id: str | None) -> None:
+    """On PostgreSQL, hold each key until this deployment commits, so the next version number is
+    read after the previous deployment of the key committed: two deployments at once both took
+    version n + 1 (the unique constraint does not see it without a tenant, NULLs being distinct).
+    Sorted, so two deployments of the same keys never wait for each other in a circle. SQLite
+    writes one transaction at a time anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), hashtext(:name))"),
+                        {"space": _DEPLOY_LOCKS, "name": f"{tenant_id or ''}/{key}"})
+
+
 def latest_definition(session: Session, key: str, tenant_id: str | None = None) -> ProcessDefinition | None:
     query = select(ProcessDefinition).where(ProcessDefinition.key == key)
     query = query.where(ProcessDefinition.tenant_id.is_(None) if tenant_id is None
@@ -85,6 +101,7 @@ def deploy(
     else:
         parsed = parse(files, max_bytes, session, tenant_id, run_non_executable)
     unchanged, changed = [], []
+    _lock_keys(session, [process.key for process in parsed.processes], tenant_id)
     for process in parsed.processes:
         latest = latest_definition(session, process.key, tenant_id)
         if not always_new_version and latest is not None and latest.content_hash == process.content_hash:

@@ -28,7 +28,7 @@ from . import participants, service_calls
 from .errors import BadRequest, Conflict, NotFound, Stale
 from .instance_search import InstanceFilter, search  # noqa: F401 (the API's names for the search)
 from .specs import DefinitionInfo
-from .store import Dumped, InstanceStore, cancelled_tasks, history_row
+from .store import PLAN_HOLDS, Dumped, InstanceStore, cancelled_tasks, history_row
 
 
 @dataclass
@@ -84,6 +84,8 @@ def plan_start_of(session: Session, store: InstanceStore, definition_id: str | N
         return plan_start(store, store.specs.info(session, definition_id), variables, business_key, user)
     if not definition_key:
         raise BadRequest("name the process: definition_key or definition_id")
+    if session.info.get(PLAN_HOLDS):  # inside the write transaction: the version it reads is the latest
+        return plan_start(store, store.specs.latest(session, definition_key), variables, business_key, user)
     planned = plan_start(store, store.specs.latest_guess(session, definition_key), variables, business_key, user)
     planned.guessed_latest = True
     return planned

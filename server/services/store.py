@@ -49,6 +49,10 @@ INSTANCE_INSERT = insert(ProcessInstance.__table__)
 _INSTANCES = ProcessInstance.__table__
 _WRITTEN_COLUMNS = ("state", "variables", "status", "updated_at", "ended_at", "end_reason")
 _INSTANCE = select(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id"))
+_INSTANCE_HELD = _INSTANCE.with_for_update()
+# set in a session's info by `Cafe.optimistic` for its last attempt, which plans inside the write
+# transaction: what the plan reads (the instance, the latest version of a key) it must hold
+PLAN_HOLDS = "plan_holds"
 # built once: building and caching a statement costs more than sending it
 INSTANCE_UPDATE = (
     update(_INSTANCES)
@@ -144,8 +148,11 @@ class InstanceStore:
     @staticmethod
     def read_detached(session: Session, instance_id: str) -> ProcessInstance:
         """The instance as a detached object made from one Core row, for planning outside the write
-        transaction: cheaper than the session's loading, and the plan's writer checks the revision."""
-        row = session.execute(_INSTANCE, {"instance_id": instance_id}).mappings().first()
+        transaction: cheaper than the session's loading, and the plan's writer checks the revision.
+        A plan inside the write transaction (`PLAN_HOLDS`) locks the row on PostgreSQL, so no other
+        writer changes the instance between this read and the write."""
+        held = session.info.get(PLAN_HOLDS) and session.get_bind().dialect.name == "postgresql"
+        row = session.execute(_INSTANCE_HELD if held else _INSTANCE, {"instance_id": instance_id}).mappings().first()
         if row is None:
             raise Conflict(f"instance {instance_id} is gone")
         instance = ProcessInstance(**row)

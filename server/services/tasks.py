@@ -51,7 +51,7 @@ def claim(session: Session, principal: Principal, task_id: str, user: str | None
     user = user or principal.name
     check_claim(principal, task, user)
     participants.add_users_by_id(session, task.instance_id, user)  # before the task's row lock
-    _changes_who_may_complete(session, task.instance_id)
+    _changes_who_may_complete(session, task)
     result = session.execute(
         update(OpenTask)
         .where(OpenTask.id == task_id, (OpenTask.assignee.is_(None)) | (OpenTask.assignee == user))
@@ -65,20 +65,26 @@ def claim(session: Session, principal: Principal, task_id: str, user: str | None
     return task
 
 
-def _changes_who_may_complete(session: Session, instance_id: str) -> None:
+def _changes_who_may_complete(session: Session, task: OpenTask) -> None:
     """A claim, release or assignment changes who may complete a task of the instance: it counts
     as a change of the instance (its revision goes up), so a completion planned before it is
     `Stale`, planned again and then refused, without reading the task again in every
     completion's write. Sent before the task's row is written: instance, then task, as every
-    writer locks them."""
-    session.execute(_BUMP_REVISION, {"instance_id": instance_id})
+    writer locks them.
+
+    The task was read before the instance's lock: on PostgreSQL a completion (or a migration)
+    holding that lock may have closed it meanwhile, so it is read again once the lock is held
+    (409, nothing written; its ORM update would find no row, or write history after the end)."""
+    session.execute(_BUMP_REVISION, {"instance_id": task.instance_id})
+    if session.execute(_STILL_OPEN, {"task_id": task.id}).first() is None:
+        raise Conflict(f"task {task.id} is not open (completed or cancelled)")
 
 
 def unclaim(session: Session, principal: Principal, task_id: str) -> OpenTask:
     task = _get_for_claim(session, principal, task_id)
     check_unclaim(principal, task)
     participants.add_users_by_id(session, task.instance_id, principal.name)
-    _changes_who_may_complete(session, task.instance_id)
+    _changes_who_may_complete(session, task)
     task.assignee = None
     session.add(HistoryEvent(instance_id=task.instance_id, kind="task_unclaimed", bpmn_id=task.bpmn_id,
                              name=task.name, task_id=task.id, user=principal.name))
@@ -97,7 +103,7 @@ def assign(session: Session, principal: Principal, task_id: str, user: str | Non
     if user is not None and not any_user_id and not identity.get_user(session, user).active:
         raise Invalid(f"user {user!r} is deactivated and cannot work on tasks", errors={"user": ["deactivated"]})
     participants.add_users_by_id(session, task.instance_id, principal.name, user)
-    _changes_who_may_complete(session, task.instance_id)
+    _changes_who_may_complete(session, task)
     task.assignee = user
     session.add(HistoryEvent(instance_id=task.instance_id, kind="task_assigned", bpmn_id=task.bpmn_id,
                              name=task.name, task_id=task.id, user=principal.name, data={"assignee": user}))
@@ -136,6 +142,7 @@ _OPEN_TASKS = OpenTask.__table__
 _INSTANCES = ProcessInstance.__table__
 # Core queries built once: the completion path runs them in every request
 _OPEN_TASK = select(_OPEN_TASKS).where(_OPEN_TASKS.c.id == bindparam("task_id"))
+_STILL_OPEN = select(_OPEN_TASKS.c.id).where(_OPEN_TASKS.c.id == bindparam("task_id"))
 _BUMP_REVISION = (update(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id"))
                   .values(revision=_INSTANCES.c.revision + 1))
 # only when a completion finds no open row (index ix_history_task)
