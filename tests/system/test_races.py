@@ -73,11 +73,17 @@ def _deploy(server: ServerProcess, token: str, content: bytes) -> requests.Respo
                          headers={"Authorization": token}, timeout=60)
 
 
-@pytest.mark.slow
-def test_deployments_of_one_key_at_once_get_distinct_versions(server):
+def _deployed(server: ServerProcess, content: bytes) -> tuple[requests.Session, str]:
+    """An admin session and its token, after deploying `content`."""
     api = server.session()
     token = api.headers["Authorization"]
-    assert _deploy(server, token, _single_task("v1")).status_code == 201
+    assert _deploy(server, token, content).status_code == 201
+    return api, token
+
+
+@pytest.mark.slow
+def test_deployments_of_one_key_at_once_get_distinct_versions(server):
+    api, token = _deployed(server, _single_task("v1"))
     for round_ in range(3):
         responses = _at_once([partial(_deploy, server, token, _single_task(f"round {round_} deployer {i}"))
                               for i in range(3)])
@@ -89,9 +95,7 @@ def test_deployments_of_one_key_at_once_get_distinct_versions(server):
 
 @pytest.mark.slow
 def test_every_branch_of_a_parallel_split_completed_at_once_succeeds(server):
-    api = server.session()
-    token = api.headers["Authorization"]
-    assert _deploy(server, token, _fan_out()).status_code == 201
+    api, token = _deployed(server, _fan_out())
     for _ in range(3):
         instance = api.post(server.url + "/api/v1/process-instances", json={"definition_key": "race_fan"}).json()
         assert len(instance["tasks"]) == BRANCHES
@@ -104,9 +108,7 @@ def test_every_branch_of_a_parallel_split_completed_at_once_succeeds(server):
 
 @pytest.mark.slow
 def test_a_release_or_assignment_racing_the_completion_is_409_not_500(server):
-    api = server.session()
-    token = api.headers["Authorization"]
-    assert _deploy(server, token, _single_task("v1")).status_code == 201
+    api, token = _deployed(server, _single_task("v1"))
     for round_ in range(12):
         instance = api.post(server.url + "/api/v1/process-instances", json={"definition_key": "race_single"}).json()
         task_url = f"{server.url}/api/v1/tasks/{instance['tasks'][0]['id']}"
