@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, update
 from .. import metrics
 from ..models import Job
 from ..models.jobs import FAILED, PENDING
+from ..services import instances
 from . import leases
 from .context import JobContext
 from .handlers import NETWORK_HANDLERS, run_step_job
@@ -207,5 +208,8 @@ def _record_failure(ctx: JobContext, job_id: int, err: Exception, count_attempt:
         job.locked_until = None
         if job.attempts >= MAX_ATTEMPTS:
             job.status = FAILED
+            if job.instance_id is not None:
+                with session.no_autoflush:  # the instance is locked before the job row is written
+                    instances.job_failed(session, ctx.store, job)
         else:
             job.due_at = leases.now() + timedelta(seconds=2 ** job.attempts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bpmn.conditions import waits_for_condition
@@ -24,6 +24,7 @@ from ..models import (
 )
 from ..models.base import new_id
 from ..models.instances import ACTIVE_STATUSES, ERROR, RUNNING, TERMINATED
+from ..models.jobs import FAILED, PENDING
 from . import participants, service_calls
 from .errors import BadRequest, Conflict, NotFound, Stale
 from .instance_search import InstanceFilter, search  # noqa: F401 (the API's names for the search)
@@ -198,12 +199,38 @@ def _drop_derived_rows(session: Session, instance_id: str) -> None:
     session.execute(delete(MessageWait).where(MessageWait.instance_id == instance_id))
 
 
+def job_failed(session: Session, store: InstanceStore, job: Job) -> None:
+    """A job of the instance failed for the last time (the runner gave up after its attempts): the
+    instance goes into `error` with an incident naming the job and its error, so an admin sees it
+    and can retry (`retry` arms the job again). Before, such an instance waited for a job that
+    would never run, and nothing could be retried."""
+    instance = store.lock(session, job.instance_id)
+    if instance.status not in ACTIVE_STATUSES:
+        return
+    message = f"the {job.kind} job failed {job.attempts} times: {job.last_error or 'no error recorded'}"
+    bpmn_id = (job.payload or {}).get("bpmn_id")
+    if instance.status != ERROR:
+        participants.set_status(session, instance, ERROR)
+        instance.status = ERROR
+    if not incidents(session, instance.id, open_only=True):
+        session.add(Incident(instance_id=instance.id, task_id=job.task_id, bpmn_id=bpmn_id, message=message))
+    session.add(HistoryEvent(instance_id=instance.id, kind="error", bpmn_id=bpmn_id, task_id=job.task_id,
+                             data={"message": message, "job": job.kind}))
+
+
 def retry(session: Session, store: InstanceStore, instance_id: str, user: str,
           variables: dict | None = None) -> tuple[ProcessInstance, Outcome]:
-    """Run the failed step again, after an admin corrected the data it needs."""
+    """Run the failed step again, after an admin corrected the data it needs; jobs of the instance
+    the runner gave up on (`job_failed`) are due again, with their attempts counted afresh."""
     instance = store.lock(session, instance_id)
     if instance.status != ERROR:
         raise Conflict(f"instance {instance_id} has no incident to retry (status {instance.status})")
+    rearmed = session.execute(
+        update(Job).where(Job.instance_id == instance.id, Job.status == FAILED)
+        .values(status=PENDING, attempts=0, due_at=datetime.now(timezone.utc), last_error=None,
+                locked_by=None, locked_until=None)).rowcount
+    if rearmed:
+        session.info["wake_jobs"] = True
     run = store.load(session, instance)
     if variables:
         run.set_variables(variables)
