@@ -9,6 +9,7 @@ Two sorts of handler:
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,13 @@ def _timer(session: Session, store: InstanceStore, job: Job) -> None:
     run = store.load(session, instance)
     task = run.find_task(job.task_id) if job.task_id else None
     if task is None:
+        return
+    waited = next((wait for wait in run.baseline.timers if wait.task_id == job.task_id), None)
+    if waited is not None and waited.due > datetime.now(timezone.utc):
+        # the job came due by the clock of the server that set it, ahead of this one's: the engine
+        # would not fire the timer yet, and with the job gone the instance would wait for ever
+        session.add(Job(instance_id=instance.id, kind="timer", task_id=job.task_id, payload=job.payload,
+                        due_at=waited.due))
         return
     session.add(HistoryEvent(instance_id=instance.id, kind="timer_fired", bpmn_id=job.payload.get("bpmn_id"),
                              task_id=job.task_id, data={"due": job.due_at.isoformat()}))

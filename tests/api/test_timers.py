@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from server.models import Job
 from tests.api.engine_support import completed_elements, diagram, get_instance, history, kinds, poll
@@ -138,3 +138,20 @@ def test_timer_start_event_is_deployable(admin_api):
     assert [d["key"] for d in deployed["definitions"]] == ["timer_start"]
     assert admin_api.get("/api/v1/process-definitions/timer_start").status_code == 200
 
+
+
+def test_a_timer_job_that_comes_due_early_waits_for_the_timer(admin_api, cafe):
+    """A job set by a server whose clock runs ahead comes due before the engine's timer: it waits
+    until then instead of vanishing (the instance then waited for a timer no job would fire)."""
+    admin_api.deploy(diagram("timer_catch.bpmn"))
+    instance = admin_api.start("timer_catch")
+    [job] = timer_jobs(cafe, instance["id"])
+    with cafe.db.transaction() as session:
+        session.execute(update(Job).where(Job.id == job.id).values(due_at=job.due_at - timedelta(minutes=5)))
+    run_jobs(cafe)
+    assert get_instance(admin_api, instance["id"])["status"] == "waiting"
+    [again] = timer_jobs(cafe, instance["id"])
+    assert abs(again.due_at - job.due_at) < timedelta(milliseconds=5), (again.due_at, job.due_at)
+    assert "timer_fired" not in kinds(admin_api, instance["id"])
+    done = poll(cafe, admin_api, instance["id"], lambda i: i["status"] != "waiting")
+    assert done["status"] == "completed" and kinds(admin_api, instance["id"]).count("timer_fired") == 1
