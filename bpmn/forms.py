@@ -169,13 +169,57 @@ def _pattern_keyword(validator, pattern: str, instance: Any, schema: dict):
 
 _SchemaValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern_keyword})
 
+# `format` is checked, as the browser checks the fields these formats become: jsonschema's own
+# email check only looks for an "@" ("@@@" passed), and its date check took "20001231"
+FORMATS = jsonschema.FormatChecker()
+_EMAIL = re.compile(  # the HTML standard's valid e-mail address, what <input type=email> accepts
+    r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?")
+
+
+@FORMATS.checks("email")
+def _is_email(value: object) -> bool:
+    return not isinstance(value, str) or _EMAIL.fullmatch(value) is not None
+
+
+@FORMATS.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    return not isinstance(value, str) or (_DATE.fullmatch(value) is not None and bool(dt.date.fromisoformat(value)))
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    date, separator, time = value.partition("T") if "T" in value else value.partition("t")
+    return bool(separator) and _is_date(date) and _is_time(time) and bool(
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00")))
+
+
+@FORMATS.checks("time", raises=ValueError)
+def _is_time(value: object) -> bool:
+    return not isinstance(value, str) or (_TIME.fullmatch(value) is not None and bool(
+        dt.time.fromisoformat(value.replace("Z", "+00:00"))))
+
+
+_FORMAT_NAMES = {"email": "an e-mail address", "date": "a date (YYYY-MM-DD)",
+                 "date-time": "a date and time (YYYY-MM-DDThh:mm:ss)", "time": "a time (hh:mm)"}
+
 
 def validate_json_schema(schema: dict, values: dict[str, Any]) -> dict[str, Any]:
-    validator = _SchemaValidator(schema)
-    errors = {_error_key(err): err.message for err in validator.iter_errors(values)}
+    validator = _SchemaValidator(schema, format_checker=FORMATS)
+    errors = {_error_key(err): _message(err) for err in validator.iter_errors(values)}
     if errors:
         raise FormInvalid(errors)
     return values
+
+
+def _message(err: jsonschema.ValidationError) -> str:
+    if err.validator == "format" and err.validator_value in _FORMAT_NAMES:
+        return f"{str(err.instance)[:80]!r} is not {_FORMAT_NAMES[err.validator_value]}"
+    return err.message
 
 
 def _error_key(err: jsonschema.ValidationError) -> str:

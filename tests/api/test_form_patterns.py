@@ -47,3 +47,25 @@ def test_a_json_schema_pattern_that_backtracks_forever_refuses_the_value_in_time
     errors = problem(complete(admin_api, task["id"], {"purpose": "abc", "amount": 1}), 422)["errors"]
     assert "does not match" in errors["purpose"]
     assert complete(admin_api, task["id"], {"purpose": "aaaa", "amount": 1}).status_code == 200
+
+
+def test_json_schema_formats_are_checked_as_the_browser_checks_them(admin_api):
+    """`format: email` took "@@@" and `format: date` took "31/12/2000" (jsonschema checks formats
+    only when asked, and its e-mail check only looks for an @)."""
+    schema = json.loads((ENGINE_DIAGRAMS / "expense-schema.json").read_text())
+    schema["properties"] |= {"email": {"type": "string", "format": "email"},
+                             "spent_on": {"type": "string", "format": "date"}}
+    files = [(io.BytesIO(diagram("spiff_form.bpmn").read_bytes()), "spiff_form.bpmn"),
+             (io.BytesIO(json.dumps(schema).encode()), "expense-schema.json"),
+             (io.BytesIO((ENGINE_DIAGRAMS / "expense-uischema.json").read_bytes()), "expense-uischema.json")]
+    assert admin_api.post("/api/v1/deployments", data={"file": files},
+                          content_type="multipart/form-data").status_code == 201
+    [task] = admin_api.start("spiff_form")["tasks"]
+    base = {"purpose": "taxi", "amount": 12}
+    for bad in ({"email": "@@@"}, {"email": "not-an-email"}, {"spent_on": "31/12/2000"}, {"spent_on": "2000-02-30"},
+                {"spent_on": "20001231"}):
+        errors = problem(complete(admin_api, task["id"], base | bad), 422)["errors"]
+        [(field, message)] = errors.items()
+        assert field in bad and "is not a" in message, errors
+    done = complete(admin_api, task["id"], base | {"email": "ann@example.org", "spent_on": "2000-12-31"})
+    assert done.status_code == 200, done.get_json()
