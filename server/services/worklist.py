@@ -86,8 +86,15 @@ def _filtered(query: Select, q: WorklistQuery) -> Select:
         query = query.where(or_(OpenTask.name.icontains(text, autoescape=True),
                                 OpenTask.bpmn_id.icontains(text, autoescape=True),
                                 OpenTask.definition_key.icontains(text, autoescape=True),
+                                OpenTask.definition_key.in_(_keys_named(text)),
                                 ProcessInstance.business_key.icontains(text, autoescape=True)))
     return query
+
+
+def _keys_named(text: str) -> Select:
+    """Keys of the processes whose name holds `text`: people search for the name the process
+    filter shows them. One subquery over the (small) definitions table."""
+    return select(ProcessDefinition.key).where(ProcessDefinition.name.icontains(text, autoescape=True)).distinct()
 
 
 def _completed_query(principal: Principal, q: WorklistQuery) -> Select:
@@ -102,6 +109,7 @@ def _completed_query(principal: Principal, q: WorklistQuery) -> Select:
         text = q.text.strip()
         query = query.where(or_(HistoryEvent.name.icontains(text, autoescape=True),
                                 HistoryEvent.bpmn_id.icontains(text, autoescape=True),
+                                ProcessInstance.definition_key.in_(_keys_named(text)),
                                 ProcessInstance.business_key.icontains(text, autoescape=True)))
     return query
 
@@ -178,3 +186,24 @@ def next_task_for(session: Session, principal: Principal, instance_id: str) -> O
                                         OpenTask.assignee.is_(None) & unassigned))
              .order_by(case((OpenTask.assignee == principal.name, 0), else_=1), OpenTask.created_at, OpenTask.id))
     return session.scalars(query.limit(1)).first()
+
+
+def how_it_closed(session: Session, task_id: str) -> str:
+    """For someone whose submission came too late: who completed the task, or that it closed
+    otherwise (cancelled, or gone with its instance). Read by task id from the history."""
+    event = session.scalars(select(HistoryEvent).where(HistoryEvent.task_id == task_id,
+                                                       HistoryEvent.kind.in_(("task_completed", "task_cancelled")))
+                            .order_by(HistoryEvent.id.desc()).limit(1)).first()
+    if event is not None and event.kind == "task_completed" and event.user:
+        return f"{event.user} completed this task meanwhile"
+    return "this task was closed meanwhile"
+
+
+def still_open(session: Session, task_id: str) -> bool:
+    return session.get(OpenTask, task_id) is not None
+
+
+def holder(session: Session, task_id: str) -> str | None:
+    """Who holds an open task: its assignee, "" while nobody does, None when it is not open."""
+    task = session.get(OpenTask, task_id)
+    return None if task is None else task.assignee or ""

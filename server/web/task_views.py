@@ -106,7 +106,7 @@ def complete_task(task_id: str):
         try:
             page = worklist.task_page(session, user(), task_id)
         except NotFound:
-            return render_template("web/tasks/gone.html"), 404
+            return _too_late(session, task_id)
         variables = (page.instance.variables if page.instance else {}) or {}
         fields = form_fields.fields_for(page.task.form, page.schema, page.ui_schema, variables)
         camunda = (page.task.form or {}).get("kind") == "camunda"
@@ -120,12 +120,28 @@ def complete_task(task_id: str):
     except Invalid as err:
         with cafe().db.read() as session:
             return _render_task(session, task_id, 422, err.extra.get("errors") or {"": err.detail}, request.form)
-    except (Conflict, NotFound, Forbidden) as err:
+    except (Conflict, NotFound) as err:
+        with cafe().db.read() as session:
+            if worklist.still_open(session, task_id):
+                flash(f"The task could not be completed: {err.detail}", "error")
+                return redirect(url_for("web.tasks"))
+            return _too_late(session, task_id)
+    except Forbidden as err:
         flash(f"The task could not be completed: {err.detail}", "error")
         return redirect(url_for("web.tasks"))
     flash(f"Completed “{page.task.name or page.task.bpmn_id}”.", "info")
     if following is not None:
         return redirect(url_for("web.task_page", task_id=following.id))
+    return redirect(url_for("web.tasks"))
+
+
+def _too_late(session, task_id: str):
+    """A submission for a task that closed since the page was shown: back to the list, saying
+    who completed it (a review step's page shows its outcome instead)."""
+    target = social_steps.finished_step_url(session, user(), task_id)
+    if target:
+        return redirect(target)
+    flash(f"Not saved: {worklist.how_it_closed(session, task_id)}.", "error")
     return redirect(url_for("web.tasks"))
 
 
@@ -135,9 +151,19 @@ def claim_task(task_id: str):
     try:
         with cafe().unit_of_work() as session:
             name = tasks.claim(session, user(), task_id).name
-        flash(f"You took “{name or 'the task'}”.", "info")
-    except (Conflict, Forbidden) as err:
+    except (Conflict, NotFound) as err:
+        with cafe().db.read() as session:
+            holder = worklist.holder(session, task_id)
+        if holder is None or holder not in ("", user().name):  # someone was quicker: gone from this queue
+            flash("This task was closed meanwhile." if holder is None else "Someone else took this task first.",
+                  "error")
+            return redirect(url_for("web.tasks", section="group"))
         flash(f"The task could not be claimed: {err.detail}", "error")
+        return redirect(url_for("web.task_page", task_id=task_id))
+    except Forbidden as err:
+        flash(f"The task could not be claimed: {err.detail}", "error")
+        return redirect(url_for("web.task_page", task_id=task_id))
+    flash(f"You took “{name or 'the task'}”.", "info")
     return redirect(url_for("web.task_page", task_id=task_id))
 
 

@@ -56,6 +56,7 @@ def test_list_sections_counts_search_and_claim(web, admin_api):
     found = text_of(carol.get("/?section=group&q=member-2"))
     assert found.count("data-task-id=") == 1 and "member-2" in found
     assert "No open task matches" in text_of(carol.get("/?section=group&q=nothing-like-this"))
+    assert text_of(carol.get("/?section=group&q=member%20REGISTRATION")).count("data-task-id=") == 2  # the name
 
     task_id = _task_id(found)
     response = carol.post(f"/tasks/{task_id}/claim")
@@ -66,8 +67,8 @@ def test_list_sections_counts_search_and_claim(web, admin_api):
 
     dave = web("dave", groups=["clerks"])
     taken = dave.post(f"/tasks/{task_id}/claim")
-    assert taken.status_code == 302
-    assert "could not be claimed" in text_of(dave.get(taken.headers["Location"]))
+    assert taken.status_code == 302 and taken.headers["Location"] == "/tasks?section=group"
+    assert "Someone else took this task first." in text_of(dave.get(taken.headers["Location"]))
 
 
 def test_section_counts_stop_at_the_cap(web, admin_api, monkeypatch):
@@ -154,3 +155,18 @@ def test_a_completed_task_page_says_so(web, admin_api):
         "name": "Al", "age": 20, "joined": "2024-01-01", "plan": "basic"}})
     response = carol.get(f"/tasks/{task_id}")
     assert response.status_code == 404 and "This task is not open" in text_of(response)
+
+
+def test_a_submission_that_comes_too_late_says_who_completed_the_task(web, admin_api):
+    admin_api.deploy(WEB / "registration.bpmn")
+    task_id = admin_api.start("registration")["tasks"][0]["id"]
+    carol = web("carol", groups=["clerks"])
+    assert carol.get(f"/tasks/{task_id}").status_code == 200
+    values = {"name": "Al", "age": 20, "joined": "2024-01-01", "plan": "basic"}
+    assert admin_api.post(f"/api/v1/tasks/{task_id}/complete", json={"variables": values}).status_code == 200
+    late = carol.post(f"/tasks/{task_id}", {k: str(v) for k, v in values.items()})
+    assert late.status_code == 302 and late.headers["Location"] == "/tasks", late.get_data(as_text=True)[:300]
+    assert "Not saved: admin completed this task meanwhile." in text_of(carol.get("/tasks"))
+    claim = carol.post(f"/tasks/{task_id}/claim")
+    assert claim.headers["Location"] == "/tasks?section=group"
+    assert "This task was closed meanwhile." in text_of(carol.get(claim.headers["Location"]))
