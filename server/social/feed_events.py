@@ -58,14 +58,6 @@ class TooManyStreams(ServiceError):
     title = "Service unavailable"
 
 
-class TooManyStreamsOfOneUser(TooManyStreams):
-    """One person's streams are capped too, so that one client (many tabs, or a script opening
-    and dropping streams faster than heartbeats find them gone) cannot take every slot."""
-
-    status = 429
-    title = "Too many requests"
-
-
 @dataclass(frozen=True)
 class Event:
     id: int
@@ -119,6 +111,7 @@ class Subscriber:
 
     def __init__(self, username: str, streams: Iterable[str]):
         self.username = username
+        self.since = time.monotonic()
         self.set_streams(streams)
         self.closed = False
         self._events: deque[Event] = deque()
@@ -180,10 +173,8 @@ class FeedBroker:
             if limit is not None and len(self._subscribers) >= limit:
                 raise TooManyStreams("this server process serves as many live feeds as it can; retry later "
                                      "or poll GET /api/v1/feed")
-            if per_user is not None and sum(s.username == username for s in self._subscribers) >= per_user:
-                raise TooManyStreamsOfOneUser(
-                    f"{username} has {per_user} live feeds open on this server process, as many as one person "
-                    "may; close one (a dropped connection counts until its next heartbeat) or poll GET /api/v1/feed")
+            if per_user is not None:
+                self._make_room_for(username, per_user)
             sub = Subscriber(username, streams)
             self._subscribers.add(sub)
             self._index(sub, add=True)
@@ -193,6 +184,19 @@ class FeedBroker:
                 self._thread = threading.Thread(target=self._run, name="feed-poller", daemon=True)
                 self._thread.start()
             return sub
+
+    def _make_room_for(self, username: str, per_user: int) -> None:
+        """One person holds at most `per_user` streams, so that one client (many tabs, or a script
+        opening and dropping streams) cannot take every slot. A new stream ends that person's
+        oldest instead of being refused: a page left behind holds its stream until the next
+        heartbeat finds the connection gone, and refusing the new one sent people who merely
+        went back and forth between pages without live updates (a still open tab reconnects,
+        resuming where it was)."""
+        own = sorted((s for s in self._subscribers if s.username == username), key=lambda s: s.since)
+        for oldest in own[:max(0, len(own) - per_user + 1)]:
+            self._subscribers.discard(oldest)
+            self._index(oldest, add=False)
+            oldest.close()
 
     def unsubscribe(self, sub: Subscriber) -> None:
         with self._lock:

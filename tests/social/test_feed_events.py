@@ -180,22 +180,28 @@ def test_in_process_stream_follows_at_once_and_limits_streams(app, cafe, admin_a
     assert alice.get("/api/v1/feed/events", buffered=False).status_code == 200  # the slot is free again
 
 
-def test_one_person_may_hold_a_quarter_of_the_streams(app, user_api):
-    """Else one client opening streams (and dropping them unseen until a heartbeat) took every slot."""
+def test_one_person_may_hold_a_quarter_of_the_streams_and_the_newest_wins(app, user_api):
+    """Else one client opening streams (and dropping them unseen until a heartbeat) took every slot.
+    A new stream ends the person's oldest: refusing it (429) left someone who went back and forth
+    between pages without live updates, their old page's stream still counted."""
     app.config["PROCESSCAFE_THREADS"] = 16  # 8 streams in this process, 2 per person
     alice, bob = user_api("alice"), user_api("bob")
     held = [alice.get("/api/v1/feed/events", buffered=False) for _ in range(2)]
     assert [r.status_code for r in held] == [200, 200]
-    refused = alice.get("/api/v1/feed/events")
-    assert refused.status_code == 429 and refused.headers["Retry-After"] == "10"
-    assert "alice has 2 live feeds" in refused.get_json()["detail"]
+    bodies = [queue.Queue() for _ in held]
+    for response, body in zip(held, bodies, strict=True):
+        threading.Thread(target=lambda r=response, b=body: (b.put(b"".join(r.response)), r.close()),
+                         daemon=True).start()
+    newest = alice.get("/api/v1/feed/events", buffered=False)
+    assert newest.status_code == 200
+    assert bodies[0].get(timeout=5) == b"retry: 2000\n\n"  # the oldest stream ended at once
+    assert bodies[1].empty()  # the other one stays open
     other = bob.get("/api/v1/feed/events", buffered=False)
-    assert other.status_code == 200
-    for response in [*held, other]:
+    assert other.status_code == 200  # bob's slots are his own
+    third = alice.get("/api/v1/feed/events", buffered=False)
+    assert third.status_code == 200 and bodies[1].get(timeout=5) == b"retry: 2000\n\n"
+    for response in (newest, other, third):
         response.close()
-    again = alice.get("/api/v1/feed/events", buffered=False)
-    assert again.status_code == 200
-    again.close()
     assert alice.get("/api/v1/feed/events", headers={"Last-Event-ID": "9" * 30}).status_code == 400
 
 
