@@ -7,7 +7,8 @@ follows are read in short read-only sessions.
 
 Each stream does hold one request thread of its server process (gunicorn's gthread worker). So a
 process accepts at most half its threads as streams (503 with Retry-After beyond that; clients
-retry or poll GET /api/v1/feed), one person at most a quarter of those (429), and a stream ends
+retry or poll GET /api/v1/feed), one person at most a quarter of those (a new one ends their
+oldest), and a stream ends
 after a few minutes: EventSource reconnects
 with Last-Event-ID and nothing is lost, and a restarting worker is not held up for long. The web
 task list can serve the same body from a session-authenticated route: `EventStream(db, principal, after)`.
