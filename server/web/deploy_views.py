@@ -33,10 +33,11 @@ def deploy_upload():
     files = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
     name = (request.form.get("name") or "").strip()[:200] or None
     if not files:
-        return _page(400, error="Choose at least one .bpmn or .dmn file.")
+        return _page(400, error="Choose at least one .bpmn or .dmn file.", name=name)
     wrong = [n for n, _ in files if not n.lower().endswith(ACCEPTED)]
     if wrong:
-        return _page(400, error=f"Only {', '.join(ACCEPTED)} files can be deployed, not {', '.join(wrong)}.")
+        return _page(400, error=f"Only {', '.join(ACCEPTED)} files can be deployed, not {', '.join(wrong)}.",
+                     name=name)
     try:
         with cafe().unit_of_work() as session:
             result = deployments.deploy(session, files, name=name, source="web", user=user().name,
@@ -44,7 +45,7 @@ def deploy_upload():
             deployed = [(d.key, d.name, d.version, d in result.new_definitions) for d in result.definitions]
             created, not_executable = result.created, result.not_executable
     except DeploymentRejected as err:
-        return _page(422, problems=err.problems, files=[n for n, _ in files])
+        return _page(422, problems=err.problems, files=[n for n, _ in files], name=name)
     except BadRequest as err:
-        return _page(400, error=err.detail)
+        return _page(400, error=err.detail, name=name)
     return _page(201 if created else 200, deployed=deployed, created=created, not_executable=not_executable)

@@ -95,5 +95,6 @@ def test_deploy_page_shows_versions_and_problems(web):
     assert "does not compile" in html
 
     root.get("/deploy")
-    refused = root.post("/deploy", {"files": []}, content_type="multipart/form-data")
+    refused = root.post("/deploy", {"files": [], "name": "Q3 release"}, content_type="multipart/form-data")
     assert refused.status_code == 400 and "Choose at least one" in text_of(refused)
+    assert 'value="Q3 release"' in text_of(refused)  # what was typed stays

@@ -3,6 +3,8 @@ form, and an API that does not accept the browser's session cookie."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from server.auth import forget_cached_logins
@@ -69,6 +71,9 @@ def test_wrong_password_message_and_no_open_redirect(app, web):
     response = client.post("/login", {"username": "carol", "password": "wrong-password"})
     assert response.status_code == 401
     assert 'role="alert"' in text_of(response) and "Wrong user name or password." in text_of(response)
+    page = text_of(response)  # the name is kept, so the password field takes the focus
+    assert re.search(r'<input id="password"[^>]*autofocus', page)
+    assert not re.search(r'<input id="username"[^>]*autofocus', page)
     response = client.post("/login", {"username": "carol", "password": "password-carol",
                                       "next": "//evil.example/steal"})
     assert response.headers["Location"] == "/tasks"
