@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .forms import form_of
-from .social import people_asked
+from .social import LONGEST_NAME, people_asked
 
 LANE_OWNERS_VARIABLE = "lane_owners"  # SpiffArena's convention: {lane name: [user names]}
 
@@ -59,8 +59,10 @@ def _evaluate(engine, task, text: str | None) -> Any:
 
 
 def describe_parked_task(task, request) -> UserTaskView:
-    """A social step waiting for people, as a task: each name asked may be a user or a group."""
-    names = people_asked(request.operator, request.params)
+    """A social step waiting for people, as a task: each name asked may be a user or a group.
+    A name longer than any user's or group's is no candidate (it names nobody, and the candidate
+    table could not hold it); the step itself fails, naming it (bpmn.social.unfit_person)."""
+    names = [name for name in people_asked(request.operator, request.params) if len(name) <= LONGEST_NAME]
     return UserTaskView(
         id=str(task.id),
         bpmn_id=task.task_spec.bpmn_id,

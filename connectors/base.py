@@ -117,6 +117,22 @@ class AuthFailed(ConnectorError):
     """Credentials are wrong or revoked: an admin must reconnect the channel."""
 
 
+def posted_id(value: Any, network: str, detail: str | None = None) -> str:
+    """The id a network answered for a new post, as text.
+
+    A "success" without a usable id (a proxy's page, an error object sent with status 200) tells
+    neither where the post is nor for sure whether it went out; recorded as is, the post counted
+    as sent with the id "None", and its reactions were then read from a post that does not exist.
+    It is a `Transient` failure instead: the retry carries the same idempotency key or looks for
+    the post first, so a post that did go out is found rather than repeated, and after the last
+    attempt the step fails.
+    """
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not text:
+        raise Transient(f"{network} answered without the new post's id" + (f": {detail}" if detail else ""))
+    return text
+
+
 class Connector(Protocol):
     """One configured account on one network."""
 

@@ -165,8 +165,12 @@ class MastodonConnector:
         return self._me
 
     def _ref(self, status: Any) -> PostRef:
-        extra = {"poll_id": str(status.poll.id)} if status.poll else {}
-        return PostRef(self.name, str(status.id), status.url, extra)
+        answer = status if isinstance(status, dict) else {}
+        remote_id = base.posted_id(answer.get("id"), "Mastodon", str(answer.get("error") or "") or None)
+        poll = answer.get("poll")
+        extra = {"poll_id": str(poll["id"])} if isinstance(poll, dict) and poll.get("id") else {}
+        url = answer.get("url")
+        return PostRef(self.name, remote_id, url if isinstance(url, str) else None, extra)
 
     @contextmanager
     def _errors(self) -> Iterator[None]:

@@ -170,7 +170,7 @@ class MatrixConnector:
     async def _send(self, client: AsyncClient, content: dict[str, Any], tx_id: str) -> str:
         response = await client.room_send(self.room_id, "m.room.message", content, tx_id=tx_id)
         _raise_for(response, "sending to the room")
-        return response.event_id
+        return base.posted_id(getattr(response, "event_id", None), "Matrix")
 
     async def _publish(self, client: AsyncClient, post: Post) -> PostRef:
         relation = await self._thread_of(client, post.reply_to) if post.reply_to else None

@@ -22,7 +22,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from .base import AuthFailed, InboundPost, Post, PostRef, RateLimited, ReactionPage, Rejected, Transient
+from .base import (
+    AuthFailed,
+    InboundPost,
+    Post,
+    PostRef,
+    RateLimited,
+    ReactionPage,
+    Rejected,
+    Transient,
+    posted_id,
+)
 from .http import HostNotAllowed
 from .registry import register
 
@@ -150,10 +160,10 @@ class WebhookConnector:
             raise AuthFailed(f"webhook {self.host} refused the URL ({status})")
         if status >= 400:
             raise Rejected(f"webhook {self.host} rejected the post ({status}): {response.text[:200]}")
-        remote_id = post.key
+        remote_id = post.key  # the post went out (a 2xx); Discord's message id is only a nicer name for it
         if self.preset == "discord":
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                remote_id = str(response.json()["id"])
+            with contextlib.suppress(ValueError, KeyError, TypeError, Transient):
+                remote_id = posted_id(response.json()["id"], "Discord")
         return PostRef(channel=self.name, remote_id=remote_id, extra={"preset": self.preset})
 
     def find_published(self, post: Post, not_before: datetime) -> PostRef | None:

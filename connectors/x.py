@@ -141,8 +141,9 @@ class XConnector:
             media_ids = [self._upload(m) for m in post.media] or None
             response = self.client.create_tweet(text=compose(post), media_ids=media_ids,
                                                 in_reply_to_tweet_id=post.reply_to, user_auth=True, **poll)
-        return PostRef(self.name, str(response.data["id"]), self._url(response.data["id"]),
-                       {"poll": True} if poll else {})
+        data = response.data if isinstance(response.data, dict) else {}
+        tweet_id = base.posted_id(data.get("id"), "X")
+        return PostRef(self.name, tweet_id, self._url(tweet_id), {"poll": True} if poll else {})
 
     def find_published(self, post: Post, not_before: datetime) -> PostRef | None:
         with self._errors():

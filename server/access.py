@@ -23,7 +23,7 @@ from sqlalchemy import and_, exists, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from .models import InstanceParticipant, Media, OpenTask, ProcessInstance, TaskCandidate
+from .models import InstanceParticipant, Media, MediaInstance, MediaUploader, OpenTask, ProcessInstance, TaskCandidate
 from .models.participants import GROUP, USER
 from .services.errors import Forbidden
 
@@ -213,8 +213,13 @@ def may_upload_image(principal: Principal, asked: Iterable[str]) -> bool:
 
 
 def media_readable(session: Session, principal: Principal, media: Media) -> bool:
-    """An instance's image is read by those who may see the instance; an unattached upload by its
-    uploader and admins."""
-    if media.instance_id:
-        return is_visible(session, principal, media.instance_id)
-    return principal.is_admin or media.uploaded_by == principal.name
+    """An image is read by everyone who sent it and by whoever may see any instance it is attached
+    to; admins read all. Identical bytes are one row however often they arrive, so one sender or
+    one instance cannot decide for the others (the links: server/models/social.py). One query:
+    the sender's link by primary key, the attachments' by `ix_media_instances_media`."""
+    if principal.is_admin:
+        return True
+    sent = exists().where(MediaUploader.media_id == media.id, MediaUploader.username == principal.name)
+    attached = exists().where(MediaInstance.media_id == media.id,
+                              MediaInstance.instance_id.in_(visible_instance_ids(principal)))
+    return bool(session.scalar(select(or_(sent, attached))))

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from alembic import command
 from server.db import make_engine
-from server.migrations import is_current, upgrade
+from server.migrations import alembic_config, is_current, upgrade
 from server.models import Base
 from tests.conftest import PG_ADMIN_URL, _backend
 
@@ -57,6 +58,14 @@ def empty_database_url(tmp_path):
     admin.dispose()
 
 
+def _one_definition(conn, tables) -> None:
+    """A deployment with one definition (`p:1:dep`, key `p`) for instances to belong to."""
+    conn.execute(tables["deployments"].insert(), [{"id": "dep", "name": "dep"}])
+    conn.execute(tables["process_definitions"].insert(), [
+        {"id": "p:1:dep", "key": "p", "version": 1, "dialect": "camunda", "deployment_id": "dep",
+         "resource_name": "p.bpmn", "content_hash": "h", "specs_json": "{}"}])
+
+
 def test_0006_fills_instance_participants_from_existing_rows(empty_database_url):
     """Starters, assignees and candidates of open tasks and users of the history become
     participants, once each, with the instance's status, key and start time."""
@@ -66,10 +75,7 @@ def test_0006_fills_instance_participants_from_existing_rows(empty_database_url)
     engine = make_engine(empty_database_url)
     try:
         with engine.begin() as conn:
-            conn.execute(tables["deployments"].insert(), [{"id": "dep", "name": "dep"}])
-            conn.execute(tables["process_definitions"].insert(), [
-                {"id": "p:1:dep", "key": "p", "version": 1, "dialect": "camunda", "deployment_id": "dep",
-                 "resource_name": "p.bpmn", "content_hash": "h", "specs_json": "{}"}])
+            _one_definition(conn, tables)
             conn.execute(tables["process_instances"].insert(), [
                 {"id": iid, "definition_id": "p:1:dep", "definition_key": "p", "status": status,
                  "started_by": starter, "started_at": started}
@@ -128,6 +134,45 @@ def test_0007_copies_creation_time_and_key_of_tasks_to_their_candidates(empty_da
         engine.dispose()
     assert sorted((r.task_id, r.kind, r.name, r.definition_key, r.created_at) for r in rows) == [
         ("t1", "group", "team", "p", first), ("t1", "user", "ann", "p", first), ("t2", "group", "team", "q", second)]
+
+
+def test_0009_makes_the_instance_and_uploader_of_each_image_its_first_links(empty_database_url):
+    """`media.instance_id` and `media.uploaded_by` become a row in `media_instances` and in
+    `media_uploaders` (an instance deleted since gets none); a downgrade puts the earliest links
+    back into the columns."""
+    upgrade(empty_database_url, "0008")
+    tables = Base.metadata.tables
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as conn:
+            _one_definition(conn, tables)
+            conn.execute(tables["process_instances"].insert(), [
+                {"id": "i1", "definition_id": "p:1:dep", "definition_key": "p", "status": "waiting"}])
+            conn.execute(sa.text(
+                "INSERT INTO media (id, content_type, width, height, size, thumbnail_type, instance_id, uploaded_by, "
+                "created_at) VALUES (:id, 'image/png', 1, 1, 1, 'image/webp', :instance, :user, :at)"), [
+                {"id": "attached", "instance": "i1", "user": "dan", "at": at},
+                {"id": "uploaded", "instance": None, "user": "eve", "at": at},
+                {"id": "inbound", "instance": None, "user": None, "at": at},
+                {"id": "orphan", "instance": "gone", "user": "ann", "at": at}])
+        upgrade(empty_database_url, "head")
+        with engine.connect() as conn:
+            attached = conn.execute(sa.select(tables["media_instances"])).all()
+            uploaders = conn.execute(sa.select(tables["media_uploaders"])).all()
+            assert "instance_id" not in {c["name"] for c in sa.inspect(conn).get_columns("media")}
+        assert [(r.instance_id, r.media_id, r.attached_by, r.created_at) for r in attached] == [
+            ("i1", "attached", "dan", at)]
+        assert sorted((r.media_id, r.username, r.created_at) for r in uploaders) == [
+            ("attached", "dan", at), ("orphan", "ann", at), ("uploaded", "eve", at)]
+
+        command.downgrade(alembic_config(empty_database_url), "0008")
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT id, instance_id, uploaded_by FROM media ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [("attached", "i1", "dan"), ("inbound", None, None),
+                                            ("orphan", None, "ann"), ("uploaded", None, "eve")]
+    finally:
+        engine.dispose()
 
 
 def test_upgrades_started_together_on_an_empty_database_all_succeed(empty_database_url):

@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask import Response, request
 from flask.views import MethodView
 
-from .. import access
 from ..auth import current_principal
 from ..context import cafe
 from ..services.errors import BadRequest, NotFound
@@ -42,12 +41,10 @@ class OneMedia(MethodView):
     @blp.arguments(MediaQuery, location="query")
     @blp.response(200, {"type": "string", "format": "binary"}, content_type="image/*")
     def get(self, query, media_id):
-        """The image (or its thumbnail), to those who may see the instance it belongs to."""
+        """The image (or its thumbnail), to those who sent it or may see an instance it is attached to."""
         principal = current_principal()
         with cafe().db.read() as session:
-            row = images.get_media(session, media_id)
-            if not access.media_readable(session, principal, row):
-                raise NotFound(f"no media {media_id!r}")
+            row = images.readable_media(session, principal, media_id)
         variant = "thumbnail" if query["thumbnail"] else "original"
         content = cafe().media.get(row.id, variant)
         if content is None:
@@ -63,10 +60,11 @@ class AttachImage(MethodView):
     @blp.doc(**UPLOAD_DOC)
     @blp.response(201, MediaSchema)
     def post(self, task_id):
-        """Send the image a social.attachImage step waits for (listed uploaders only)."""
+        """Send the image a social.attachImage step waits for (listed uploaders only); 409 when the
+        step has its image already or is over, 404 for a task id that never was an image step."""
         principal = current_principal()
         data, filename = _uploaded()
         with cafe().unit_of_work() as session:
-            row = images.attach(session, cafe().store, cafe().media, cafe().settings.public_url, principal,
-                                task_id, data, filename)
-            return images.image_variable(row, cafe().settings.public_url)
+            attached = images.attach(session, cafe().store, cafe().media, cafe().settings.public_url, principal,
+                                     task_id, data, filename)
+            return images.image_variable(attached.media, cafe().settings.public_url)

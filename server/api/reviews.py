@@ -25,7 +25,8 @@ def review_dict(session, review: Review, principal: Principal) -> dict:
         "bpmn_id": review.bpmn_id, "message": review.message, "media_ids": review.media_ids,
         "options": review.options, "rule": review.rule, "quorum": review.quorum, "reviewers": review.reviewers,
         "channels": review.channels, "deadline": review.deadline, "status": review.status,
-        "decision": review.decision, "counts": tally.counts, "reason": tally.reason,
+        "decision": review.decision, "counts": tally.counts,
+        "reason": reviews.closed_reason(session, review) or tally.reason,  # a cancelled review says why
         "likes": sum(1 for s in rows if s.kind == "like"), "signals": rows,
         "posts": [{"channel": p.channel, "status": p.status, "url": p.url} for p in posts],
         "may_vote": review.status == "open" and reviews.may_vote(review, principal),

@@ -164,6 +164,7 @@ class ServiceCall(Base):
     __table_args__ = (
         Index("ix_service_calls_topic", "operator", "status"),
         Index("ix_service_calls_instance", "instance_id"),
+        Index("ix_service_calls_task", "task_id"),  # a step's call by its task id, in any status
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

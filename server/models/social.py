@@ -98,7 +98,11 @@ class ReviewSignal(Base):
 
 
 class Media(Base):
-    """A checked image, stored content-addressed; metadata such as GPS has been stripped."""
+    """A checked image, stored content-addressed; metadata such as GPS has been stripped.
+
+    The same bytes sent twice (by two people, to two instances) are this one row, so the row says
+    nothing about who sent it or where: `MediaInstance` and `MediaUploader` hold a link per
+    attachment and per sender, and who may read the image follows them (server/access.py)."""
 
     __tablename__ = "media"
 
@@ -107,10 +111,34 @@ class Media(Base):
     width: Mapped[int]
     height: Mapped[int]
     size: Mapped[int]
-    filename: Mapped[str | None] = mapped_column(String(255))
+    filename: Mapped[str | None] = mapped_column(String(255))  # of the first upload
     thumbnail_type: Mapped[str] = mapped_column(String(64))
-    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    uploaded_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MediaInstance(Base):
+    """An image attached to an instance (by its attachImage step): the instance's page lists it and
+    whoever may see the instance may read it. One row per instance and image, kept until the
+    instance goes; the primary key leads with `instance_id`, the distribution column."""
+
+    __tablename__ = "media_instances"
+    __table_args__ = (Index("ix_media_instances_media", "media_id", "instance_id"),)  # who may read it
+
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    media_id: Mapped[str] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), primary_key=True)
+    attached_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MediaUploader(Base):
+    """A user who sent these bytes (an upload or an attachment): they may read the image, even when
+    it is attached nowhere or only to instances they cannot see."""
+
+    __tablename__ = "media_uploaders"
+
+    media_id: Mapped[str] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

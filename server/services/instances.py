@@ -184,7 +184,8 @@ def terminate(session: Session, store: InstanceStore, instance_id: str, user: st
     instance.end_reason = reason
     session.add_all(HistoryEvent(**row) for row in cancelled_tasks(session, instance.id, now))
     _drop_derived_rows(session, instance.id)
-    service_calls.cancel_open_calls(session, instance.id)
+    ended = f"instance {instance.id} was terminated" + ("" if reason == "terminated" else f" ({reason})")
+    service_calls.cancel_open_calls(session, instance.id, ended)
     session.execute(delete(Job).where(Job.instance_id == instance.id))
     for incident in incidents(session, instance.id, open_only=True):
         incident.resolved_at = now

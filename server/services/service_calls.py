@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpmn.errors import NotWaiting, RunError
@@ -33,8 +33,25 @@ Dispatcher = Callable[[Session, ServiceCall], None]
 DISPATCHERS: dict[str, Dispatcher] = {}
 
 
+# What happens when a call ends without its work being done (its step failed, was interrupted,
+# or its instance ended), by operator prefix: the social module closes the step's review, so that
+# nobody votes on a step the process has left. Called with the call and why it ended.
+Closer = Callable[[Session, ServiceCall, str], None]
+CLOSERS: dict[str, Closer] = {}
+
+
 def register_dispatcher(prefix: str, dispatcher: Dispatcher) -> None:
     DISPATCHERS[prefix] = dispatcher
+
+
+def register_closer(prefix: str, closer: Closer) -> None:
+    CLOSERS[prefix] = closer
+
+
+def _ended_without_result(session: Session, call: ServiceCall, why: str) -> None:
+    for prefix, closer in CLOSERS.items():
+        if call.operator.startswith(prefix):
+            closer(session, call, why)
 
 
 def record(session: Session, instance_id: str, request: ServiceRequest) -> ServiceCall:
@@ -48,9 +65,19 @@ def record(session: Session, instance_id: str, request: ServiceRequest) -> Servi
     return call
 
 
-def cancel_open_calls(session: Session, instance_id: str) -> None:
-    session.execute(update(ServiceCall).where(ServiceCall.instance_id == instance_id,
-                                              ServiceCall.status == "pending").values(status="cancelled"))
+def cancel_open_calls(session: Session, instance_id: str, why: str, task_ids: list[str] | None = None) -> None:
+    """Cancel the instance's pending calls (all, or those of `task_ids`): their step ended another
+    way (termination, a boundary event, the instance's end). `why` is kept as the call's
+    error_message, so whoever still acts on the step (a vote on its review) is told the reason."""
+    query = select(ServiceCall).where(ServiceCall.instance_id == instance_id, ServiceCall.status == "pending")
+    if task_ids is not None:
+        query = query.where(ServiceCall.task_id.in_(task_ids))
+    now = datetime.now(timezone.utc)
+    for call in session.scalars(query).all():
+        if call.status != "pending":  # finished in this transaction, not yet flushed
+            continue
+        call.status, call.error_message, call.finished_at = "cancelled", why, now
+        _ended_without_result(session, call, why)
 
 
 def get_call(session: Session, call_id: str) -> ServiceCall:
@@ -107,6 +134,7 @@ def fail(session: Session, store: InstanceStore, call: ServiceCall, code: str, m
     except NotWaiting as err:
         raise Conflict(str(err)) from err
     call.status, call.error_message, call.finished_at = "failed", message, datetime.now(timezone.utc)
+    _ended_without_result(session, call, f"the step failed: {message}")
     session.add(HistoryEvent(instance_id=instance.id, kind="service_failed", bpmn_id=call.bpmn_id,
                              task_id=call.task_id, user=user,
                              data={"operator": call.operator, "code": code, "message": message,

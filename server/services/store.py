@@ -97,6 +97,13 @@ def cancelled_tasks(session: Session, instance_id: str, at: datetime, task_ids: 
                         element_type=row.type) for row in rows]
 
 
+def _left_behind(instance: ProcessInstance) -> str:
+    """Why a parked step closed without its result (a boundary or end event took the process on)."""
+    if instance.status == COMPLETED:
+        return f"instance {instance.id} has ended (completed) without this step"
+    return "the step was interrupted: the process went on without it"
+
+
 @dataclass(frozen=True)
 class Dumped:
     """A run's state document and variables, taken before the write transaction (`InstanceStore.dump`)."""
@@ -255,6 +262,8 @@ class InstanceStore:
             history += cancelled_tasks(session, instance.id, now, closed) + ended
             if history:
                 direct_sql.execute(session, HISTORY_INSERT, history)
+        if closed:  # a review or image step left without its result: it takes no more votes or images
+            service_calls.cancel_open_calls(session, instance.id, _left_behind(instance), task_ids=closed)
         task_rows = self._sync_tasks(session, instance, before.user_task_ids, outcome.user_tasks)
         self._sync_messages(session, instance, before.messages, set(outcome.messages))
         self._sync_timers(session, instance, before.timers, set(outcome.timers))

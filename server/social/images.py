@@ -4,19 +4,27 @@ An upload is checked by `connectors.media` (real image, size and pixel limits, o
 applied, GPS and other metadata stripped), stored content-addressed, and recorded as a Media row.
 An attachImage step waits until a listed uploader sends one; then the image is shared to the
 step's `share_to` channels and the feed, and the step moves on with the `image` variable.
+
+Content addressing makes the same bytes one row however often and wherever they are sent, so
+every sending adds links instead: its sender (`MediaUploader`) and, for an attachment, its
+instance (`MediaInstance`). Reading follows the links (`access.media_readable`) and an instance's
+Media section lists its own; the first sender or instance decides nothing for the others.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bpmn.social import ATTACH_IMAGE, as_list, people_asked
+from bpmn.social import ATTACH_IMAGE, channel_list, people_asked
 from connectors.media import ImageRejected, check_image
 
 from .. import access
 from ..access import Principal
-from ..models import Media, ProcessInstance, ServiceCall
+from ..models import Media, MediaInstance, MediaUploader, ProcessInstance, ServiceCall
 from ..services import service_calls
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound
 from ..services.store import InstanceStore
@@ -37,17 +45,28 @@ def store_image(session: Session, media: MediaStore, data: bytes, filename: str,
     if row is None:
         row = Media(id=checked.sha256, content_type=checked.content_type, width=checked.width,
                     height=checked.height, size=len(checked.content), filename=checked.filename,
-                    thumbnail_type=checked.thumbnail_type, instance_id=instance_id, uploaded_by=user)
+                    thumbnail_type=checked.thumbnail_type)
         session.add(row)
         session.flush()
+    link(session, row.id, user=user, instance_id=instance_id)
     return row
 
 
-def get_media(session: Session, media_id: str) -> Media:
-    row = session.get(Media, media_id)
-    if row is None:
-        raise NotFound(f"no media {media_id!r}")
-    return row
+def _insert_new(session: Session, model):
+    """INSERT ... ON CONFLICT DO NOTHING (both databases spell it so): sending the same bytes again
+    to the same place, even at the same moment, adds nothing and fails nothing."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).on_conflict_do_nothing()
+
+
+def link(session: Session, media_id: str, user: str | None = None, instance_id: str | None = None) -> None:
+    """`user` sent the image `media_id` (they may read it from now on) and, with `instance_id`,
+    attached it to that instance (its people may read it, its page lists it)."""
+    if user:
+        session.execute(_insert_new(session, MediaUploader).values(media_id=media_id, username=user))
+    if instance_id:
+        session.execute(_insert_new(session, MediaInstance).values(instance_id=instance_id, media_id=media_id,
+                                                                   attached_by=user))
 
 
 def readable_media(session: Session, principal: Principal, media_id: str) -> Media:
@@ -60,9 +79,11 @@ def readable_media(session: Session, principal: Principal, media_id: str) -> Med
 
 
 def instance_media(session: Session, instance_id: str, limit: int = 100) -> list[Media]:
-    """The images uploaded to an instance, oldest first (for its page's Media section)."""
-    return list(session.scalars(select(Media).where(Media.instance_id == instance_id)
-                                .order_by(Media.created_at, Media.id).limit(limit)))
+    """The images attached to an instance, oldest attachment first (for its page's Media section),
+    also those that were sent elsewhere before."""
+    return list(session.scalars(select(Media).join(MediaInstance, MediaInstance.media_id == Media.id)
+                                .where(MediaInstance.instance_id == instance_id)
+                                .order_by(MediaInstance.created_at, Media.id).limit(limit)))
 
 
 def image_variable(row: Media, public_url: str) -> dict:
@@ -70,36 +91,61 @@ def image_variable(row: Media, public_url: str) -> dict:
             "width": row.width, "height": row.height, "size": row.size}
 
 
+def _image_calls(task_id: str):
+    return select(ServiceCall).where(ServiceCall.task_id == task_id, ServiceCall.operator == ATTACH_IMAGE)
+
+
 def pending_call(session: Session, task_id: str) -> ServiceCall:
-    call = session.scalars(select(ServiceCall).where(ServiceCall.task_id == task_id,
-                                                     ServiceCall.operator == ATTACH_IMAGE,
-                                                     ServiceCall.status == "pending")).first()
+    call = session.scalars(_image_calls(task_id).where(ServiceCall.status == "pending")).first()
     if call is None:
         raise NotFound(f"no image step waiting with task id {task_id!r}")
     return call
+
+
+def image_call(session: Session, task_id: str) -> ServiceCall:
+    """The image step of `task_id`: the one waiting, else its latest call in any status, so that a
+    step that has its image (or ended otherwise) answers 409 and only an id that never was an
+    image step 404 (both found through `ix_service_calls_task`)."""
+    try:
+        return pending_call(session, task_id)
+    except NotFound:
+        call = session.scalars(_image_calls(task_id).order_by(ServiceCall.created_at.desc())).first()
+        if call is None:
+            raise
+        return call
 
 
 def may_upload(call: ServiceCall, principal: Principal) -> bool:
     return access.may_upload_image(principal, people_asked(ATTACH_IMAGE, call.params))
 
 
+class Attached(NamedTuple):
+    """An image sent to a step, and the step's instance (the image's row names no instance: the same
+    bytes may be attached elsewhere too)."""
+
+    media: Media
+    instance_id: str
+
+
 def attach(session: Session, store: InstanceStore, media: MediaStore, public_url: str, principal: Principal,
-           task_id: str, data: bytes, filename: str) -> Media:
+           task_id: str, data: bytes, filename: str) -> Attached:
     """A listed uploader sends the image the step waits for."""
-    call = pending_call(session, task_id)
+    call = image_call(session, task_id)
     if not access.is_visible(session, principal, call.instance_id):
         raise NotFound(f"no image step waiting with task id {task_id!r}")
     if not may_upload(call, principal):
         raise Forbidden(f"{principal.name} is not asked to upload an image in this step")
-    if call.status != "pending":
+    if call.status == "done":
         raise Conflict("the step has its image already")
+    if call.status != "pending":
+        raise Conflict(f"the step is over ({call.status}) and takes no image")
     row = store_image(session, media, data, filename, principal.name, call.instance_id)
     instance = session.get(ProcessInstance, call.instance_id)
     caption = str(call.params.get("caption") or "")
     feed.post_to_instance_streams(session, instance, "image", caption or "An image was attached",
                                   actor=principal.name, media_ids=[row.id])
-    for channel in as_list(call.params.get("share_to")):
+    for channel in channel_list(call.params.get("share_to")):  # each once: one post key per channel
         if channel != "feed":
             queue_post(session, call, channel, caption, [row.id], purpose="share")
     service_calls.finish(session, store, call, image_variable(row, public_url), user=principal.name)
-    return row
+    return Attached(row, call.instance_id)

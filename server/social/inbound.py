@@ -24,6 +24,8 @@ from ..services.errors import NotFound, ServiceError
 from .channels import connector_for
 from .channels import get as get_channel
 from .images import store_image
+from .network_text import mended
+from .rate_limits import believable_reset
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 60
@@ -52,9 +54,9 @@ def poll_job(ctx: JobContext, job_id: int) -> None:
         return
     retry_at = None
     try:
-        posts, cursor = connector_for(channel, ctx.vault).inbound(row.cursor)
-    except RateLimited as err:
-        posts, cursor, retry_at = [], row.cursor, err.retry_at
+        posts, cursor = mended(connector_for(channel, ctx.vault).inbound(row.cursor))  # storable text only
+    except RateLimited as err:  # a reset too far away to believe: poll again as usual
+        posts, cursor, retry_at = [], row.cursor, believable_reset(err.retry_at)
     except ConnectorError as err:
         log.warning("inbound poll of %s failed: %s", row.channel, err)
         posts, cursor = [], row.cursor

@@ -11,7 +11,18 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bpmn.social import ATTACH_IMAGE, COLLECT_REVIEW, PUBLISH_STATUS, InvalidSocialInput, as_list, review_spec
+from bpmn.social import (
+    ATTACH_IMAGE,
+    COLLECT_REVIEW,
+    PUBLISH_STATUS,
+    InvalidSocialInput,
+    as_list,
+    channel_list,
+    review_spec,
+    shown,
+    unfit_person,
+    unique,
+)
 
 from ..models import Group, Job, Review, ServiceCall, SocialPost, User
 
@@ -30,6 +41,20 @@ def queue_post(session: Session, call: ServiceCall, channel: str, text: str, med
     session.flush()
     session.add(Job(instance_id=call.instance_id, kind="social.send", payload={"post_id": post.id}))
     return post
+
+
+def unusable_channel(names: list[str]) -> str | None:
+    """Why the step can never post to one of `names`, or None.
+
+    A name longer than the column of a post's channel (which is as long as a channel's name may
+    be) names no channel: it fails the step as an unknown channel does, at once and before any
+    post is written, instead of PostgreSQL refusing the post (a 500) where SQLite stored it.
+    """
+    longest = SocialPost.__table__.c.channel.type.length
+    for name in names:
+        if len(name) > longest:
+            return f"channel {shown(name)} is not configured (a channel name has at most {longest} characters)"
+    return None
 
 
 def queue_failure(session: Session, call: ServiceCall, message: str) -> None:
@@ -53,15 +78,16 @@ def expand_reviewers(session: Session, names: list[str]) -> list[str]:
             people.extend(member.username for member in group.members)
         else:
             people.append(name)  # a user who does not exist yet may still be created
-    return list(dict.fromkeys(people))
+    return unique(people, ignore_case=True)  # names are told apart without regard to case, as votes are
 
 
 def _publish_status(session: Session, call: ServiceCall) -> None:
     params = call.params
-    channels = as_list(params.get("channels")) or ["feed"]
+    channels = channel_list(params.get("channels")) or ["feed"]
     message = str(params.get("message") or "")
-    if not message:
-        queue_failure(session, call, "social.publishStatus needs a message")
+    problem = unusable_channel(channels) or (None if message else "social.publishStatus needs a message")
+    if problem:
+        queue_failure(session, call, problem)
         return
     for channel in channels:
         queue_post(session, call, channel, message, as_list(params.get("media")))
@@ -73,6 +99,10 @@ def _collect_review(session: Session, call: ServiceCall) -> None:
     except InvalidSocialInput as err:
         queue_failure(session, call, str(err))
         return
+    problem = unusable_channel(list(spec.channels))
+    if problem:
+        queue_failure(session, call, problem)
+        return
     reviewers = expand_reviewers(session, list(spec.reviewers))
     if reviewers and spec.quorum > len(reviewers):
         queue_failure(session, call, f"quorum {spec.quorum} is more than the {len(reviewers)} reviewer(s) "
@@ -82,7 +112,7 @@ def _collect_review(session: Session, call: ServiceCall) -> None:
     review = Review(instance_id=call.instance_id, call_id=call.id, bpmn_id=call.bpmn_id, message=spec.message,
                     media_ids=list(spec.media), options=list(spec.options), rule=spec.rule, quorum=spec.quorum,
                     reviewers=reviewers, channels=list(spec.channels),
-                    deadline=now + spec.timeout if spec.timeout else None)
+                    deadline=now + spec.timeout if spec.timeout is not None else None)
     session.add(review)
     session.flush()
     for channel in spec.channels:
@@ -93,7 +123,12 @@ def _collect_review(session: Session, call: ServiceCall) -> None:
 
 
 def _attach_image(session: Session, call: ServiceCall) -> None:
-    """Nothing to send yet: the step waits for an upload (API, web, or a reply carrying an image)."""
+    """Nothing to send yet: the step waits for an upload (API, web, or a reply carrying an image).
+    An uploader no user or group can be, or a `share_to` name no channel can have, fails the step
+    now, not the upload later."""
+    problem = unfit_person(ATTACH_IMAGE, call.params) or unusable_channel(channel_list(call.params.get("share_to")))
+    if problem:
+        queue_failure(session, call, problem)
 
 
 def dispatch(session: Session, call: ServiceCall) -> None:

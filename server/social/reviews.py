@@ -3,6 +3,9 @@
 Signals come from the feed and the REST API (local users), and from replies, likes and polls on
 the channels the review was posted to (read by the `social.poll` job). After each signal the
 review is decided as soon as the outcome is certain; at the deadline it ends with no decision.
+When its step ends any other way (it failed, a boundary event or the instance's end took the
+process on, the instance was terminated) the review is `cancelled` (`close`): a vote then could
+only decide something nobody waits for.
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ from ..services.errors import BadRequest, Conflict, Forbidden, NotFound
 from ..services.store import InstanceStore
 from . import feed
 from .channels import connector_for
+from .network_text import mended
+from .rate_limits import believable_reset
 
 SYNONYMS = {
     "approve": ("approve", "approved", "yes", "ok", "lgtm", "accept", "👍"),
     "reject": ("reject", "rejected", "no", "decline", "👎"),
 }
 POLL_INTERVALS = (30, 120, 600)  # seconds: poll often at first, then less
+CANCELLED = "cancelled"
 
 
 def review_for_task(session: Session, task_id: str) -> Review:
@@ -65,9 +71,42 @@ def may_vote(review: Review, principal: Principal) -> bool:
     return access.may_vote(principal, review.reviewers or [])
 
 
+def closed_reason(session: Session, review: Review) -> str | None:
+    """Why a review takes no more votes although nothing decided it, or None.
+
+    Read from its service call (`close` keeps no copy): the failure's message, or why the call was
+    cancelled. A review still `open` whose call has ended (left so by an older version) counts too.
+    """
+    if review.status not in ("open", CANCELLED):
+        return None
+    call = session.get(ServiceCall, review.call_id)
+    if call is None:
+        return "its step is gone"
+    if call.status == "pending":
+        return None if review.status == "open" else "its step ended without a decision"
+    if call.status == "failed":
+        return f"the step failed: {call.error_message}"
+    return call.error_message or f"its step is {call.status}"
+
+
+def close(session: Session, call: ServiceCall, why: str) -> None:
+    """The review's step ended without a decision (`why`): the review is cancelled and its poll and
+    timeout jobs go, so no later vote, comment, like or reaction counts for it."""
+    review = session.scalars(select(Review).where(Review.call_id == call.id)).first()
+    if review is None or review.status != "open":
+        return
+    review.status, review.decided_at = CANCELLED, datetime.now(timezone.utc)
+    session.execute(delete(Job).where(Job.instance_id == review.instance_id, Job.task_id == review.id,
+                                      Job.kind.in_(("review.timeout", "social.poll")))
+                    .execution_options(synchronize_session=False))
+
+
 def add_signal(session: Session, store: InstanceStore, review: Review, principal: Principal, kind: str,
                option: str | None = None, text: str | None = None) -> ReviewSignal:
     """A vote, comment or like from a local user (feed, web, REST)."""
+    closed = closed_reason(session, review)
+    if closed is not None:
+        raise Conflict(f"the review is {CANCELLED}: {closed}")
     if review.status != "open":
         raise Conflict(f"the review is {review.status}" + (f" ({review.decision})" if review.decision else ""))
     if kind == "vote":
@@ -160,10 +199,11 @@ def poll_job(ctx: JobContext, job_id: int) -> None:
     retry_at = None
     try:
         page = connector_for(channel, ctx.vault).fetch_reactions(ref, cursor)
-    except RateLimited as err:
-        page, retry_at = None, err.retry_at
+    except RateLimited as err:  # a reset too far away to believe: poll again as usual
+        page, retry_at = None, believable_reset(err.retry_at)
     except ConnectorError:
         page = None
+    page = mended(page)  # no U+0000 or lone surrogates reach a text column or the `review` variable
     with ctx.db.transaction() as session:
         job = session.get(Job, job_id)
         review = session.get(Review, review.id)

@@ -7,8 +7,9 @@ Exactly-once as far as the network allows:
 A worker that dies between 2 and 3 leaves the post `sending`; the job's lease expires and the
 next attempt knows the outcome is unknown. Networks with idempotency keys (Mastodon, Matrix) get
 the same key again and answer with the existing post; the others are looked up first (X) so the
-post is not repeated. Rate limits reschedule the job at the network's reset time; transient
-failures back off with jitter; nothing sleeps in a worker.
+post is not repeated. Rate limits reschedule the job at the network's reset time (one too far
+away to believe counts as a transient failure, see rate_limits.py); transient failures back off
+with jitter; nothing sleeps in a worker. A success without the post's id is no success.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from ..services import service_calls
 from . import feed
 from .channels import FEED, connector_for
 from .credentials import CredentialsUnreadable
+from .network_text import mended
+from .rate_limits import believable_reset
 
 log = logging.getLogger(__name__)
 
@@ -76,21 +79,32 @@ def send_job(ctx: JobContext, job_id: int) -> None:
     try:
         ref = _publish(connector_for(attempt.channel, ctx.vault), attempt)
     except RateLimited as err:
-        _reschedule(ctx, job_id, attempt.post_id, err.retry_at, f"rate limited until {err.retry_at.isoformat()}",
-                    definitely_not_sent=True)
+        until = believable_reset(err.retry_at)
+        if until is not None:
+            _reschedule(ctx, job_id, attempt.post_id, until, f"rate limited until {until.isoformat()}",
+                        definitely_not_sent=True)
+        else:  # waiting until then would park the step for ever: the attempt counts instead
+            _retry_later(ctx, job_id, attempt, f"rate limited until {err.retry_at.isoformat()}, too far away to "
+                                               "wait for", definitely_not_sent=True)
         return
     except Transient as err:
-        if attempt.attempts >= MAX_ATTEMPTS:
-            _give_up(ctx, job_id, attempt.post_id, f"{attempt.channel.name}: {err} (after {attempt.attempts} tries)")
-        else:
-            _reschedule(ctx, job_id, attempt.post_id, datetime.now(timezone.utc) + backoff(attempt.attempts),
-                        str(err))
+        _retry_later(ctx, job_id, attempt, str(err))
         return
     except (Rejected, AuthFailed, CredentialsUnreadable, InvalidURL, KeyError, ValueError) as err:
         _give_up(ctx, job_id, attempt.post_id, f"{attempt.channel.name}: {type(err).__name__}: {err}")
         return
     with ctx.db.transaction() as session:
         _sent(session, ctx, job_id, attempt.post_id, ref)
+
+
+def _retry_later(ctx: JobContext, job_id: int, attempt: _Attempt, reason: str,
+                 definitely_not_sent: bool = False) -> None:
+    """Back off with jitter; after the last attempt the step fails."""
+    if attempt.attempts >= MAX_ATTEMPTS:
+        _give_up(ctx, job_id, attempt.post_id, f"{attempt.channel.name}: {reason} (after {attempt.attempts} tries)")
+    else:
+        _reschedule(ctx, job_id, attempt.post_id, datetime.now(timezone.utc) + backoff(attempt.attempts), reason,
+                    definitely_not_sent)
 
 
 def _begin(ctx: JobContext, job_id: int) -> _Attempt | None:
@@ -111,24 +125,37 @@ def _begin(ctx: JobContext, job_id: int) -> _Attempt | None:
                 _fail_step(session, ctx, job, row, f"channel {row.channel!r} {reason}")
                 return None
             session.expunge(channel)
+        files, missing = _media_files(session, ctx, row.media_ids)
+        if missing:
+            _fail_step(session, ctx, job, row, missing)
+            return None
         unknown = row.status == "sending"
         row.status = "sending"
         row.attempts += 1
         row.first_attempt_at = row.first_attempt_at or now
-        post = Post(key=row.key, text=row.text, media=_media_files(session, ctx, row.media_ids),
+        post = Post(key=row.key, text=row.text, media=files,
                     poll=Poll(tuple(row.poll_options), POLL_SECONDS * 60) if row.poll_options and channel else None,
                     link=f"{ctx.public_url}/instances/{row.instance_id}")
         return _Attempt(row.id, channel, post, unknown, row.first_attempt_at, row.attempts)
 
 
-def _media_files(session: Session, ctx: JobContext, media_ids: list[str]) -> tuple[MediaFile, ...]:
-    files = []
+def _media_files(session: Session, ctx: JobContext, media_ids: list[str]) -> tuple[tuple[MediaFile, ...], str | None]:
+    """The post's images, or why it cannot carry them: a media id no image has (a slip in the
+    diagram, a variable holding something else) or one whose file is gone from the store. The
+    step then fails naming it, before anything goes out: a post sent without its image would
+    report success for something the process did not ask for."""
+    files, problems = [], []
     for media_id in media_ids or []:
         media = session.get(Media, media_id)
         content = ctx.media.get(media_id) if media else None
-        if media is not None and content is not None:
+        shown = repr(media_id if len(media_id) <= 80 else media_id[:80] + "...")
+        if media is None:
+            problems.append(f"media {shown} does not exist")
+        elif content is None:
+            problems.append(f"the file of media {shown} is missing")
+        else:
             files.append(MediaFile(content, media.content_type, media.filename or f"{media_id}.img"))
-    return tuple(files)
+    return tuple(files), "; ".join(problems) or None
 
 
 def _publish(connector: Connector, attempt: _Attempt) -> PostRef:
@@ -136,11 +163,20 @@ def _publish(connector: Connector, attempt: _Attempt) -> PostRef:
         found = connector.find_published(attempt.post, attempt.first_attempt_at - timedelta(seconds=5))
         if found is not None:
             log.info("post %s had gone out before the last attempt ended; not sending it again", attempt.post_id)
-            return found
+            return _landed(found)
     post = attempt.post
     if post.poll and post.media:  # networks take either a poll or images; the images matter more
         post = Post(post.key, post.text, post.media, None, post.reply_to, post.link)
-    return connector.publish(post)
+    return _landed(connector.publish(post))
+
+
+def _landed(ref: PostRef) -> PostRef:
+    """Where the post landed, as it may be stored. An answer without an id is no success: the post
+    would count as sent with no id to read its reactions by. It is a transient failure instead,
+    whose retry carries the same key or looks for the post first, so nothing goes out twice."""
+    if not isinstance(ref.remote_id, str) or not ref.remote_id.strip():
+        raise Transient(f"{ref.channel} answered without the post's id")
+    return mended(ref)
 
 
 def _post_to_feed(session: Session, ctx: JobContext, attempt: _Attempt, job_id: int) -> None:

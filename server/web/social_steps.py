@@ -66,7 +66,8 @@ def review_view(session: Session, review: Review, principal: Principal) -> Revie
     if review.status != "open":
         why_not = "Voting has ended: " + ("the review is decided." if review.status == "decided"
                                           else "the review timed out." if review.status == "timed_out"
-                                          else f"the review is {review.status}.")
+                                          else f"the review is {review.status}: "
+                                               f"{reviews.closed_reason(session, review)}.")
     elif not may_vote:
         why_not = f"Only the reviewers can vote: {names(list(review.reviewers))}. You can comment and like."
     fingerprint = f"{review.status}|{review.decision}|{[s.id for s in rows]}"

@@ -36,9 +36,9 @@ def upload_image(task_id: str):
         data = storage.read()
         settings = cafe().settings
         with cafe().unit_of_work() as session:
-            row = images.attach(session, cafe().store, cafe().media, settings.public_url, user(), task_id,
-                                data, storage.filename)
-            media_id, instance_id = row.id, row.instance_id
+            attached = images.attach(session, cafe().store, cafe().media, settings.public_url, user(), task_id,
+                                     data, storage.filename)
+            media_id, instance_id = attached.media.id, attached.instance_id
             following = worklist.next_task_for(session, user(), instance_id) if instance_id else None
             next_url = url_for("web.task_page", task_id=following.id) if following else None
     except ServiceError as err:
@@ -55,7 +55,8 @@ def upload_image(task_id: str):
 @bp.get("/media/<media_id>")
 @signed_in
 def media(media_id: str):
-    """An image or (`?thumbnail=true`) its thumbnail, to those who may see its instance."""
+    """An image or (`?thumbnail=true`) its thumbnail, to those who sent it or may see an instance it
+    is attached to."""
     thumbnail = (request.args.get("thumbnail") or "").lower() in ("true", "1", "yes")
     with cafe().db.read() as session:
         row = images.readable_media(session, user(), media_id)

@@ -32,7 +32,7 @@ from server.app import create_app
 from server.auth import forget_cached_logins
 from server.config import Settings
 from server.migrations import upgrade
-from server.models import Media
+from server.social import images
 from tests.api.engine_support import diagram
 from tests.conftest import Api, emptied, make_user, run_jobs
 
@@ -91,7 +91,7 @@ ACCESS = {
     ("PATCH", "/api/v1/channels/<name>"): "401 403 403 403 403 200",
     ("DELETE", "/api/v1/channels/<name>"): "401 403 403 403 403 204",
     ("POST", "/api/v1/channels/<name>/watches"): "401 403 403 403 403 201",
-    # media: anybody uploads; an instance's images are read with the instance
+    # media: anybody uploads; an image is read by who sent it and with the instances it is attached to
     ("POST", "/api/v1/media"): "401 201 201 201 201 201",
     ("GET", "/api/v1/media/<media_id>"): "401 404 200 200 200 200",
     # the feed: instance streams are read with the instance
@@ -113,9 +113,9 @@ ROWS = [(method, rule, role, expected)
         for role, expected in zip(ROLES, answers.split(), strict=True)]
 
 
-def png() -> bytes:
+def png(color: tuple[int, int, int] = (200, 40, 40)) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 40, 40)).save(buffer, "PNG")
+    Image.new("RGB", (8, 8), color).save(buffer, "PNG")
     return buffer.getvalue()
 
 
@@ -150,7 +150,8 @@ class Matrix:
         self.counter = itertools.count()
 
     def world(self, role: str) -> World:
-        started = self.clients["starter"].start("access_matrix", {"case": next(self.counter)})
+        case = next(self.counter)
+        started = self.clients["starter"].start("access_matrix", {"case": case})
         run_jobs(self.cafe)  # the review's post to the feed
         tasks = {t["bpmn_id"]: t["id"] for t in started["tasks"]}
         if role == "assignee":
@@ -158,10 +159,11 @@ class Matrix:
             assert assigned.status_code == 200, assigned.get_json()
         review = self.admin.get(f"/api/v1/tasks/{tasks['Task_review']}/review").get_json()["id"]
         [item, *_] = self.admin.get(f"/api/v1/streams/instance:{started['id']}").get_json()["items"]
-        media = self.admin.post("/api/v1/media", data={"file": (io.BytesIO(png()), "p.png")},
+        # other bytes than the rows upload: whoever sent an image's bytes may read it
+        media = self.admin.post("/api/v1/media", data={"file": (io.BytesIO(png((case % 256, 120, 200))), "p.png")},
                                 content_type="multipart/form-data").get_json()["media_id"]
         with self.cafe.db.transaction() as session:  # an image of this instance (as an attached one is)
-            session.get(Media, media).instance_id = started["id"]
+            images.link(session, media, instance_id=started["id"])
         channel = f"ch-{uuid.uuid4().hex[:8]}"
         made = self.admin.post("/api/v1/channels", json={
             "name": channel, "kind": "mastodon", "settings": {"base_url": "https://mastodon.example"},

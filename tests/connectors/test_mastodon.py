@@ -203,6 +203,13 @@ def test_http_errors_are_mapped(fake, status, error):
         connect(fake).publish(Post(key="k", text="hello"))
 
 
+@pytest.mark.parametrize("answer", [{"weird": 1}, {"error": "Service temporarily in maintenance"}, {"id": ""}])
+def test_a_success_without_an_id_is_transient(fake, answer):
+    fake.fail_next(200, answer, method="POST", path="/api/v1/statuses")
+    with pytest.raises(Transient, match="without the new post's id"):
+        connect(fake).publish(Post(key="k-no-id", text="hello"))
+
+
 def test_wrong_token_is_auth_failed(fake):
     connector = MastodonConnector("masto", {"base_url": fake.base_url}, {"access_token": "wrong"},
                                   guarded_session([fake.base_url], allow_private=True))

@@ -71,6 +71,13 @@ def test_discord_waits_for_the_message_id(receiver):
     assert ref.remote_id == "1180000000000000001"
 
 
+@pytest.mark.parametrize("answer", [{"weird": 1}, {"id": None}, {"id": ""}, b"ok"])
+def test_discord_without_a_message_id_keeps_the_post_key(receiver, answer):
+    receiver.respond(200, answer)  # the message went out (a 2xx); only its id is missing
+    ref = connector(receiver, "discord", "/api/webhooks/123/tok").publish(POST)
+    assert ref.remote_id == POST.key
+
+
 def test_teams_adaptive_card(receiver):
     connector(receiver, "teams", "/workflows/abc/triggers/manual/paths/invoke").publish(POST)
     body = receiver.requests[0].json

@@ -237,6 +237,13 @@ def test_server_errors_are_transient(fake, path, status):
         connect(fake).publish(Post(key="k", text="x", media=(check_image(jpeg(), "a.jpg").as_media(),)))
 
 
+@pytest.mark.parametrize("answer", [{"weird": 1}, {"data": {"text": "no id"}}, {"data": {"id": None}}])
+def test_a_created_answer_without_an_id_is_transient(fake, answer):
+    fake.fail_next(201, answer, method="POST", path="/2/tweets")
+    with pytest.raises(Transient, match="without the new post's id"):
+        connect(fake).publish(Post(key="k", text="hello"))
+
+
 def test_auth_and_content_errors(fake):
     with pytest.raises(AuthFailed):  # the fake's signature check fails on a wrong secret
         connect(fake, credentials={**CREDENTIALS, "access_token_secret": "wrong"}).publish(Post(key="k", text="x"))

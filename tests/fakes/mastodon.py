@@ -117,8 +117,8 @@ class FakeMastodon(FakeService):
         with self.lock:
             self.polls[self.statuses[status_id]["poll_id"]]["expires_at"] = datetime.now(timezone.utc)
 
-    def rate_limit_next(self, reset: datetime, path: str | None = None) -> None:
-        self.fail_next(429, {"error": "Too many requests"}, path=path,
+    def rate_limit_next(self, reset: datetime, path: str | None = None, count: int = 1) -> None:
+        self.fail_next(429, {"error": "Too many requests"}, path=path, count=count,
                        headers={"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0",
                                 "X-RateLimit-Reset": _iso(reset)})
 

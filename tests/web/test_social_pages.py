@@ -70,7 +70,9 @@ def test_the_upload_step_page_and_who_may_upload(demo, admin_api):
     assert answer["instance_url"] == f"/instances/{demo['instance']['id']}"
     assert admin_api.get(f"/api/v1/process-instances/{demo['instance']['id']}").get_json()[
         "variables"]["image"]["media_id"] == answer["media_id"]
-    assert _upload(dan, task_id).status_code == 404  # the step has its image
+    again = _upload(dan, task_id)
+    assert again.status_code == 409  # the step has its image (a task id that never was one: 404)
+    assert "has its image already" in again.get_json()["error"]
 
 
 def test_an_upload_without_javascript_redirects_with_a_message(demo):
