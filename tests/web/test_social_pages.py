@@ -108,6 +108,7 @@ def test_voting_commenting_and_liking_on_the_review_page(demo, admin_api, cafe):
     task_id = _review_task(admin_api, cafe, demo["instance"]["id"])
     queue = text_of(tom.get("/?section=group"))
     assert "Review: vote and comment, no claim needed" in queue and f"/tasks/{task_id}/claim" not in queue
+    assert re.search(r"<span>For ([^<]*)</span>", queue.split(task_id, 1)[1]).group(1) == "team"  # not "team, team"
     html = text_of(tom.get(f"/tasks/{task_id}"))
     assert "Is the delivery note of D-17 complete and signed?" in html
     assert f'src="/media/{media_id}?thumbnail=true"' in html
