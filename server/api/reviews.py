@@ -45,7 +45,7 @@ class OneReview(MethodView):
         """The review with its live tally, who voted what, comments and likes, and the deadline."""
         principal = current_principal()
         with cafe().db.read() as session:
-            return review_dict(session, _visible(session, principal, reviews.get(session, review_id)), principal)
+            return review_dict(session, reviews.get_visible(session, principal, review_id), principal)
 
 
 @blp.route("/tasks/<task_id>/review")
@@ -62,7 +62,7 @@ class TaskReview(MethodView):
 def _signal(review_id: str, kind: str, **values):
     principal = current_principal()
     with cafe().unit_of_work() as session:
-        review = _visible(session, principal, reviews.get(session, review_id))
+        review = reviews.get_visible(session, principal, review_id)
         return reviews.add_signal(session, cafe().store, review, principal, kind, **values)
 
 

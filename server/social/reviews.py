@@ -56,6 +56,15 @@ def get(session: Session, review_id: str) -> Review:
     return review
 
 
+def get_visible(session: Session, principal: Principal, review_id: str) -> Review:
+    """A review of an instance the caller may see. Otherwise the 404 names only the review: the
+    instance's own 404 told anyone holding a review id which instance it belongs to."""
+    review = session.get(Review, review_id)
+    if review is None or not access.is_visible(session, principal, review.instance_id):
+        raise NotFound(f"no review {review_id!r}")
+    return review
+
+
 def signals(session: Session, review: Review) -> list[ReviewSignal]:
     return list(session.scalars(select(ReviewSignal).where(ReviewSignal.review_id == review.id)
                                 .order_by(ReviewSignal.at, ReviewSignal.id)))

@@ -25,9 +25,7 @@ POLL_SECONDS = 2.5
 
 
 def _visible(session, review_id: str) -> Review:
-    review = reviews.get(session, review_id)
-    instances.get_visible(session, user(), review.instance_id)  # 404 for those who may not see it
-    return review
+    return reviews.get_visible(session, user(), review_id)  # 404 for those who may not see it
 
 
 def _live(session, review: Review) -> dict:
@@ -42,7 +40,7 @@ def review_page(review_id: str):
     """The review on its own: for people who may see the instance but have no task in it, and
     after the decision, when the task page is gone."""
     with cafe().db.read() as session:
-        review = reviews.get(session, review_id)
+        review = _visible(session, review_id)
         instance = instances.get_visible(session, user(), review.instance_id)
         rv = review_view(session, review, user())
         return render_template("web/reviews/page.html", rv=rv, instance=instance, poll_seconds=POLL_SECONDS)

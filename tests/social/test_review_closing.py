@@ -102,3 +102,14 @@ def test_an_interrupting_boundary_timer_closes_the_review(admin_api, user_api, c
     assert review_jobs(cafe, review["id"]) == []
     kinds = history_kinds(admin_api, instance["id"])
     assert "review_vote" not in kinds and kinds[-1] == "ended"
+
+
+def test_a_review_hidden_from_someone_answers_404_without_naming_its_instance(admin_api, user_api, cafe):
+    tom = reviewer_api(user_api)
+    instance, review = open_review(admin_api, tom, "feed")
+    eve = user_api("eve")
+    for response in (eve.get(f"/api/v1/reviews/{review['id']}"),
+                     eve.post(f"/api/v1/reviews/{review['id']}/comments", json={"text": "hello"})):
+        body = response.get_json()
+        assert response.status_code == 404 and instance["id"] not in body["detail"], body
+        assert review["id"] in body["detail"]
