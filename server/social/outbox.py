@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bpmn.social import (
@@ -73,7 +73,8 @@ def expand_reviewers(session: Session, names: list[str]) -> list[str]:
         if session.scalars(select(User.id).where(User.username == name)).first() is not None:
             people.append(name)
             continue
-        group = session.scalars(select(Group).where(Group.name == name)).first()
+        # told apart without regard to case, as access and votes are: "Team" asks group team
+        group = session.scalars(select(Group).where(func.lower(Group.name) == name.lower())).first()
         if group is not None:
             people.extend(member.username for member in group.members)
         else:

@@ -206,6 +206,15 @@ def test_a_group_member_also_listed_by_name_counts_once(admin_api, user_api, caf
     assert the_review(cafe).reviewers == ["Tom", "tia"]
 
 
+
+def test_a_group_named_in_another_case_is_still_the_group(admin_api, user_api, cafe):
+    """Access and votes tell names apart without regard to case: "TEAM" asked nobody its members
+    could vote for, and the review could never be decided."""
+    user_api("tom", groups=["team"])
+    user_api("tia", groups=["team"])
+    start_review(admin_api, reviewers="TEAM", rule="unanimous")
+    assert the_review(cafe).reviewers == ["tom", "tia"]
+
 # -- names no user or group can have (PostgreSQL refused the task's candidate rows: a 500) -------------
 
 def test_a_reviewer_name_longer_than_any_user_fails_the_step(admin_api, cafe):
