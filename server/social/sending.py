@@ -117,6 +117,13 @@ def _begin(ctx: JobContext, job_id: int) -> _Attempt | None:
         if row is None or row.status in ("sent", "failed"):
             ctx.let_go(session, done=job)
             return None
+        call = session.get(ServiceCall, row.call_id)
+        if row.status == "pending" and call is not None and call.status in ("failed", "cancelled"):
+            # the step ended first (another channel refused its post, the process went on): a post
+            # now would ask people about, or report, something the process has left behind
+            row.status, row.last_error = "failed", f"not sent: its step had {call.status} first"
+            ctx.let_go(session, done=job)
+            return None
         channel = None
         if row.channel != FEED:
             channel = session.scalars(select(Channel).where(Channel.name == row.channel)).first()

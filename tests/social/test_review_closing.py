@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import select
 
-from server.models import Job
+from server.models import Job, SocialPost
 from tests.conftest import DIAGRAMS, run_jobs
 from tests.social.test_demo_networks import configure_channels, mastodon, x  # noqa: F401 - fixtures
 
@@ -113,3 +113,20 @@ def test_a_review_hidden_from_someone_answers_404_without_naming_its_instance(ad
         body = response.get_json()
         assert response.status_code == 404 and instance["id"] not in body["detail"], body
         assert review["id"] in body["detail"]
+
+
+def test_a_review_that_failed_on_one_network_posts_nothing_more_on_another(admin_api, user_api, cafe,
+                                                                           mastodon, x):  # noqa: F811
+    configure_channels(admin_api, mastodon, x)
+    tom = reviewer_api(user_api)
+    x.rate_limit_next(int(time.time()) + 1, path="/2/tweets")  # X's post waits a second...
+    mastodon.fail_next(403, {"error": "This action is not allowed"}, method="POST", path="/api/v1/statuses")
+    instance, review = open_review(admin_api, tom, "mastodon,x")
+    run_jobs(cafe)  # ...while Mastodon's refusal fails the step
+    assert admin_api.get(f"/api/v1/process-instances/{instance['id']}").get_json()["status"] == "error"
+    time.sleep(1.2)
+    run_jobs(cafe)
+    assert x.tweets == {}  # at most the rate-limited try reached X: nothing went out
+    with cafe.db.read() as session:
+        statuses = dict(session.execute(select(SocialPost.channel, SocialPost.status)).all())
+    assert statuses == {"mastodon": "failed", "x": "failed"}, statuses
