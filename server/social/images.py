@@ -42,12 +42,11 @@ def store_image(session: Session, media: MediaStore, data: bytes, filename: str,
     media.put(checked.sha256, checked.content)
     media.put(checked.sha256, checked.thumbnail, "thumbnail")
     row = session.get(Media, checked.sha256)
-    if row is None:
-        row = Media(id=checked.sha256, content_type=checked.content_type, width=checked.width,
-                    height=checked.height, size=len(checked.content), filename=checked.filename,
-                    thumbnail_type=checked.thumbnail_type)
-        session.add(row)
-        session.flush()
+    if row is None:  # the same bytes sent twice at once: the second INSERT does nothing, and both find the row
+        session.execute(_insert_new(session, Media).values(
+            id=checked.sha256, content_type=checked.content_type, width=checked.width, height=checked.height,
+            size=len(checked.content), filename=checked.filename, thumbnail_type=checked.thumbnail_type))
+        row = session.get(Media, checked.sha256)
     link(session, row.id, user=user, instance_id=instance_id)
     return row
 

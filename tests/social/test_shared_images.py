@@ -4,10 +4,11 @@ and which instances list it follow every upload and attachment of those bytes (`
 status post naming a media id that does not exist fails its step instead of going out without it."""
 
 import io
+import threading
 
 from sqlalchemy import select
 
-from server.models import FeedItem
+from server.models import FeedItem, MediaUploader
 from server.social import images
 from tests.conftest import DIAGRAMS, ROOT, run_jobs
 from tests.social.images import jpeg_with_gps
@@ -119,3 +120,25 @@ def test_a_status_post_with_a_media_id_that_does_not_exist_fails_the_step(admin_
     with cafe.db.read() as session:
         posted = session.scalars(select(FeedItem.media_ids).where(FeedItem.kind == "status")).all()
     assert posted == [[media_id], [media_id]]  # instance and definition stream of the second instance only
+
+
+def test_the_same_new_image_sent_by_several_people_at_once_is_stored_once(user_api, cafe):
+    """Both found no row and both inserted it: the second INSERT was a 500 on PostgreSQL."""
+    people = [user_api(f"sender{i}") for i in range(6)]
+    data = jpeg_with_gps()
+    barrier = threading.Barrier(len(people))
+    answers: list[int] = []
+
+    def upload(client) -> None:
+        barrier.wait()
+        answers.append(client.post("/api/v1/media", data={"file": (io.BytesIO(data), "same.jpg")},
+                                   content_type="multipart/form-data").status_code)
+
+    threads = [threading.Thread(target=upload, args=(client,)) for client in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [201] * len(people)
+    with cafe.db.read() as session:
+        assert len(session.scalars(select(MediaUploader)).all()) == len(people)
