@@ -191,3 +191,34 @@ def test_upgrades_started_together_on_an_empty_database_all_succeed(empty_databa
         assert is_current(engine)
     finally:
         engine.dispose()
+
+
+def test_0010_closes_open_reviews_whose_step_has_ended(empty_database_url):
+    """A review still `open` whose call failed, was cancelled or is gone becomes `cancelled`; one
+    whose call is pending stays open, a decided one stays decided."""
+    upgrade(empty_database_url, "0009")
+    tables = Base.metadata.tables
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as conn:
+            _one_definition(conn, tables)
+            conn.execute(tables["process_instances"].insert(), [
+                {"id": "i1", "definition_id": "p:1:dep", "definition_key": "p", "status": "waiting"}])
+            conn.execute(tables["service_calls"].insert(), [
+                {"id": call, "instance_id": "i1", "task_id": call, "bpmn_id": "review",
+                 "operator": "social.collectReview", "params": {}, "request": {}, "status": status}
+                for call, status in (("c-pending", "pending"), ("c-failed", "failed"), ("c-cancelled", "cancelled"),
+                                     ("c-done", "completed"))])
+            conn.execute(tables["reviews"].insert(), [
+                {"id": review, "instance_id": "i1", "call_id": call, "bpmn_id": "review", "message": "m",
+                 "rule": "first", "quorum": 1, "status": status}
+                for review, call, status in (("r-pending", "c-pending", "open"), ("r-failed", "c-failed", "open"),
+                                             ("r-cancelled", "c-cancelled", "open"), ("r-gone", "c-none", "open"),
+                                             ("r-decided", "c-done", "decided"))])
+        upgrade(empty_database_url, "head")
+        with engine.connect() as conn:
+            statuses = dict(conn.execute(sa.select(tables["reviews"].c.id, tables["reviews"].c.status)).all())
+    finally:
+        engine.dispose()
+    assert statuses == {"r-pending": "open", "r-failed": "cancelled", "r-cancelled": "cancelled",
+                        "r-gone": "cancelled", "r-decided": "decided"}
