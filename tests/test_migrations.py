@@ -66,6 +66,13 @@ def _one_definition(conn, tables) -> None:
          "resource_name": "p.bpmn", "content_hash": "h", "specs_json": "{}"}])
 
 
+def _one_waiting_instance(conn, tables) -> None:
+    """Instance `i1` of that definition, waiting."""
+    _one_definition(conn, tables)
+    conn.execute(tables["process_instances"].insert(), [
+        {"id": "i1", "definition_id": "p:1:dep", "definition_key": "p", "status": "waiting"}])
+
+
 def test_0006_fills_instance_participants_from_existing_rows(empty_database_url):
     """Starters, assignees and candidates of open tasks and users of the history become
     participants, once each, with the instance's status, key and start time."""
@@ -146,9 +153,7 @@ def test_0009_makes_the_instance_and_uploader_of_each_image_its_first_links(empt
     engine = make_engine(empty_database_url)
     try:
         with engine.begin() as conn:
-            _one_definition(conn, tables)
-            conn.execute(tables["process_instances"].insert(), [
-                {"id": "i1", "definition_id": "p:1:dep", "definition_key": "p", "status": "waiting"}])
+            _one_waiting_instance(conn, tables)
             conn.execute(sa.text(
                 "INSERT INTO media (id, content_type, width, height, size, thumbnail_type, instance_id, uploaded_by, "
                 "created_at) VALUES (:id, 'image/png', 1, 1, 1, 'image/webp', :instance, :user, :at)"), [
@@ -201,9 +206,7 @@ def test_0010_closes_open_reviews_whose_step_has_ended(empty_database_url):
     engine = make_engine(empty_database_url)
     try:
         with engine.begin() as conn:
-            _one_definition(conn, tables)
-            conn.execute(tables["process_instances"].insert(), [
-                {"id": "i1", "definition_id": "p:1:dep", "definition_key": "p", "status": "waiting"}])
+            _one_waiting_instance(conn, tables)
             conn.execute(tables["service_calls"].insert(), [
                 {"id": call, "instance_id": "i1", "task_id": call, "bpmn_id": "review",
                  "operator": "social.collectReview", "params": {}, "request": {}, "status": status}
