@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import bindparam, inspect, literal, select, text, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bpmn.runtime import Outcome
 from bpmn.tasks import UserTaskView
 
 from .. import direct_sql
+from ..db import dialect_insert
 from ..models import InstanceParticipant, ProcessInstance
 from ..models.participants import GROUP, USER
 
@@ -38,12 +38,6 @@ _INSERT_NEW = text(
     "ON CONFLICT DO NOTHING"
 ).bindparams(*(bindparam(c, type_=TABLE.c[c].type) for c in COLUMNS))
 _SET_STATUS = update(TABLE).where(TABLE.c.instance_id == bindparam("instance")).values(status=bindparam("new_status"))
-
-
-def _insert(session: Session):
-    """INSERT for this database; both dialects spell ON CONFLICT DO NOTHING the same way."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(TABLE)
 
 
 def add(session: Session, instance: ProcessInstance, parties: Iterable[tuple[str, str | None]]) -> None:
@@ -74,7 +68,7 @@ def add_users_by_id(session: Session, instance_id: str, *users: str | None) -> N
         select(ProcessInstance.id, literal(USER), literal(name), ProcessInstance.status,
                ProcessInstance.definition_key, ProcessInstance.started_at).where(ProcessInstance.id == instance_id)
         for name in names))
-    session.execute(_insert(session).from_select(COLUMNS, parties).on_conflict_do_nothing())
+    session.execute(dialect_insert(session, TABLE).from_select(COLUMNS, parties).on_conflict_do_nothing())
 
 
 def add_for_tasks(session: Session, instance: ProcessInstance, views: list[UserTaskView]) -> None:

@@ -76,7 +76,7 @@ def _changes_who_may_complete(session: Session, task: OpenTask) -> None:
     holding that lock may have closed it meanwhile, so it is read again once the lock is held
     (409, nothing written; its ORM update would find no row, or write history after the end)."""
     session.execute(_BUMP_REVISION, {"instance_id": task.instance_id})
-    if session.execute(_STILL_OPEN, {"task_id": task.id}).first() is None:
+    if session.execute(_OPEN_TASK, {"task_id": task.id}).first() is None:
         raise Conflict(f"task {task.id} is not open (completed or cancelled)")
 
 
@@ -142,7 +142,6 @@ _OPEN_TASKS = OpenTask.__table__
 _INSTANCES = ProcessInstance.__table__
 # Core queries built once: the completion path runs them in every request
 _OPEN_TASK = select(_OPEN_TASKS).where(_OPEN_TASKS.c.id == bindparam("task_id"))
-_STILL_OPEN = select(_OPEN_TASKS.c.id).where(_OPEN_TASKS.c.id == bindparam("task_id"))
 _BUMP_REVISION = (update(_INSTANCES).where(_INSTANCES.c.id == bindparam("instance_id"))
                   .values(revision=_INSTANCES.c.revision + 1))
 # only when a completion finds no open row (index ix_history_task)

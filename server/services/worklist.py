@@ -199,10 +199,6 @@ def how_it_closed(session: Session, task_id: str) -> str:
     return "this task was closed meanwhile"
 
 
-def still_open(session: Session, task_id: str) -> bool:
-    return session.get(OpenTask, task_id) is not None
-
-
 def holder(session: Session, task_id: str) -> str | None:
     """Who holds an open task: its assignee, "" while nobody does, None when it is not open."""
     task = session.get(OpenTask, task_id)

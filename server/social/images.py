@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bpmn.social import ATTACH_IMAGE, channel_list, people_asked
@@ -24,6 +23,7 @@ from connectors.media import ImageRejected, check_image
 
 from .. import access
 from ..access import Principal
+from ..db import dialect_insert
 from ..models import Media, MediaInstance, MediaUploader, ProcessInstance, ServiceCall
 from ..services import service_calls
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -52,10 +52,9 @@ def store_image(session: Session, media: MediaStore, data: bytes, filename: str,
 
 
 def _insert_new(session: Session, model):
-    """INSERT ... ON CONFLICT DO NOTHING (both databases spell it so): sending the same bytes again
-    to the same place, even at the same moment, adds nothing and fails nothing."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model).on_conflict_do_nothing()
+    """INSERT ... ON CONFLICT DO NOTHING: sending the same bytes again to the same place, even at
+    the same moment, adds nothing and fails nothing."""
+    return dialect_insert(session, model).on_conflict_do_nothing()
 
 
 def link(session: Session, media_id: str, user: str | None = None, instance_id: str | None = None) -> None:

@@ -81,21 +81,17 @@ def may_vote(review: Review, principal: Principal) -> bool:
 
 
 def closed_reason(session: Session, review: Review) -> str | None:
-    """Why a review takes no more votes although nothing decided it, or None.
-
-    Read from its service call (`close` keeps no copy): the failure's message, or why the call was
-    cancelled. A review still `open` whose call has ended (left so by an older version) counts too.
-    """
-    if review.status not in ("open", CANCELLED):
+    """Why a cancelled review takes no more votes (None for any other), read from its service call:
+    `close` keeps no copy. Reviews left open by older versions whose step had ended were closed by
+    migration 0010."""
+    if review.status != CANCELLED:
         return None
     call = session.get(ServiceCall, review.call_id)
     if call is None:
         return "its step is gone"
-    if call.status == "pending":
-        return None if review.status == "open" else "its step ended without a decision"
     if call.status == "failed":
         return f"the step failed: {call.error_message}"
-    return call.error_message or f"its step is {call.status}"
+    return call.error_message or "its step ended without a decision"
 
 
 def close(session: Session, call: ServiceCall, why: str) -> None:

@@ -122,7 +122,7 @@ def complete_task(task_id: str):
             return _render_task(session, task_id, 422, err.extra.get("errors") or {"": err.detail}, request.form)
     except (Conflict, NotFound) as err:
         with cafe().db.read() as session:
-            if worklist.still_open(session, task_id):
+            if worklist.holder(session, task_id) is not None:  # still open: refused for another reason
                 flash(f"The task could not be completed: {err.detail}", "error")
                 return redirect(url_for("web.tasks"))
             return _too_late(session, task_id)
