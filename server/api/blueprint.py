@@ -7,12 +7,19 @@ schemas.py) refuse unknown query parameters with 422, naming them, as they refus
 
 A JSON body is read once per request, by the request hook's checks (server/api/limits.py); the
 parser takes that document instead of parsing the body again.
+
+webargs makes a new instance of a schema class for every request it parses (marshmallow copies
+every declared field: about 0.1 ms a request). Marshmallow 4 schemas keep no state between loads,
+so each route's argument schema is made once, when the route is declared.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import flask_smorest
 from flask import Request
+from flask_smorest.utils import resolve_schema_instance
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
@@ -28,3 +35,6 @@ class SchemaRulesParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = SchemaRulesParser()
+
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any):
+        return super().arguments(resolve_schema_instance(schema), *args, **kwargs)
