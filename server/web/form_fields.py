@@ -9,6 +9,7 @@ next to the fields. Values the diagram's variables already hold fill the inputs.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -50,6 +51,18 @@ def _text(value: Any) -> str:
 def _date_value(value: Any) -> str:
     text = _text(value)
     return text[:10] if DATE.match(text) else ""
+
+
+def _is_date_input_value(text: str) -> bool:
+    """Whether a date input keeps `text`: the HTML standard's "valid date string" (YYYY-MM-DD, a
+    real day). Anything else, e.g. "2026-13-45" or "yesterday", the browser silently empties."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 # -- Camunda formData ---------------------------------------------------------------------------
@@ -189,6 +202,10 @@ def read_submission(fields: list[WebField], form: MultiDict, camunda: bool) -> t
             values[f.name] = ("true" if raw else "false") if camunda else bool(raw)
             continue
         f.value = raw
+        if f.widget == "date" and raw and not _is_date_input_value(raw):
+            # a date input would drop what was typed when the form comes back: show it as text
+            f.widget = "text"
+            f.attrs.setdefault("placeholder", "YYYY-MM-DD")
         if raw.strip() == "":
             continue  # left empty: the validator says whether that is allowed
         if camunda:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from flask import Flask, Response, abort, flash, redirect, render_template, request, send_from_directory, url_for
 
+from ..api.fields import MAX_NAME, json_size, max_variables_bytes
 from ..api.limits import UnsafeJSON, load_json
 from ..context import cafe
 from ..models.instances import ACTIVE_STATUSES, COMPLETED, ERROR, RUNNING, TERMINATED, WAITING
 from ..services import catalog, instances, progress
-from ..services.errors import Conflict
+from ..services.errors import ServiceError
 from ..social import feed, images
 from .blueprint import bp
 from .guards import MAX_PAGE, admins_only, signed_in, user, whole_number
@@ -56,20 +57,28 @@ def instances_list():
 @bp.get("/instances/<instance_id>")
 @signed_in
 def instance_page(instance_id: str):
+    return _render_instance(instance_id)
+
+
+def _render_instance(instance_id: str, status: int = 200, retry_error: str | None = None, retry_variables: str = ""):
+    """The instance page; a refused retry comes back on it with its reason and the variables as typed."""
     with cafe().db.read() as session:
         instance = instances.get_visible(session, user(), instance_id)
         definition = cafe().store.specs.info(session, instance.definition_id)
         state = progress.of_instance(session, instance_id)
+        incidents = instances.incidents(session, instance_id, open_only=True)
         context = {
             "instance": instance, "definition": definition, "progress": state,
             "tasks": instances.open_tasks(session, instance_id),
-            "incidents": instances.incidents(session, instance_id, open_only=True),
+            "incidents": incidents,
             "history": progress.recent_history(session, instance_id),
             "markers": state.markers(), "active": instance.status in ACTIVE_STATUSES,
             "media": images.instance_media(session, instance_id),
             "following": {f.stream for f in feed.follows(session, user())},
+            "retry_form": user().is_admin and instance.status == ERROR and bool(incidents),
+            "retry_error": retry_error, "retry_variables": retry_variables,
         }
-    return render_template("web/instances/instance.html", **context)
+    return render_template("web/instances/instance.html", **context), status
 
 
 @bp.get("/instances/<instance_id>/diagram.xml")
@@ -85,23 +94,41 @@ def instance_diagram(instance_id: str):
 @bp.post("/instances/<instance_id>/retry")
 @admins_only
 def retry_instance(instance_id: str):
-    """Run the failed step again, optionally after setting variables given as a JSON object."""
-    raw = (request.form.get("variables") or "").strip()
+    """Run the failed step again, optionally after setting variables given as a JSON object. A
+    refused retry shows the page again with the reason and the variables as they were typed
+    (nothing to type twice); a retry that ran redirects, also when it failed again."""
+    typed = request.form.get("variables") or ""
+    raw = typed.strip()
+
+    def refused(status: int, reason: str):
+        return _render_instance(instance_id, status, retry_error=reason, retry_variables=typed)
+
     try:
         variables = load_json(raw) if raw else {}
         if not isinstance(variables, dict):
             raise ValueError("not an object")
     except UnsafeJSON as err:
-        flash(f"The variables cannot be stored: the JSON {err}.", "error")
-        return redirect(url_for("web.instance_page", instance_id=instance_id))
+        return refused(422, f"The variables cannot be stored: the JSON {err}.")
     except ValueError:
-        flash('The variables must be a JSON object, e.g. {"amount": 10}.', "error")
-        return redirect(url_for("web.instance_page", instance_id=instance_id))
+        return refused(400, 'The variables must be a JSON object, e.g. {"amount": 10}.')
+    unnamed = [name for name in variables if not 1 <= len(name) <= MAX_NAME]
+    if unnamed:  # the same rules as the API's retry (server/api/fields.py)
+        return refused(422, f"The variables cannot be stored: a variable name must have 1 to {MAX_NAME} "
+                            f"characters, not {len(unnamed[0])}.")
+    limit, size = max_variables_bytes(), json_size(variables)
+    if size > limit:
+        return refused(413, f"The variables cannot be stored: they are {size} bytes of JSON; "
+                            f"the limit is {limit} bytes.")
     try:
         with cafe().unit_of_work() as session:
             instance, _ = instances.retry(session, cafe().store, instance_id, user().name, variables)
             status = instance.status
-        flash(f"Retried: the instance is now {status}.", "info" if status != ERROR else "error")
-    except Conflict as err:
-        flash(err.detail, "error")
+            failures = [i.message for i in instances.incidents(session, instance_id, open_only=True)]
+    except ServiceError as err:  # no incident to retry any more, changed meanwhile, ...
+        return refused(err.status, f"The instance was not retried: {err.detail}")
+    if status == ERROR:  # the retry ran and is stored: post/redirect/get, so a reload does not run it again
+        reason = f": {failures[0]}" if failures else ""
+        flash(f"The instance was retried but failed again{reason}.", "error")
+    else:
+        flash(f"Retried: the instance is now {status}.", "info")
     return redirect(url_for("web.instance_page", instance_id=instance_id))

@@ -84,6 +84,31 @@ def test_a_form_without_its_csrf_token_is_refused(page, live):
     assert [t["assignee"] for t in live.instance(instance["id"])["tasks"]] == [None]
 
 
+def test_a_refused_date_is_shown_as_typed(page, live):
+    """A browser without a date picker (or a client that skips it) sends what was typed; the page
+    that refuses it shows that text again, where a date input would have emptied itself."""
+    instance = live.start("registration", business_key="member-date")
+    sign_in(page, live, path=f"/tasks/{instance['tasks'][0]['id']}")
+    page.get_by_role("button", name="Claim").click()
+    expect(page.locator(".assignment")).to_contain_text("Assigned to you")
+    page.get_by_label("Full name").fill("Alice Example")
+    page.get_by_label("Age").fill("34")
+    page.get_by_label("Plan").select_option("plus")
+    page.get_by_label("Member since").evaluate("input => { input.type = 'text'; }")  # no date picker
+    page.get_by_label("Member since").fill("2026-13-45")
+    page.get_by_role("button", name="Complete task").click()
+    expect(page.locator("#f-joined-error")).to_have_text("Value must be a date (YYYY-MM-DD or ISO 8601).")
+    expect(page.get_by_label("Member since")).to_have_value("2026-13-45")
+    expect(page.get_by_label("Member since")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Full name")).to_have_value("Alice Example")
+
+    page.get_by_label("Member since").fill("2026-12-15")  # corrected in place
+    page.get_by_role("button", name="Complete task").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm registration")
+    assert live.instance(instance["id"])["variables"]["joined"] == "2026-12-15"
+    assert not page.js_errors, page.js_errors
+
+
 def test_no_sideways_scrolling_on_a_phone(phone, live):
     instance = live.start("registration", business_key="member-with-a-rather-long-business-key-0123456789")
     sign_in(phone, live, path="/?section=group")

@@ -3,6 +3,7 @@ waits, incidents with their retry button for admins, and the deploy page's inlin
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -70,10 +71,59 @@ def test_incident_retry_is_for_admins(web, admin_api, user_api):
     assert "division by zero" in page and ">Retry</button>" in page
     assert _markers(page)["failed"] == ["compute"]
     bad = root.post(f"/instances/{started['id']}/retry", {"variables": "[1, 2]"})
-    assert "must be a JSON object" in text_of(root.get(bad.headers["Location"]))
+    assert bad.status_code == 400 and "must be a JSON object" in text_of(bad)
     done = root.post(f"/instances/{started['id']}/retry", {"variables": '{"divisor": 5}'})
     page = text_of(root.get(done.headers["Location"]))
     assert "Retried: the instance is now completed." in page and "badge-completed" in page
+
+
+def _retry_textarea(html: str) -> str:
+    """The text in the retry form's variables box (as sent: escaped)."""
+    match = re.search(r'<textarea id="retry-variables" name="variables"[^>]*>(.*?)</textarea>', html, re.S)
+    assert match, "no retry form"
+    return match.group(1)
+
+
+def test_a_refused_retry_keeps_the_typed_variables(web, admin_api, user_api, cafe):
+    admin_api.deploy(DIAGRAMS / "engine" / "script_error.bpmn")
+    started = user_api("uma").start("script_error", {"total": 10, "divisor": 0})
+    url = f"/instances/{started['id']}/retry"
+    root = web("root", admin=True, groups=["admins"])
+    root.get(f"/instances/{started['id']}")
+    cafe.settings = dataclasses.replace(cafe.settings, max_variables_bytes=200)
+    cases = [  # what was typed, the status, the message
+        ('{"divisor": 5,}', 400, "must be a JSON object"),  # not JSON
+        ("[1, 2]", 400, "must be a JSON object"),
+        ('{"divisor": "\\ud800"}', 422, "U+D800"),  # JSON that cannot be stored
+        ('{"": 5}', 422, "1 to 255 characters"),  # refused by the API too
+        ('{"note": "' + "x" * 300 + '"}', 413, "the limit is 200 bytes"),
+        ('{"": "</textarea><script>alert(1)</script>"}', 422, "1 to 255 characters"),
+    ]
+    for typed, status, message in cases:
+        refused = root.post(url, {"variables": typed})
+        html = text_of(refused)
+        assert refused.status_code == status and "Location" not in refused.headers, (typed, refused.status_code)
+        assert message in html, (typed, message)
+        kept = _retry_textarea(html)
+        assert kept.replace("&#34;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == typed
+        assert "<script>alert(1)" not in html and 'name="csrf_token"' in html
+    again = root.post(url, {"variables": '{"divisor": 0}'})  # runs, fails again: stored, so post/redirect/get
+    assert again.status_code == 302
+    html = text_of(root.get(again.headers["Location"]))
+    assert "failed again" in html
+    assert "division by zero" in html and "badge-error" in html
+    assert f'name="next" value="/instances/{started["id"]}"' in html, "follow buttons lead back to the page"
+    history = admin_api.get(f"/api/v1/process-instances/{started['id']}/history").get_json()["items"]
+    assert [e["kind"] for e in history].count("retried") == 1, "only the last one ran"
+
+    assert root.post(url, {"variables": "{}"}, csrf=False).status_code == 400  # CSRF still checked
+    done = root.post(url, {"variables": '{"divisor": 5}'})
+    assert done.status_code == 302  # success: post/redirect/get
+    page = text_of(root.get(done.headers["Location"]))
+    assert "Retried: the instance is now completed." in page
+    late = root.post(url, {"variables": '{"divisor": 7}'})  # e.g. a second tab: nothing left to retry
+    assert late.status_code == 409 and "has no incident to retry" in text_of(late)
+    assert 'id="retry-variables"' not in text_of(late)
 
 
 def test_deploy_page_shows_versions_and_problems(web):

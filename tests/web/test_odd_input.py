@@ -46,7 +46,7 @@ def test_retry_variables_json_cannot_hold_are_refused_with_the_reason(web, admin
     root = web("root", admin=True, groups=["admins"])
     root.get(f"/instances/{started['id']}")
     bad = root.post(f"/instances/{started['id']}/retry", {"variables": '{"divisor": "\\ud800"}'})
-    assert "U+D800" in text_of(root.get(bad.headers["Location"]))
+    assert bad.status_code == 422 and "U+D800" in text_of(bad)
     bad = root.post(f"/instances/{started['id']}/retry", {"variables": '{"d": ' + "[" * 3000 + "]" * 3000 + "}"})
-    assert "nested deeper" in text_of(root.get(bad.headers["Location"]))
+    assert bad.status_code == 422 and "nested deeper" in text_of(bad)
     assert admin_api.get(f"/api/v1/process-instances/{started['id']}").get_json()["status"] == "error"

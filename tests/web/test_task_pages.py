@@ -170,3 +170,28 @@ def test_a_submission_that_comes_too_late_says_who_completed_the_task(web, admin
     claim = carol.post(f"/tasks/{task_id}/claim")
     assert claim.headers["Location"] == "/tasks?section=group"
     assert "This task was closed meanwhile." in text_of(carol.get(claim.headers["Location"]))
+
+
+def test_an_invalid_date_comes_back_as_typed_with_its_error(web, admin_api):
+    """A date input drops any value that is not a real YYYY-MM-DD date (the browser empties it), so
+    a date the server refused comes back in a text input that shows what was typed."""
+    admin_api.deploy(WEB / "registration.bpmn")
+    task_id = admin_api.start("registration")["tasks"][0]["id"]
+    carol = web("carol", groups=["clerks"])
+    carol.get(f"/tasks/{task_id}")
+    for typed in ("2026-13-45", "yesterday", "2026-02-30", '"><script>alert(1)</script>'):
+        bad = carol.post(f"/tasks/{task_id}", {"name": "Alice", "age": "30", "joined": typed, "plan": "plus"})
+        html = text_of(bad)
+        assert bad.status_code == 422
+        joined = _input(html, "joined")
+        shown = re.search(r'value="([^"]*)"', joined).group(1)
+        assert shown == typed.replace('"', "&#34;").replace("<", "&lt;").replace(">", "&gt;"), joined
+        assert 'type="text"' in joined and 'aria-invalid="true"' in joined, "a date input would drop it"
+        assert _error(html, "joined") == "Value must be a date (YYYY-MM-DD or ISO 8601)."
+        assert _error(html, "name") == "" and "<script>alert" not in html
+
+    # a real date stays in its date picker when another field is refused
+    bad = carol.post(f"/tasks/{task_id}", {"name": "A", "age": "30", "joined": "2024-05-01", "plan": "plus"})
+    assert bad.status_code == 422 and _error(bad.get_data(as_text=True), "joined") == ""
+    joined = _input(text_of(bad), "joined")
+    assert 'type="date"' in joined and 'value="2024-05-01"' in joined
