@@ -50,12 +50,29 @@ class StepRecord:
 
 
 @dataclass(frozen=True)
+class ParkedStep:
+    """A service task parked for work done outside the engine (a social step, an external task).
+
+    The server keeps a service call open for each; when one is no longer parked and nobody
+    finished it (a boundary or end event took it away), the server cancels its call, and these
+    fields name it in the history without reading the (possibly pruned) task again."""
+
+    task_id: str
+    bpmn_id: str
+    name: str | None
+    type: str
+    operator: str
+
+
+@dataclass(frozen=True)
 class Waiting:
-    """What an instance waits for, in the terms the server indexes: task ids, timers, messages."""
+    """What an instance waits for, in the terms the server indexes: task ids, timers, messages,
+    and the parked service tasks (whose calls the server holds open)."""
 
     user_task_ids: frozenset[str] = frozenset()
     timers: frozenset[TimerWait] = frozenset()
     messages: frozenset[MessageWait] = frozenset()
+    parked: frozenset[ParkedStep] = frozenset()
 
 
 @dataclass
@@ -68,12 +85,26 @@ class Outcome:
     messages: list[MessageWait] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
     requests: list[ServiceRequest] = field(default_factory=list)  # parked service tasks, new this advance
+    parked: list[ParkedStep] = field(default_factory=list)  # every service task parked now
+    # parked tasks finished or failed through this run (`finish_service_task`, `throw_error`): they
+    # left with their call's answer, so they are not among the steps a boundary or end event took away
+    answered: list[str] = field(default_factory=list)
     error: RunError | None = None
     thrown: list[ThrownMessage] = field(default_factory=list)  # messages for other instances
 
 
 class _BudgetSpent(Exception):
     pass
+
+
+def _people_steps(parked: list) -> list:
+    """The parked steps that wait for people (a review, an image): those are in the task list."""
+    return [(task, request) for task, request in parked if waits_for_people(request.operator)]
+
+
+def _parked_step(task, request: ServiceRequest) -> ParkedStep:
+    spec = task.task_spec
+    return ParkedStep(str(task.id), spec.bpmn_id, spec.bpmn_name, type(spec).__name__, request.operator)
 
 
 def _is_recorded(task) -> bool:
@@ -89,6 +120,7 @@ class ProcessRun:
         self.dialect = dialect
         self._steps: list[StepRecord] = []
         self._requests: list[ServiceRequest] = []
+        self._answered: list[str] = []
         self._failure: RunError | None = None  # of a completion, reported by the next advance
         self.baseline = Waiting()  # what the stored state waited for; empty for a new instance
 
@@ -159,10 +191,12 @@ class ProcessRun:
             message = failed.internal_data.get("error") or "a task is in error"
             status, error = "error", RunError(message, failed.task_spec.bpmn_id, str(failed.id))
         outcome = Outcome(status=status, error=error, steps=self._steps, requests=self._requests,
-                          thrown=take_thrown_messages(self.workflow))
-        self._steps, self._requests = [], []
+                          thrown=take_thrown_messages(self.workflow), answered=self._answered)
+        self._steps, self._requests, self._answered = [], [], []
         if status != "completed":
-            outcome.user_tasks = self.user_tasks()
+            parked = self._parked_steps()
+            outcome.user_tasks = self.user_tasks(parked)
+            outcome.parked = [_parked_step(task, request) for task, request in parked]
             outcome.timers, outcome.messages = self.waits()
         return outcome
 
@@ -204,27 +238,32 @@ class ProcessRun:
 
     # -- what the instance waits for -----------------------------------------------------------
 
-    def user_tasks(self) -> list[UserTaskView]:
+    def user_tasks(self, parked: list | None = None) -> list[UserTaskView]:
         """Ready user and manual tasks, and parked social steps that wait for people (a review to
-        vote on, an image to upload), so those reach the task list of whoever is asked."""
+        vote on, an image to upload), so those reach the task list of whoever is asked.
+        `parked` is `_parked_steps()` when the caller has it already (one walk of the tree)."""
         ready = self.workflow.get_tasks(state=TaskState.READY, manual=True)
         views = [describe_user_task(task, self.workflow.script_engine) for task in ready]
-        return views + [describe_parked_task(task, request) for task, request in self._people_steps()]
+        people = _people_steps(self._parked_steps() if parked is None else parked)
+        return views + [describe_parked_task(task, request) for task, request in people]
 
-    def _people_steps(self) -> list:
+    def _parked_steps(self) -> list:
+        """(task, request) of every service task parked for outside work."""
         steps = []
         for task in self.workflow.get_tasks(state=TaskState.STARTED):
             request = pending_request(task)
-            if request is not None and waits_for_people(request.operator):
+            if request is not None:
                 steps.append((task, request))
         return steps
 
     def waiting(self) -> Waiting:
         """A cheap summary (no forms or assignment evaluated) to compare before and after a step."""
         timers, messages = self.waits()
+        parked = self._parked_steps()
         ids = {str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
-        ids.update(str(task.id) for task, _ in self._people_steps())
-        return Waiting(frozenset(ids), frozenset(timers), frozenset(messages))
+        ids.update(str(task.id) for task, _ in _people_steps(parked))
+        return Waiting(frozenset(ids), frozenset(timers), frozenset(messages),
+                       frozenset(_parked_step(task, request) for task, request in parked))
 
     def waits(self) -> tuple[list[TimerWait], list[MessageWait]]:
         return waits_of(self.workflow)
@@ -253,12 +292,15 @@ class ProcessRun:
         """The work of a parked service task is done: store its result and move on."""
         task = self._parked(task_id)
         finish_service_task(task, result)
+        self._answered.append(task_id)
         spec = task.task_spec
         return StepRecord(spec.bpmn_id, spec.bpmn_name, type(spec).__name__, time.time())
 
     def throw_error(self, task_id: str, code: str, message: str) -> bool:
         """Throw a BPMN error at a parked task; False when nothing catches it (the task is in error)."""
-        return throw_error(self._parked(task_id), code, message)
+        caught = throw_error(self._parked(task_id), code, message)
+        self._answered.append(task_id)
+        return caught
 
     def _parked(self, task_id: str):
         task = self.find_task(task_id)

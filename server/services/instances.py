@@ -29,7 +29,7 @@ from . import participants, service_calls
 from .errors import BadRequest, Conflict, NotFound, Stale
 from .instance_search import InstanceFilter, search  # noqa: F401 (the API's names for the search)
 from .specs import DefinitionInfo
-from .store import PLAN_HOLDS, Dumped, InstanceStore, cancelled_tasks, history_row
+from .store import PLAN_HOLDS, Dumped, InstanceStore, cancelled_parked, cancelled_tasks, history_row
 
 
 @dataclass
@@ -182,7 +182,10 @@ def terminate(session: Session, store: InstanceStore, instance_id: str, user: st
     instance.status = TERMINATED
     instance.ended_at = now
     instance.end_reason = reason
-    session.add_all(HistoryEvent(**row) for row in cancelled_tasks(session, instance.id, now))
+    # the open tasks, and the parked steps the task list never showed (a status to publish, an external task)
+    cancelled = cancelled_tasks(session, instance.id, now)
+    cancelled += cancelled_parked(instance.id, now, run.baseline.parked, run.baseline.user_task_ids)
+    session.add_all(HistoryEvent(**row) for row in cancelled)
     _drop_derived_rows(session, instance.id)
     ended = f"instance {instance.id} was terminated" + ("" if reason == "terminated" else f" ({reason})")
     service_calls.cancel_open_calls(session, instance.id, ended)

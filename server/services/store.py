@@ -7,6 +7,7 @@ half-done step is never visible.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from bpmn.dialect import Dialect
 from bpmn.engine import CafeScriptEngine
 from bpmn.runtime import MessageWait as MessageWaiting
-from bpmn.runtime import Outcome, ProcessRun, TimerWait, Waiting
+from bpmn.runtime import Outcome, ParkedStep, ProcessRun, TimerWait, Waiting
 from bpmn.tasks import UserTaskView
 
 from .. import direct_sql
@@ -33,6 +34,7 @@ from ..models.instances import ACTIVE_STATUSES, COMPLETED, ERROR, RUNNING
 from ..models.jobs import PENDING
 from . import participants, service_calls
 from .errors import Conflict, NotFound, Stale
+from .people_asked import sort_people_asked
 from .specs import DefinitionInfo, SpecCache
 
 
@@ -95,6 +97,26 @@ def cancelled_tasks(session: Session, instance_id: str, at: datetime, task_ids: 
     rows = session.execute(query.order_by(OpenTask.created_at, OpenTask.id))
     return [history_row(instance_id, "task_cancelled", at, task_id=row.id, bpmn_id=row.bpmn_id, name=row.name,
                         element_type=row.type) for row in rows]
+
+
+def parked_taken_away(before: frozenset[ParkedStep], outcome: Outcome) -> list[ParkedStep]:
+    """The steps parked before this advance that are parked no more, though no call answered them:
+    a boundary event, an event sub-process or a terminate end event took them away, or the
+    instance ended. Compared in memory, so an instance that had nothing parked reads nothing."""
+    if not before:
+        return []
+    still = {step.task_id for step in outcome.parked}.union(outcome.answered)
+    return [step for step in before if step.task_id not in still]
+
+
+def cancelled_parked(instance_id: str, at: datetime, steps: Iterable[ParkedStep],
+                     listed: frozenset[str]) -> list[dict]:
+    """`task_cancelled` rows for parked steps the task list never showed (a status to publish, an
+    external task), which `cancelled_tasks` cannot find: they have no open-task row. The history
+    then tells a step the process left behind from one that was never there."""
+    return [history_row(instance_id, "task_cancelled", at, task_id=step.task_id, bpmn_id=step.bpmn_id,
+                        name=step.name, element_type=step.type, data={"operator": step.operator})
+            for step in sorted(steps, key=lambda s: s.task_id) if step.task_id not in listed]
 
 
 def _left_behind(instance: ProcessInstance) -> str:
@@ -225,7 +247,8 @@ class InstanceStore:
         outside this transaction is UPDATEd only if still at `expected_revision` (`Stale`
         otherwise, raised before this writes anything). `events` are history rows of what led to
         this advance (the instance started, a task completed), written before the steps' rows;
-        after them come `task_cancelled` rows for the open tasks that closed otherwise, then `ended`.
+        after them come `task_cancelled` rows for the open tasks and parked steps that closed otherwise,
+        then `ended`; the service calls of parked steps taken away are cancelled.
 
         Returns the rows of the instance's open tasks when this write inserted all of them, so a
         response needs no query; None when some were open before.
@@ -256,14 +279,17 @@ class InstanceStore:
         if outcome.status == ERROR:
             self._open_incident(session, instance, outcome)
         closed = _closed_unnamed(before.user_task_ids, outcome.user_tasks, events)
-        if history or ended or closed:
+        taken = parked_taken_away(before.parked, outcome)
+        if history or ended or closed or taken:
             if session.new or session.dirty:  # Core statements do not flush: earlier ORM events go first
                 session.flush()
-            history += cancelled_tasks(session, instance.id, now, closed) + ended
+            history += (cancelled_tasks(session, instance.id, now, closed)
+                        + cancelled_parked(instance.id, now, taken, before.user_task_ids) + ended)
             if history:
                 direct_sql.execute(session, HISTORY_INSERT, history)
-        if closed:  # a review or image step left without its result: it takes no more votes or images
-            service_calls.cancel_open_calls(session, instance.id, _left_behind(instance), task_ids=closed)
+        if taken:  # no post of the step is sent, no vote or image taken, no worker fetches or completes it
+            service_calls.cancel_open_calls(session, instance.id, _left_behind(instance),
+                                            task_ids=[step.task_id for step in taken])
         task_rows = self._sync_tasks(session, instance, before.user_task_ids, outcome.user_tasks)
         self._sync_messages(session, instance, before.messages, set(outcome.messages))
         self._sync_timers(session, instance, before.timers, set(outcome.timers))
@@ -278,7 +304,7 @@ class InstanceStore:
         if outcome.status == RUNNING or outcome.requests or outcome.thrown:
             session.info["wake_jobs"] = True
         run.baseline = Waiting(frozenset(v.id for v in outcome.user_tasks), frozenset(outcome.timers),
-                               frozenset(outcome.messages))
+                               frozenset(outcome.messages), frozenset(outcome.parked))
         return task_rows if len(task_rows) == len(outcome.user_tasks) else None
 
     @staticmethod
@@ -324,6 +350,7 @@ class InstanceStore:
         new = [view for view in ready if view.id not in before]
         if not new:
             return []
+        sort_people_asked(session, new)  # a review's or image step's names: users or groups (no query otherwise)
         created = {v.id: datetime.now(timezone.utc) for v in new}  # copied to the candidate rows (list order)
         rows = [
             {"id": v.id, "instance_id": instance.id, "definition_id": instance.definition_id,

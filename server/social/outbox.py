@@ -24,7 +24,7 @@ from bpmn.social import (
     unique,
 )
 
-from ..models import Group, Job, Review, ServiceCall, SocialPost, User
+from ..models import Group, Job, Review, ServiceCall, SocialPost
 
 
 def post_key(call_id: str, channel: str, purpose: str = "post") -> str:
@@ -64,21 +64,21 @@ def queue_failure(session: Session, call: ServiceCall, message: str) -> None:
 
 
 def expand_reviewers(session: Session, names: list[str]) -> list[str]:
-    """Users stay users, groups become their members (a snapshot), `channel:account` stay as they are."""
+    """Groups become their members (a snapshot), users stay users, `channel:account` stay as they
+    are. A name that is both a group and a user is the group, as the step's candidates are
+    (server/services/people_asked.py): a user named like a group does not vote in its place."""
     people: list[str] = []
     for name in names:
         if ":" in name:
             people.append(name)
             continue
-        if session.scalars(select(User.id).where(User.username == name)).first() is not None:
-            people.append(name)
-            continue
         # told apart without regard to case, as access and votes are: "Team" asks group team
-        group = session.scalars(select(Group).where(func.lower(Group.name) == name.lower())).first()
+        group = session.scalars(select(Group).where(func.lower(Group.name) == name.lower())
+                                .order_by(Group.name != name)).first()
         if group is not None:
             people.extend(member.username for member in group.members)
         else:
-            people.append(name)  # a user who does not exist yet may still be created
+            people.append(name)  # a user, or one who does not exist yet and may still be created
     return unique(people, ignore_case=True)  # names are told apart without regard to case, as votes are
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 
+from sqlalchemy import select
+
+from server.models import ServiceCall
 from tests.coverage.support import complete, deploy, get_instance, history, problem, start, timer_jobs
 
 
@@ -87,17 +90,92 @@ def timed(version: int) -> bytes:
 </bpmn:definitions>""".encode()
 
 
-def test_a_waiting_timer_keeps_its_due_time(admin_api, cafe):
-    def upload(content: bytes) -> str:
-        response = admin_api.post("/api/v1/deployments", content_type="multipart/form-data",
-                                  data={"file": [(io.BytesIO(content), "timed.bpmn")]})
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["new_definitions"][0]
+def upload(admin_api, content: bytes) -> str:
+    """Deploy one diagram given as bytes; the id of the definition it created."""
+    response = admin_api.post("/api/v1/deployments", content_type="multipart/form-data",
+                              data={"file": [(io.BytesIO(content), "diagram.bpmn")]})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["new_definitions"][0]
 
-    upload(timed(1))
+
+def test_a_waiting_timer_keeps_its_due_time(admin_api, cafe):
+    upload(admin_api, timed(1))
     instance = start(admin_api, "cov_migration_timer")
     [before] = timer_jobs(cafe, instance["id"])
-    target = upload(timed(2))
+    target = upload(admin_api, timed(2))
     assert migrate(admin_api, instance["id"], target).status_code == 200
     [after] = timer_jobs(cafe, instance["id"])
     assert after.due_at == before.due_at and after.task_id == before.task_id
+
+
+def guarded(version: int, external: bool = False) -> bytes:
+    """A user task (or a Camunda external task) with an interrupting conditional boundary event:
+    in version 1 it never holds, in version 2 it holds for large orders, so moving such an
+    instance takes its task away."""
+    if external:
+        process, condition = "cov_migration_guarded_external", "${false}" if version == 1 else "${order &gt; 3}"
+        task = '<bpmn:serviceTask id="work" name="Ship" camunda:type="external" camunda:topic="shipping"/>'
+    else:
+        process, condition = "cov_migration_guarded", "False" if version == 1 else "order &gt; 3"
+        task = '<bpmn:userTask id="work" name="Pack"/>'
+    namespace = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"' if external else ""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" {namespace} id="d" targetNamespace="t">
+  <bpmn:process id="{process}" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    {task}
+    <bpmn:boundaryEvent id="too_big" attachedToRef="work">
+      <bpmn:conditionalEventDefinition><bpmn:condition>{condition}</bpmn:condition></bpmn:conditionalEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:endEvent id="refused"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="too_big" targetRef="refused"/>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+def test_an_open_task_the_migration_takes_away_is_recorded_as_cancelled(admin_api):
+    """Completing it afterwards is a 409 (the task closed), not a 404 (no such task)."""
+    upload(admin_api, guarded(1))
+    small, large = (start(admin_api, "cov_migration_guarded", {"order": n}) for n in (2, 5))
+    [task] = large["tasks"]  # unclaimed: nothing in the history names it yet
+    target = upload(admin_api, guarded(2))
+
+    moved = migrate(admin_api, large["id"], target)
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["status"] == "completed" and moved.get_json()["tasks"] == []
+    refused = problem(admin_api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {}}), 409)
+    assert "not open" in refused["detail"]
+    events = history(admin_api, large["id"])
+    [cancelled] = [e for e in events if e["kind"] == "task_cancelled"]
+    assert cancelled["task_id"] == task["id"] and cancelled["bpmn_id"] == "work"
+    assert "version 2" in cancelled["data"]["reason"]
+    kinds = [e["kind"] for e in events]
+    assert kinds.index("migrated") < kinds.index("task_cancelled") < kinds.index("ended")
+
+    assert migrate(admin_api, small["id"], target).status_code == 200  # a task the move keeps is no cancelled one
+    [kept] = get_instance(admin_api, small["id"])["tasks"]
+    assert kept["id"] == small["tasks"][0]["id"]
+    assert "task_cancelled" not in [e["kind"] for e in history(admin_api, small["id"])]
+
+
+def test_an_external_task_the_migration_takes_away_is_cancelled_for_its_workers(admin_api, cafe):
+    """It is not in the task list, so only its service call tells workers it is there: the call is
+    cancelled with the reason, and the history names the step as cancelled."""
+    upload(admin_api, guarded(1, external=True))
+    instance = start(admin_api, "cov_migration_guarded_external", {"order": 5})
+    with cafe.db.read() as session:
+        [call] = session.scalars(select(ServiceCall).where(ServiceCall.instance_id == instance["id"])).all()
+    assert call.status == "pending"
+    target = upload(admin_api, guarded(2, external=True))
+
+    moved = migrate(admin_api, instance["id"], target)
+    assert moved.status_code == 200 and moved.get_json()["status"] == "completed", moved.get_json()
+    with cafe.db.read() as session:
+        call = session.get(ServiceCall, call.id)
+    assert call.status == "cancelled" and "version 2" in call.error_message, (call.status, call.error_message)
+    [cancelled] = [e for e in history(admin_api, instance["id"]) if e["kind"] == "task_cancelled"]
+    assert cancelled["bpmn_id"] == "work" and cancelled["task_id"] == call.task_id
+    assert "version 2" in cancelled["data"]["reason"] and cancelled["data"]["operator"]
