@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from sqlalchemy import text
 
 from alembic import context
 from server.config import Settings
-from server.db import make_engine
+from server.db import WriterLock, make_engine
 from server.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-# Servers starting together on a new PostgreSQL database would each run the migrations at once and
-# fail on tables the other created; this advisory lock makes the later ones wait, then find the
-# schema current. (On SQLite the first statement's write lock serializes them already.)
+# Servers starting together on a new database would each run the migrations at once and fail on
+# tables another created. On PostgreSQL this advisory lock makes the later ones wait, then find the
+# schema current. On SQLite Alembic commits after each migration (no transactional DDL there), so
+# the database's own write lock does not cover the whole upgrade: the server's writer lock (a file
+# lock next to the database, server.db.WriterLock) is held for all of it instead.
 MIGRATION_LOCK = 0x70636166  # "pcaf"
 
 
@@ -34,8 +38,9 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(_url())
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
     try:
-        with engine.connect() as conn:
+        with WriterLock(path).held() if path and path != ":memory:" else nullcontext(), engine.connect() as conn:
             _run(conn)
             conn.commit()
     finally:
