@@ -23,6 +23,7 @@ from .feed_schemas import (
     ReactionSchema,
 )
 from .feed_stream import EventStream, followed, stream_limit
+from .schemas import NoFields
 
 blp = Blueprint("feed", __name__, url_prefix="/api/v1",
                 description="The built-in feed: activity streams of instances, definitions, users and "
@@ -85,8 +86,9 @@ class Comments(MethodView):
 
 @blp.route("/feed/items/<item_id>/like")
 class Like(MethodView):
+    @blp.arguments(NoFields, required=False)
     @blp.response(200, FeedItemSchema)
-    def post(self, item_id):
+    def post(self, _body, item_id):
         """Like an item; one like per user, so liking again changes nothing."""
         principal = current_principal()
         with cafe().unit_of_work() as session:

@@ -10,7 +10,8 @@ from ..models import Review, ServiceCall, SocialPost
 from ..services import instances
 from ..social import reviews
 from .blueprint import Blueprint
-from .social_schemas import CommentBody, LikeBody, ReviewSchema, SignalSchema, VoteBody
+from .schemas import NoFields
+from .social_schemas import CommentBody, ReviewSchema, SignalSchema, VoteBody
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/v1", description="Reviews: votes, comments and likes.")
 
@@ -85,7 +86,7 @@ class Comments(MethodView):
 
 @blp.route("/reviews/<review_id>/likes")
 class Likes(MethodView):
-    @blp.arguments(LikeBody, required=False)  # no body, an empty one or `{}`: all a like needs
+    @blp.arguments(NoFields, required=False)  # no body, an empty one or `{}`: all a like needs
     @blp.response(201, SignalSchema)
     def post(self, body, review_id):
         """Like the review (once per person). The body holds no fields; any field is a 422 naming it."""

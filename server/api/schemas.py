@@ -23,6 +23,12 @@ class Strict(Schema):
         ordered = True
 
 
+class NoFields(Strict):
+    """The body of an action that needs no data (a claim, a like): none, an empty one or `{}`. A
+    field in it would be ignored (a client sending `{"like": false}` expecting an unlike would like
+    instead), so it is refused with 422 naming it, as unknown fields are on every other route."""
+
+
 class Lenient(Schema):
     class Meta:
         unknown = EXCLUDE

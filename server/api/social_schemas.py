@@ -89,12 +89,6 @@ class CommentBody(Strict):
     text = fields.String(required=True, validate=validate.Length(1, 5000))
 
 
-class LikeBody(Strict):
-    """A like says nothing but who liked: the body is empty or `{}`. A field in it would be ignored
-    (a client that sends `{"like": false}` expecting an unlike would like instead), so it is
-    refused with 422 naming it, as unknown fields are on every other route."""
-
-
 class MediaSchema(Lenient):
     media_id = fields.String()
     url = fields.String()

@@ -8,7 +8,7 @@ from ..services import tasks
 from ..services.counting import COUNT_CAP, total_fields
 from .blueprint import Blueprint
 from .presenters import instance_dict, task_detail, task_dict
-from .schemas import AssignTask, CompleteTask, InstanceDetailSchema, TaskDetailSchema, TaskList, TaskQuery
+from .schemas import AssignTask, CompleteTask, InstanceDetailSchema, NoFields, TaskDetailSchema, TaskList, TaskQuery
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks",
                 description="User tasks: visible and completable only by their assignee or candidates.")
@@ -38,8 +38,9 @@ class OneTask(MethodView):
 
 @blp.route("/<task_id>/claim")
 class Claim(MethodView):
+    @blp.arguments(NoFields, required=False)
     @blp.response(200, TaskDetailSchema)
-    def post(self, task_id):
+    def post(self, _body, task_id):
         """Take a task you are a candidate for; 409 when someone else holds it."""
         principal = current_principal()
         with cafe().unit_of_work() as session:
@@ -48,8 +49,9 @@ class Claim(MethodView):
 
 @blp.route("/<task_id>/unclaim")
 class Unclaim(MethodView):
+    @blp.arguments(NoFields, required=False)
     @blp.response(200, TaskDetailSchema)
-    def post(self, task_id):
+    def post(self, _body, task_id):
         principal = current_principal()
         with cafe().unit_of_work() as session:
             return task_detail(session, tasks.unclaim(session, principal, task_id))
