@@ -65,18 +65,31 @@ def read_input_output(container: etree._Element | None) -> dict | None:
     return {"inputs": inputs, "outputs": outputs}
 
 
+ERROR_VARIABLES = ("errorCodeVariable", "errorMessageVariable")
+"""Attributes of a catching `bpmn:errorEventDefinition`: the variables that receive the caught
+error's code and message (bpmn.service_tasks.throw_error)."""
+
+
 def read_camunda_extensions(node: etree._Element) -> dict:
     extensions: dict = {}
     for name in CAMUNDA_ATTRIBUTES:
         value = node.get(_q(name))
         if value is not None:
             extensions[name] = value
+    error = node.find(full_tag("errorEventDefinition"))
+    for name in ERROR_VARIABLES if error is not None else ():
+        if error.get(_q(name)):
+            extensions[name] = error.get(_q(name))
     ext_elements = node.find(full_tag("extensionElements"))
     if ext_elements is None:
         return extensions
     io = read_input_output(ext_elements.find(_q("inputOutput")))
     if io:
         extensions["inputOutput"] = io
+    properties = ext_elements.find(_q("properties"))
+    if properties is not None:  # apart from the stock parser's copy, which mixes them with our keys
+        extensions["extensionProperties"] = {p.get("name"): p.get("value") for p in properties.iterfind(_q("property"))
+                                             if p.get("name")}
     for tag, key in (("in", "callInputs"), ("out", "callOutputs")):
         mappings = [dict(m.attrib) for m in ext_elements.iterfind(_q(tag))]
         if mappings:

@@ -45,6 +45,7 @@ class ServiceRequest:
     params: dict[str, Any]
     result_variable: str | None
     outputs: dict[str, Any] | None = None  # Camunda output parameters: name -> expression
+    properties: dict[str, str] | None = None  # an external task's camunda:properties, for its worker
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -67,9 +68,10 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _park(task, operator: str, params: dict, result_variable: str | None, outputs: dict | None = None) -> None:
+def _park(task, operator: str, params: dict, result_variable: str | None, outputs: dict | None = None,
+          properties: dict | None = None) -> None:
     request = ServiceRequest(str(task.id), task.task_spec.bpmn_id, operator, _jsonable(params),
-                             result_variable, outputs)
+                             result_variable, outputs, properties)
     task.internal_data[REQUEST_KEY] = request.to_json()
 
 
@@ -99,7 +101,8 @@ class CafeServiceTask(ServiceTask):
         if extensions.get("type") == "external":
             io = extensions.get("inputOutput") or {}
             params = {k: _evaluate_parameter(engine, task, v) for k, v in io.get("inputs", {}).items()}
-            _park(task, EXTERNAL_PREFIX + extensions.get("topic", ""), params, None, io.get("outputs") or None)
+            _park(task, EXTERNAL_PREFIX + extensions.get("topic", ""), params, None, io.get("outputs") or None,
+                  extensions.get("extensionProperties") or None)
             return None
         return True
 
@@ -156,6 +159,9 @@ def throw_error(task, code: str, message: str) -> bool:
 
     The boundary events attached to the task are tried first; then the enclosing process (an
     error propagates out of subprocesses). Uncaught, the task is put in ERROR for an incident.
+    The code and message reach the process variables only where the catching event names them
+    (`_error_payload`): SpiffWorkflow would merge the payload into the data, overwriting the
+    instance's own variables called `code` and `message`.
     """
     event = BpmnEvent(ErrorEventDefinition(code, code=code), payload={"code": code, "message": message})
     for sibling in task.parent.children if task.parent else []:
@@ -163,6 +169,7 @@ def throw_error(task, code: str, message: str) -> bool:
         definition = getattr(spec, "event_definition", None)
         if sibling is not task and definition is not None and spec.catches(sibling, event):
             spec.catch(sibling, event)
+            _name_error_variables(task.workflow.top_workflow, event.payload, code, message)
             spec._update(sibling)
             return True
     workflow = task.workflow
@@ -171,11 +178,34 @@ def throw_error(task, code: str, message: str) -> bool:
         before = len(workflow.top_workflow.bpmn_events)
         workflow.top_workflow.catch(event)
         if len(workflow.top_workflow.bpmn_events) == before:
+            _name_error_variables(workflow.top_workflow, event.payload, code, message)
             return True
         workflow.top_workflow.bpmn_events.pop()
     task.internal_data["error"] = message
     task.error()
     return False
+
+
+def _name_error_variables(top_workflow, payload: dict, code: str, message: str) -> None:
+    """Give each task that caught `payload` the data its event definition asks for.
+
+    A catching event keeps the payload in its internal data until it runs and then merges it
+    into its data. A Camunda `errorEventDefinition` gets only the variables it names with
+    `camunda:errorCodeVariable` / `camunda:errorMessageVariable`; a plain BPMN one gets nothing;
+    a SpiffArena one (which stores the whole payload in its own `variableName`) is left as is.
+    """
+    for workflow in (top_workflow, *top_workflow.subprocesses.values()):
+        for caught in workflow.tasks.values():
+            definition = getattr(caught.task_spec, "event_definition", None)
+            name = getattr(definition, "name", None)
+            if name is None or caught.internal_data.get(name) is not payload or hasattr(definition, "variable"):
+                continue
+            caught.internal_data[name] = _error_payload(caught.task_spec.extensions or {}, code, message)
+
+
+def _error_payload(extensions: dict, code: str, message: str) -> dict:
+    named = {extensions.get("errorCodeVariable"): code, extensions.get("errorMessageVariable"): message}
+    return {variable: value for variable, value in named.items() if variable}
 
 
 class CafeSpiffParser(SpiffBpmnParser):

@@ -8,6 +8,7 @@ and read `type` and `message` of an error body.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -20,6 +21,8 @@ from ..api.limits import UnsafeJSON, load_json, request_json
 PREFIX = "/engine-rest"
 INT_RANGE = (-(2**31), 2**31 - 1)
 SHORT_RANGE = (-(2**15), 2**15 - 1)
+LONG_RANGE = (-(2**63), 2**63 - 1)
+JSON_FORMAT = "application/json"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})?$")
 
 
@@ -157,7 +160,10 @@ def type_of(value: Any) -> str:
     if isinstance(value, bool):
         return "Boolean"
     if isinstance(value, int):
-        return "Integer" if INT_RANGE[0] <= value <= INT_RANGE[1] else "Long"
+        if INT_RANGE[0] <= value <= INT_RANGE[1]:
+            return "Integer"
+        # a script may compute a number beyond Java's long; as Json its digits stay exact
+        return "Long" if LONG_RANGE[0] <= value <= LONG_RANGE[1] else "Json"
     if isinstance(value, float):
         return "Double"
     if isinstance(value, str):
@@ -206,11 +212,12 @@ def untyped_map(dtos: Any) -> dict:
 def _convert(kind: str, value: Any, info: dict) -> Any:
     if value is None or kind == "null":
         return None
-    if kind in ("", "json", "object"):
-        if kind and isinstance(value, str) and info.get("serializationDataFormat", "application/json") \
-                == "application/json":
-            return load_json(value)
+    if kind == "":  # inferred: a whole number must fit Java's long, as an explicit Long must
+        if isinstance(value, int) and not isinstance(value, bool):
+            _in_range(value, LONG_RANGE, "Long")
         return value
+    if kind in ("json", "object"):
+        return _object_value(kind, value, info)
     if kind in ("string", "xml"):
         return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) \
             else str(value).lower() if isinstance(value, bool) else str(value)
@@ -224,16 +231,33 @@ def _convert(kind: str, value: Any, info: dict) -> Any:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError("expected a whole number")
         number = int(value)
-        low, high = {"integer": INT_RANGE, "short": SHORT_RANGE}.get(kind, (-(2**63), 2**63 - 1))
-        if not low <= number <= high:
-            raise ValueError("out of range")
+        _in_range(number, {"integer": INT_RANGE, "short": SHORT_RANGE}.get(kind, LONG_RANGE), kind.title())
         return number
     if kind == "double":
         if isinstance(value, bool):
             raise ValueError("expected a number")
-        return float(value)
+        number = float(value)
+        if not math.isfinite(number):  # "Infinity", "NaN": no JSON answer could carry them back
+            raise ValueError("expected a finite number (NaN and Infinity cannot be stored)")
+        return number
     if kind == "date":  # kept as text in Camunda's format: variables are stored as JSON
         return format_date(parse_date(str(value)))
     if kind in ("bytes", "file"):
         raise ValueError("binary variables are not supported; send the content as a String or Json")
     raise ValueError(f"unsupported value type '{kind}'")
+
+
+def _in_range(number: int, bounds: tuple[int, int], name: str) -> None:
+    if not bounds[0] <= number <= bounds[1]:
+        raise ValueError(f"out of range of {name} ({bounds[0]} to {bounds[1]})")
+
+
+def _object_value(kind: str, value: Any, info: dict) -> Any:
+    """A Json value, or an Object serialized as JSON. Any other serialization (a Java-serialized
+    object, Spin XML) is refused: variables are stored as JSON, and keeping the text as a String
+    would hand a worker something else than it stored."""
+    data_format = info.get("serializationDataFormat") or JSON_FORMAT
+    if kind == "object" and data_format != JSON_FORMAT:
+        raise ValueError(f"serializationDataFormat '{str(data_format)[:80]}' is not supported; "
+                         f"only {JSON_FORMAT} objects can be stored")
+    return load_json(value) if isinstance(value, str) else value

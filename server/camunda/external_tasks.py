@@ -29,19 +29,19 @@ from .dto import (
     typed_map,
     untyped_map,
 )
+from .external_task_params import MAX_MS, fetch_topics, list_query
 from .params import Params
 
 POLL_SECONDS = 0.2
-MAX_MS = 2**40  # the longest duration in milliseconds a request may ask for: about 34 years
 MAX_WAIT_SECONDS = 30.0
-DEFAULT_LOCK_MS = 300_000
 MAX_TEXT = 65_536  # characters of an error message or details (a worker's stack trace)
 
 
-def task_dto(call: ServiceCall, instance: ProcessInstance | None, fetched: bool = False,
-             names: list[str] | None = None) -> dict:
-    """`ExternalTaskDto`; a fetched task (`LockedExternalTaskDto`) adds its variables: the process
-    variables (all, or the `names` asked for) and the task's inputs as local variables."""
+def task_dto(call: ServiceCall, instance: ProcessInstance | None, topic: external_tasks.Topic | None = None) -> dict:
+    """`ExternalTaskDto`; a fetched task (`LockedExternalTaskDto`, with the `topic` that took it)
+    adds its variables: the process variables (all, or the `variables` the topic asked for) and
+    the task's inputs as local variables (only those with `localVariables`), and the task's
+    `camunda:properties` when the topic asked for extension properties."""
     locked = call.worker_id is not None and call.locked_until is not None
     dto = {
         "id": call.id, "activityId": call.bpmn_id, "activityInstanceId": f"{call.bpmn_id}:{call.task_id}",
@@ -55,29 +55,12 @@ def task_dto(call: ServiceCall, instance: ProcessInstance | None, fetched: bool 
         "tenantId": instance.tenant_id if instance else None, "errorMessage": call.error_message,
         "errorDetails": call.error_details,
     }
-    if fetched:
-        variables = {**((instance.variables if instance else None) or {}), **(call.params or {})}
-        dto["variables"] = typed_map(variables, names)
-        dto["extensionProperties"] = {}
+    if topic is not None:
+        process = {} if topic.local_variables else (instance.variables if instance else None) or {}
+        dto["variables"] = typed_map({**process, **(call.params or {})}, topic.variables)
+        properties = (call.request or {}).get("properties") if topic.extension_properties else None
+        dto["extensionProperties"] = dict(properties or {})
     return dto
-
-
-def _topics(body: dict) -> list[tuple[external_tasks.Topic, list[str] | None]]:
-    topics = body.get("topics") or []
-    if not isinstance(topics, list) or not topics:
-        raise bad_request("fetchAndLock needs at least one topic: {\"topicName\", \"lockDuration\"}")
-    parsed = []
-    for topic in topics:
-        if not isinstance(topic, dict) or not optional_text(topic, "topicName"):
-            raise bad_request("every topic needs a topicName")
-        lock_ms = optional_int(topic, "lockDuration", limit=MAX_MS) or DEFAULT_LOCK_MS
-        if lock_ms <= 0:
-            raise bad_request("lockDuration must be positive")
-        names = topic.get("variables")
-        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-            raise bad_request("a topic's variables must be a list of variable names")
-        parsed.append((external_tasks.Topic(topic["topicName"], lock_ms), names))
-    return parsed
 
 
 @bp.post("/external-task/fetchAndLock")
@@ -87,20 +70,18 @@ def fetch_and_lock() -> Response:
     if not worker_id:
         raise bad_request("workerId is required")
     external_tasks.require_worker(principal())
-    topics = _topics(body)
-    names = {topic.name: wanted for topic, wanted in topics}
+    topics = fetch_topics(body)
     max_tasks = max(optional_int(body, "maxTasks") or 1, 1)
     wait = min(max((optional_int(body, "asyncResponseTimeout", limit=MAX_MS) or 0) / 1000, 0), MAX_WAIT_SECONDS)
     deadline = time.monotonic() + wait
     db = cafe().db
     while True:
         with db.read() as session:
-            ready = external_tasks.has_work(session, list(names))
+            ready = external_tasks.has_work(session, topics)
         if ready:
             with cafe().unit_of_work() as session:
-                locked = external_tasks.lock(session, worker_id, [t for t, _ in topics], max_tasks)
-                result = [task_dto(call, instance, True, names[external_tasks.topic_of(call)])
-                          for call, instance in locked]
+                locked = external_tasks.lock(session, worker_id, topics, max_tasks)
+                result = [task_dto(call, instance, topic) for call, instance, topic in locked]
             if result:
                 return json_response(result)
         remaining = deadline - time.monotonic()
@@ -180,13 +161,9 @@ def set_retries(task_id: str) -> Response:
 
 
 def _query() -> tuple[external_tasks.ExternalTaskQuery, Page]:
-    p = Params()
-    offset, limit = p.page()
-    query = external_tasks.ExternalTaskQuery(
-        id=p.text("externalTaskId"), topic=p.text("topicName"), worker_id=p.text("workerId"),
-        instance_id=p.text("processInstanceId"), locked=p.flag("locked"), not_locked=p.flag("notLocked"),
-        with_retries_left=p.flag("withRetriesLeft"), no_retries_left=p.flag("noRetriesLeft"))
-    return query, Page(offset, limit)
+    params = Params()
+    offset, limit = params.page()
+    return list_query(params), Page(offset, limit)
 
 
 @bp.get("/external-task")

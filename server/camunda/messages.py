@@ -40,8 +40,10 @@ def _result(delivery: messages.Delivery, with_variables: bool) -> dict:
 def correlate() -> Response:
     """204 without `resultEnabled`, else 200 with one result per reached instance.
 
-    Nothing to correlate to, or several candidates without `all`, is Camunda's 400
-    MismatchingMessageCorrelationException.
+    Without `all`, nothing to correlate to or several candidates is Camunda's 400
+    MismatchingMessageCorrelationException. With `all`, nothing to correlate to is an empty
+    result, as Camunda's correlateAll: a sender that broadcasts "whoever waits" is not wrong
+    when nobody does.
     """
     body = json_body()
     name = optional_text(body, "messageName")
@@ -56,7 +58,12 @@ def correlate() -> Response:
     try:
         deliveries = messages.deliver(cafe().optimistic, cafe().store, correlation, principal())
         results = [_result(d, bool(body.get("variablesInResultEnabled"))) for d in deliveries]
-    except (NotFound, Conflict) as err:
+    except NotFound as err:
+        if not correlation.all:
+            raise CamundaError(400, f"Cannot correlate message '{name}': {err.detail}",
+                               "MismatchingMessageCorrelationException") from err
+        results = []
+    except Conflict as err:
         raise CamundaError(400, f"Cannot correlate message '{name}': {err.detail}",
                            "MismatchingMessageCorrelationException") from err
     return json_response(results) if body.get("resultEnabled") else no_content()

@@ -10,10 +10,9 @@ the retries are set again (or an admin retries the instance).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bpmn.service_tasks import EXTERNAL_PREFIX
@@ -23,52 +22,57 @@ from ..models import HistoryEvent, Incident, ProcessInstance, ServiceCall
 from ..models.instances import ERROR, WAITING
 from . import participants, service_calls
 from .errors import Conflict, NotFound
+from .external_task_queries import ExternalTaskQuery, Topic, fetchable, topic_of  # noqa: F401 (re-exported)
 from .repository import Page
 from .store import InstanceStore
-
-
-@dataclass
-class Topic:
-    name: str
-    lock_ms: int
-
-
-def topic_of(call: ServiceCall) -> str:
-    return call.operator.removeprefix(EXTERNAL_PREFIX)
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _fetchable(topics: list[str], now: datetime) -> list:
-    blocked = exists().where(Incident.instance_id == ServiceCall.instance_id, Incident.task_id == ServiceCall.task_id,
-                             Incident.resolved_at.is_(None))
-    return [ServiceCall.operator.in_([EXTERNAL_PREFIX + t for t in topics]), ServiceCall.status == "pending",
-            or_(ServiceCall.locked_until.is_(None), ServiceCall.locked_until < now), ~blocked]
+def _candidates(session: Session, topics: list[Topic], now: datetime):
+    return (select(ServiceCall, ProcessInstance).join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id)
+            .where(*fetchable(topics, now, session.get_bind().dialect.name)))
 
 
-def has_work(session: Session, topics: list[str]) -> bool:
+def has_work(session: Session, topics: list[Topic]) -> bool:
     """A cheap read: whether a fetch would find anything now (long polling asks this often)."""
-    query = select(ServiceCall.id).where(*_fetchable(topics, _now())).limit(1)
+    query = _candidates(session, topics, _now()).with_only_columns(ServiceCall.id).limit(1)
     return session.scalars(query).first() is not None
 
 
 def lock(session: Session, worker_id: str, topics: list[Topic],
-         max_tasks: int) -> list[tuple[ServiceCall, ProcessInstance]]:
-    """Lock up to `max_tasks` fetchable tasks of these topics for `worker_id`, oldest first."""
+         max_tasks: int) -> list[tuple[ServiceCall, ProcessInstance, Topic]]:
+    """Lock up to `max_tasks` fetchable tasks of these topics for `worker_id`, oldest first,
+    each with the topic that took it (its lock duration and the variables to hand over).
+
+    The topics' filters are SQL conditions; the few rows they cannot judge exactly (see
+    server.services.external_task_queries) are dropped here, and the next rows read instead, so a
+    row no topic accepts cannot keep a matching one from being fetched.
+    """
     now = _now()
-    durations = {t.name: t.lock_ms for t in topics}
-    query = (select(ServiceCall).where(*_fetchable(list(durations), now))
-             .order_by(ServiceCall.created_at, ServiceCall.id).limit(max_tasks))
+    query = _candidates(session, topics, now).order_by(ServiceCall.created_at, ServiceCall.id)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    locked = []
-    for call in session.scalars(query).all():
-        call.worker_id = worker_id
-        call.locked_until = now + timedelta(milliseconds=durations[topic_of(call)])
-        locked.append((call, instance_of(session, call)))
-    session.flush()
+        query = query.with_for_update(of=ServiceCall, skip_locked=True)
+    locked: list[tuple[ServiceCall, ProcessInstance, Topic]] = []
+    passed_over = 0  # rows read and accepted by no topic: they still match, so the next read skips them
+    while len(locked) < max_tasks:
+        wanted = max_tasks - len(locked)
+        batch = session.execute(query.offset(passed_over).limit(wanted)).tuples().all()
+        rejected = 0
+        for call, instance in batch:
+            topic = next((t for t in topics if t.accepts(call, instance)), None)
+            if topic is None:
+                rejected += 1
+                continue
+            call.worker_id = worker_id
+            call.locked_until = now + timedelta(milliseconds=topic.lock_ms)
+            locked.append((call, instance, topic))
+        session.flush()  # the rows just locked no longer match the next read
+        if len(batch) < wanted or not rejected:
+            break
+        passed_over += rejected
     return locked
 
 
@@ -161,18 +165,6 @@ def unlock(session: Session, task_id: str) -> None:
     call.locked_until = None
 
 
-@dataclass
-class ExternalTaskQuery:
-    id: str | None = None
-    topic: str | None = None
-    worker_id: str | None = None
-    instance_id: str | None = None
-    locked: bool = False
-    not_locked: bool = False
-    with_retries_left: bool = False
-    no_retries_left: bool = False
-
-
 def instance_of(session: Session, call: ServiceCall) -> ProcessInstance | None:
     return session.get(ProcessInstance, call.instance_id)
 
@@ -180,21 +172,10 @@ def instance_of(session: Session, call: ServiceCall) -> ProcessInstance | None:
 def search(session: Session, q: ExternalTaskQuery,
            page: Page) -> tuple[list[tuple[ServiceCall, ProcessInstance]], int]:
     """Pending external tasks (Camunda forgets finished ones)."""
-    now = _now()
-    is_locked = (ServiceCall.worker_id.is_not(None)) & (ServiceCall.locked_until >= now)
-    conditions = [c for c in (
-        ServiceCall.id == q.id if q.id else None,
-        ServiceCall.operator == EXTERNAL_PREFIX + q.topic if q.topic else None,
-        ServiceCall.worker_id == q.worker_id if q.worker_id else None,
-        ServiceCall.instance_id == q.instance_id if q.instance_id else None,
-        is_locked if q.locked else None,
-        ~is_locked if q.not_locked else None,
-        or_(ServiceCall.retries.is_(None), ServiceCall.retries > 0) if q.with_retries_left else None,
-        ServiceCall.retries <= 0 if q.no_retries_left else None,
-    ) if c is not None]
     query = (select(ServiceCall, ProcessInstance).join(ProcessInstance, ProcessInstance.id == ServiceCall.instance_id)
-             .where(ServiceCall.operator.startswith(EXTERNAL_PREFIX), ServiceCall.status == "pending", *conditions))
+             .where(ServiceCall.operator.startswith(EXTERNAL_PREFIX), ServiceCall.status == "pending",
+                    *q.conditions(_now())))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(ServiceCall.created_at, ServiceCall.id)
-                           .offset(page.offset).limit(page.limit)).tuples().all() if page.limit else []
+    rows = session.execute(query.order_by(*q.order()).offset(page.offset).limit(page.limit)).tuples().all() \
+        if page.limit else []
     return list(rows), total
