@@ -12,19 +12,21 @@ from bpmn.forms import form_of
 
 from ..context import cafe
 from ..models import ProcessDefinition, ProcessInstance
-from ..services import deployments, instances, repository
+from ..services import catalog, deployments, instances, repository
 from .blueprint import bp, principal
 from .dto import json_body, json_response, not_found, optional_text, self_link, typed_map, untyped_map
 from .forms import form_variables
 from .params import Params
 
 SORT = {"id": "id", "key": "key", "name": "name", "version": "version", "deploymentId": "deployment_id",
-        "tenantId": "tenant_id", "deployTime": "created_at"}
+        "tenantId": "tenant_id", "deployTime": "created_at", "category": "category",
+        "versionTag": "id"}  # no definition here has a version tag: all equal, in id order
 
 
-def definition_dto(definition: ProcessDefinition) -> dict:
+def definition_dto(definition: ProcessDefinition, category: str | None = None) -> dict:
+    """`ProcessDefinitionDto`; `category` is the file's targetNamespace (catalog.categories)."""
     return {
-        "id": definition.id, "key": definition.key, "category": None, "description": None,
+        "id": definition.id, "key": definition.key, "category": category, "description": None,
         "name": definition.name, "version": definition.version, "resource": definition.resource_name,
         "deploymentId": definition.deployment_id, "diagram": None, "suspended": False,
         "tenantId": definition.tenant_id, "versionTag": None, "historyTimeToLive": None,
@@ -42,8 +44,18 @@ def instance_dto(instance: ProcessInstance, with_links: bool = False) -> dict:
     }
 
 
+def _dtos(session, rows: list[ProcessDefinition]) -> list[dict]:
+    categories = catalog.categories(session, rows)
+    return [definition_dto(d, categories.get(d.id)) for d in rows]
+
+
 def _query() -> tuple[repository.DefinitionQuery, repository.Page]:
+    """Also: no definition is suspended or kept out of Tasklist here, so `active` and
+    `startableInTasklist` hold for all, `suspended` and `notStartableInTasklist` for none."""
     p = Params()
+    p.refuse("process-definition")
+    for name in ("active", "startableInTasklist"):
+        p.flag(name)  # checked: a value other than true/false is a 400
     offset, limit = p.page()
     sort, descending = p.sorting(SORT, "id")
     query = repository.DefinitionQuery(
@@ -51,7 +63,12 @@ def _query() -> tuple[repository.DefinitionQuery, repository.Page]:
         keys=p.names("keysIn") or p.names("keyIn"), key_like=p.text("keyLike"), name=p.text("name"),
         name_like=p.text("nameLike"), deployment_id=p.text("deploymentId"), resource_name=p.text("resourceName"),
         version=p.integer("version"), latest=p.flag("latestVersion"), tenant_ids=p.names("tenantIdIn"),
-        without_tenant=p.flag("withoutTenantId"))
+        without_tenant=p.flag("withoutTenantId") or (  # "include" widens a tenantIdIn, alone it is no filter
+            p.flag("includeProcessDefinitionsWithoutTenantId") and bool(p.names("tenantIdIn"))),
+        resource_name_like=p.text("resourceNameLike"), category=p.text("category"),
+        category_like=p.text("categoryLike"), deployed_after=p.date("deployedAfter"),
+        deployed_at=p.date("deployedAt"),
+        nothing=p.flag("suspended") or p.flag("notStartableInTasklist"))
     return query, repository.Page(offset, limit, sort, descending)
 
 
@@ -60,7 +77,7 @@ def list_definitions() -> Response:
     query, page = _query()
     with cafe().db.read() as session:
         rows, _ = repository.search_definitions(session, query, page)
-        return json_response([definition_dto(d) for d in rows])
+        return json_response(_dtos(session, rows))
 
 
 @bp.get("/process-definition/count")
@@ -89,14 +106,14 @@ def _by_id(session, definition_id: str) -> ProcessDefinition:
 @bp.get("/process-definition/<definition_id>")
 def get_definition(definition_id: str) -> Response:
     with cafe().db.read() as session:
-        return json_response(definition_dto(_by_id(session, definition_id)))
+        return json_response(_dtos(session, [_by_id(session, definition_id)])[0])
 
 
 @bp.get("/process-definition/key/<key>")
 @bp.get("/process-definition/key/<key>/tenant-id/<tenant_id>")
 def get_definition_by_key(key: str, tenant_id: str | None = None) -> Response:
     with cafe().db.read() as session:
-        return json_response(definition_dto(_by_key(session, key, tenant_id)))
+        return json_response(_dtos(session, [_by_key(session, key, tenant_id)])[0])
 
 
 def _xml(session, definition: ProcessDefinition) -> Response:

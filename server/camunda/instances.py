@@ -12,10 +12,22 @@ from ..context import cafe
 from ..models import ProcessInstance
 from ..models.instances import ACTIVE_STATUSES
 from ..services import instance_queries, instances
+from ..services.errors import NotFound
 from ..services.repository import Page
 from .blueprint import bp, principal
 from .definitions import instance_dto
-from .dto import bad_request, json_body, json_response, no_content, not_found, typed, typed_map, untyped, untyped_map
+from .dto import (
+    CamundaError,
+    bad_request,
+    json_body,
+    json_response,
+    no_content,
+    not_found,
+    typed,
+    typed_map,
+    untyped,
+    untyped_map,
+)
 from .params import Params
 
 SORT = {"instanceId": "id", "definitionKey": "definition_key", "definitionId": "definition_id",
@@ -35,14 +47,25 @@ def instance_query(p: Params) -> instance_queries.InstanceQuery:
         ids=ids, business_key=p.text("businessKey") or p.text("processInstanceBusinessKey"),
         business_key_like=p.text("businessKeyLike") or p.text("processInstanceBusinessKeyLike"),
         definition_id=p.text("processDefinitionId"), definition_keys=keys,
-        with_incidents=p.flag("withIncident"), activity_ids=p.names("activityIdIn"), variables=conditions)
+        with_incidents=p.flag("withIncident"), activity_ids=p.names("activityIdIn"), variables=conditions,
+        variable_names_ignore_case=p.flag("variableNamesIgnoreCase"),
+        variable_values_ignore_case=p.flag("variableValuesIgnoreCase"),
+        definition_keys_not=p.names("processDefinitionKeyNotIn"), deployment_id=p.text("deploymentId"),
+        tenant_ids=p.names("tenantIdIn"), without_tenant=p.flag("withoutTenantId"),
+        definition_without_tenant=p.flag("processDefinitionWithoutTenantId"))
 
 
 def _query() -> tuple[instance_queries.InstanceQuery, Page]:
+    """Also: `rootProcessInstances`, `leafProcessInstances` and `active` hold for every running
+    instance here (none calls another as a sub-instance, none is suspended), `suspended` for none."""
     p = Params()
-    if p.flag("suspended"):
-        raise bad_request("suspending instances is not supported: no instance is ever suspended")
+    p.refuse("process-instance")
+    for name in ("rootProcessInstances", "leafProcessInstances", "active"):
+        p.flag(name)  # checked: a value other than true/false is a 400
     query = instance_query(p)
+    query.nothing = p.flag("suspended")
+    query.incident_id = p.text("incidentId")
+    query.incident_message, query.incident_message_like = p.text("incidentMessage"), p.text("incidentMessageLike")
     query.unfinished = True
     offset, limit = p.page()
     sort, descending = p.sorting(SORT, "started_at")
@@ -80,10 +103,18 @@ def get_instance(instance_id: str) -> Response:
 
 @bp.delete("/process-instance/<instance_id>")
 def delete_instance(instance_id: str) -> Response:
-    """Terminate (admins, or whoever started it); its history state becomes EXTERNALLY_TERMINATED."""
+    """Terminate (admins, or whoever started it); its history state becomes EXTERNALLY_TERMINATED.
+    With `failIfNotExists=false` an instance that is gone (or never was) is no error, as in Camunda."""
     caller = principal()
+    fail = Params().text("failIfNotExists")
     with cafe().unit_of_work() as session:
-        instance = running(session, instance_id)
+        try:
+            instance = running(session, instance_id)
+        except (CamundaError, NotFound) as err:
+            gone = isinstance(err, NotFound) or err.status == 404
+            if gone and fail is not None and fail.lower() == "false":
+                return no_content()
+            raise
         if not caller.is_admin and instance.started_by != caller.name:
             instances.require_admin(caller, "delete instances started by others")
         instances.terminate(session, cafe().store, instance_id, caller.name, "deleted")

@@ -9,6 +9,7 @@ from datetime import datetime
 from flask import request
 
 from .dto import INT_RANGE, bad_request, parse_date
+from .unsupported import refused
 
 MAX_RESULTS = 10_000  # one page at most; Camunda's default is unlimited
 
@@ -60,11 +61,19 @@ class Params:
         return first, min(max(limit if limit is not None else MAX_RESULTS, 0), MAX_RESULTS)
 
     def sorting(self, allowed: dict[str, str], default: str) -> tuple[str, bool]:
-        """(field, descending) from `sortBy`/`sortOrder`, mapped through `allowed`."""
-        sort_by = self.text("sortBy")
+        """(field, descending) from `sortBy`/`sortOrder`, mapped through `allowed`. As in Camunda,
+        the two come together (one alone is a 400), and an unknown value is a 400."""
+        sort_by, order = self.text("sortBy"), self.text("sortOrder")
+        if (sort_by is None) != (order is None):
+            raise bad_request("Only a single sorting parameter specified. sortBy and sortOrder required")
         if sort_by is not None and sort_by not in allowed:
             raise bad_request(f"Cannot set query parameter 'sortBy' to value '{sort_by}'")
-        order = (self.text("sortOrder") or "asc").lower()
-        if order not in ("asc", "desc"):
+        if order is not None and order.lower() not in ("asc", "desc"):
             raise bad_request(f"Cannot set query parameter 'sortOrder' to value '{order}'")
-        return allowed[sort_by] if sort_by else default, order == "desc"
+        return allowed[sort_by] if sort_by else default, (order or "").lower() == "desc"
+
+    def refuse(self, endpoint: str) -> None:
+        """400 for a documented parameter `endpoint` does not support (camunda/unsupported.py)."""
+        names = refused(endpoint, self.args.keys())
+        if names:
+            raise bad_request(f"Query parameter '{names[0]}' is not supported by this server")

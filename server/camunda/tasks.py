@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 
 from flask import Response
+from sqlalchemy.orm import Session
 
 from ..context import cafe
 from ..models import OpenTask, ProcessInstance
 from ..services import tasks
 from ..services.errors import Conflict, NotFound
+from ..services.task_order import instance_tenants
 from .blueprint import bp, principal
 from .dto import (
     CamundaError,
@@ -30,9 +32,11 @@ from .dto import (
 )
 from .forms import form_variables
 from .params import Params
+from .task_query import task_filter
 
 
-def task_dto(task: OpenTask) -> dict:
+def task_dto(task: OpenTask, tenant_id: str | None = None) -> dict:
+    """`TaskDto`; `tenant_id` is the task's instance's (a task has no tenant of its own here)."""
     form = task.form or {}
     return {
         "id": task.id, "name": task.name, "assignee": task.assignee, "owner": None,
@@ -44,37 +48,27 @@ def task_dto(task: OpenTask) -> dict:
         "caseExecutionId": None, "caseDefinitionId": None, "caseInstanceId": None,
         "taskDefinitionKey": task.bpmn_id, "suspended": False,
         "formKey": form.get("key") if form.get("kind") == "camunda" else None, "camundaFormRef": None,
-        "tenantId": None, "taskState": "Assigned" if task.assignee else "Created",
+        "tenantId": tenant_id, "taskState": "Assigned" if task.assignee else "Created",
     }
 
 
-def _filter(limit_override: int | None = None) -> tasks.TaskFilter:
-    p = Params()
-    offset, limit = p.page()
-    groups = p.names("candidateGroups")
-    include_assigned = p.flag("includeAssignedTasks")
-    unassigned = True if p.flag("unassigned") else False if p.flag("assigned") else None
-    return tasks.TaskFilter(
-        assignee=p.text("assignee"), candidate_user=p.text("candidateUser"),
-        candidate_group=p.text("candidateGroup"), candidate_groups=tuple(groups),
-        instance_id=p.text("processInstanceId"), definition_key=p.text("processDefinitionKey"),
-        definition_id=p.text("processDefinitionId"), bpmn_id=p.text("taskDefinitionKey"),
-        include_assigned=include_assigned, unassigned=unassigned, offset=offset,
-        limit=limit if limit_override is None else limit_override)
+def _dtos(session: Session, rows: list[OpenTask]) -> list[dict]:
+    tenants = instance_tenants(session, {t.instance_id for t in rows})
+    return [task_dto(t, tenants.get(t.instance_id)) for t in rows]
 
 
 @bp.get("/task")
 def list_tasks() -> Response:
-    flt = dataclasses.replace(_filter(), count_cap=0)  # the list carries no total: do not count one
+    flt = dataclasses.replace(task_filter(), count_cap=0)  # the list carries no total: do not count one
     with cafe().db.read() as session:
         rows, _ = tasks.search(session, principal(), flt) if flt.limit else ([], 0)
-        return json_response([task_dto(t) for t in rows])
+        return json_response(_dtos(session, rows))
 
 
 @bp.get("/task/count")
 def count_tasks() -> Response:
     with cafe().db.read() as session:
-        return json_response({"count": tasks.search(session, principal(), _filter(limit_override=0))[1]})
+        return json_response({"count": tasks.search(session, principal(), task_filter(limit_override=0))[1]})
 
 
 def _visible(session, task_id: str) -> OpenTask:
@@ -87,7 +81,7 @@ def _visible(session, task_id: str) -> OpenTask:
 @bp.get("/task/<task_id>")
 def get_task(task_id: str) -> Response:
     with cafe().db.read() as session:
-        return json_response(task_dto(_visible(session, task_id)))
+        return json_response(_dtos(session, [_visible(session, task_id)])[0])
 
 
 @bp.post("/task/<task_id>/claim")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..access import Principal, instance_visible
@@ -22,15 +22,11 @@ from ..models import HistoryEvent, Incident, MessageWait, OpenTask, ProcessDefin
 from ..models.instances import ACTIVE_STATUSES, COMPLETED, TERMINATED
 from .errors import BadRequest
 from .repository import Page
+from .sql_text import like, like_pattern, ordered
 
-_CONDITION = re.compile(r"^(.+?)_(eq|neq|gteq|gt|lteq|lt|like)_(.*)$", re.S)
+_CONDITION = re.compile(r"^(.+?)_(eq|neq|gteq|gt|lteq|lt|like|notLike)_(.*)$", re.S)
 _COMPARE = {"eq": operator.eq, "neq": operator.ne, "gt": operator.gt, "gteq": operator.ge, "lt": operator.lt,
             "lteq": operator.le}
-
-
-def like_pattern(text: str) -> re.Pattern:
-    """SQL LIKE (`%` any text, `_` one character) as a regular expression, for values in Python."""
-    return re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in text), re.S)
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,7 @@ class VariableCondition:
         match = _CONDITION.match(condition)
         if match is None:
             raise BadRequest(f"variable condition {condition!r} is not of the form name_op_value "
-                             "with op one of eq, neq, gt, gteq, lt, lteq, like")
+                             "with op one of eq, neq, gt, gteq, lt, lteq, like, notLike")
         name, op, text = match.groups()
         try:
             value = json.loads(text)
@@ -54,17 +50,30 @@ class VariableCondition:
             value = text
         return cls(name, op, value, text)
 
-    def holds(self, variables: dict) -> bool:
-        if self.name not in variables:
-            return False
-        actual = variables[self.name]
-        if self.op == "like":
-            return isinstance(actual, str) and like_pattern(self.text).fullmatch(actual) is not None
+    def holds(self, variables: dict, names_ignore_case: bool = False, values_ignore_case: bool = False) -> bool:
+        """Camunda's `variableNamesIgnoreCase` / `variableValuesIgnoreCase` compare names / text
+        values without case."""
+        if names_ignore_case:
+            wanted = self.name.lower()
+            return any(self._value_holds(value, values_ignore_case)
+                       for name, value in variables.items() if name.lower() == wanted)
+        return self.name in variables and self._value_holds(variables[self.name], values_ignore_case)
+
+    def _value_holds(self, actual: Any, ignore_case: bool) -> bool:
+        text, value = self.text, self.value
+        if ignore_case and isinstance(actual, str):
+            actual, text = actual.lower(), text.lower()
+            value = value.lower() if isinstance(value, str) else value
+        if self.op in ("like", "notLike"):
+            if not isinstance(actual, str):
+                return False
+            matched = like_pattern(text).fullmatch(actual) is not None
+            return matched if self.op == "like" else not matched
         if self.op in ("eq", "neq"):
-            equal = actual == self.value or (isinstance(actual, str) and actual == self.text)
+            equal = actual == value or (isinstance(actual, str) and actual == text)
             return equal if self.op == "eq" else not equal
         try:
-            return bool(_COMPARE[self.op](actual, self.value))
+            return bool(_COMPARE[self.op](actual, value))
         except TypeError:  # e.g. a text compared with a number: no match, as in Camunda
             return False
 
@@ -88,6 +97,17 @@ class InstanceQuery:
     started_by: str | None = None
     activity_ids: list[str] = field(default_factory=list)
     variables: list[VariableCondition] = field(default_factory=list)
+    variable_names_ignore_case: bool = False
+    variable_values_ignore_case: bool = False
+    definition_keys_not: list[str] = field(default_factory=list)
+    deployment_id: str | None = None
+    tenant_ids: list[str] = field(default_factory=list)
+    without_tenant: bool = False
+    definition_without_tenant: bool = False
+    incident_id: str | None = None
+    incident_message: str | None = None
+    incident_message_like: str | None = None
+    nothing: bool = False  # a filter no instance here meets (suspended)
 
 
 def _conditions(q: InstanceQuery) -> list:
@@ -99,10 +119,10 @@ def _conditions(q: InstanceQuery) -> list:
             ProcessInstance.id.in_(select(ServiceCall.instance_id).where(ServiceCall.bpmn_id.in_(q.activity_ids),
                                                                          ServiceCall.status == "pending")))
     incident = ProcessInstance.id.in_(select(Incident.instance_id).where(Incident.resolved_at.is_(None)))
-    return [c for c in (
+    return [c for c in _more_conditions(q) + [
         ProcessInstance.id.in_(q.ids) if q.ids else None,
         ProcessInstance.business_key == q.business_key if q.business_key else None,
-        ProcessInstance.business_key.like(q.business_key_like) if q.business_key_like else None,
+        like(ProcessInstance.business_key, q.business_key_like) if q.business_key_like else None,
         ProcessInstance.definition_id == q.definition_id if q.definition_id else None,
         ProcessInstance.definition_key.in_(q.definition_keys) if q.definition_keys else None,
         ProcessInstance.status.in_(ACTIVE_STATUSES) if q.unfinished else None,
@@ -116,16 +136,51 @@ def _conditions(q: InstanceQuery) -> list:
         ProcessInstance.ended_at < q.finished_before if q.finished_before else None,
         ProcessInstance.started_by == q.started_by if q.started_by else None,
         at_activity,
-    ) if c is not None]
+    ] if c is not None]
+
+
+def _more_conditions(q: InstanceQuery) -> list:
+    """Camunda's further filters: definitions, tenants, incidents."""
+    tenant = ProcessInstance.tenant_id
+    open_incidents = select(Incident.instance_id).where(Incident.resolved_at.is_(None))
+    incident_id = _number(q.incident_id)
+    return [
+        ProcessInstance.definition_key.not_in(q.definition_keys_not) if q.definition_keys_not else None,
+        ProcessInstance.definition_id.in_(select(ProcessDefinition.id).where(
+            ProcessDefinition.deployment_id == q.deployment_id)) if q.deployment_id else None,
+        (tenant.in_(q.tenant_ids) | tenant.is_(None) if q.without_tenant else tenant.in_(q.tenant_ids))
+        if q.tenant_ids else tenant.is_(None) if q.without_tenant else None,
+        ProcessInstance.definition_id.in_(select(ProcessDefinition.id).where(ProcessDefinition.tenant_id.is_(None)))
+        if q.definition_without_tenant else None,
+        (ProcessInstance.id.in_(open_incidents.where(Incident.id == incident_id)) if incident_id is not None
+         else false()) if q.incident_id else None,
+        ProcessInstance.id.in_(open_incidents.where(Incident.message == q.incident_message))
+        if q.incident_message else None,
+        ProcessInstance.id.in_(open_incidents.where(like(Incident.message, q.incident_message_like)))
+        if q.incident_message_like else None,
+        false() if q.nothing else None,
+    ]
+
+
+def _number(text: str | None) -> int | None:
+    """An incident id: a number here; any other text names no incident."""
+    try:
+        number = int(text or "")
+    except ValueError:
+        return None
+    return number if -2**63 <= number < 2**63 else None
 
 
 def search(session: Session, principal: Principal, q: InstanceQuery, page: Page) -> tuple[list[ProcessInstance], int]:
     """Instances the caller may see that match `q`, one page of them, and how many match."""
     query = select(ProcessInstance).where(instance_visible(principal), *_conditions(q))
     column = getattr(ProcessInstance, page.sort)
-    query = query.order_by(column.desc() if page.descending else column.asc(), ProcessInstance.id)
+    text = page.sort not in ("started_at", "ended_at")
+    query = query.order_by(ordered(column, page.descending, text), ProcessInstance.id)
     if q.variables:
-        rows = [i for i in session.scalars(query) if all(c.holds(i.variables or {}) for c in q.variables)]
+        rows = [i for i in session.scalars(query) if all(
+            c.holds(i.variables or {}, q.variable_names_ignore_case, q.variable_values_ignore_case)
+            for c in q.variables)]
         return rows[page.offset:page.offset + page.limit], len(rows)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     if page.limit == 0:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import String, delete, false, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from ..models import Deployment, HistoryEvent, Job, ProcessDefinition, ProcessInstance
+from . import catalog
 from .errors import Conflict, NotFound
+from .sql_text import like, like_pattern, ordered
 
 
 @dataclass
@@ -48,6 +50,12 @@ class DefinitionQuery:
     latest: bool = False
     tenant_ids: list[str] = field(default_factory=list)
     without_tenant: bool = False
+    resource_name_like: str | None = None
+    category: str | None = None  # the file's targetNamespace (services/catalog.py)
+    category_like: str | None = None
+    deployed_after: datetime | None = None
+    deployed_at: datetime | None = None
+    nothing: bool = False  # a filter no definition here meets (suspended, not startable)
 
 
 def _tenant(column, ids: list[str], without: bool):
@@ -64,7 +72,7 @@ def _page(session: Session, query: Select, model, page: Page) -> tuple[list, int
     if page.limit == 0:
         return [], total
     column = getattr(model, page.sort)
-    order = [column.desc() if page.descending else column.asc(), model.id]
+    order = [ordered(column, page.descending, text=isinstance(column.type, String)), model.id]
     return list(session.scalars(query.order_by(*order).offset(page.offset).limit(page.limit))), total
 
 
@@ -90,9 +98,15 @@ def search_definitions(session: Session, q: DefinitionQuery,
         ProcessDefinition.id.in_(q.ids) if q.ids else None,
         ProcessDefinition.key == q.key if q.key else None,
         ProcessDefinition.key.in_(q.keys) if q.keys else None,
-        ProcessDefinition.key.like(q.key_like) if q.key_like else None,
+        like(ProcessDefinition.key, q.key_like) if q.key_like else None,
         ProcessDefinition.name == q.name if q.name else None,
-        ProcessDefinition.name.like(q.name_like) if q.name_like else None,
+        like(ProcessDefinition.name, q.name_like) if q.name_like else None,
+        like(ProcessDefinition.resource_name, q.resource_name_like) if q.resource_name_like else None,
+        ProcessDefinition.created_at > q.deployed_after if q.deployed_after else None,
+        # Camunda's dates have milliseconds: "deployed at" is that millisecond
+        ProcessDefinition.created_at >= q.deployed_at if q.deployed_at else None,
+        ProcessDefinition.created_at < q.deployed_at + timedelta(milliseconds=1) if q.deployed_at else None,
+        false() if q.nothing else None,
         ProcessDefinition.deployment_id == q.deployment_id if q.deployment_id else None,
         ProcessDefinition.resource_name == q.resource_name if q.resource_name else None,
         ProcessDefinition.version == q.version if q.version is not None else None,
@@ -106,7 +120,24 @@ def search_definitions(session: Session, q: DefinitionQuery,
         query = query.join(newest, (newest.c.key == ProcessDefinition.key)
                            & (newest.c.tenant_id.is_not_distinct_from(ProcessDefinition.tenant_id))
                            & (newest.c.v == ProcessDefinition.version))
+    if q.category or q.category_like or page.sort == "category":
+        return _by_category(session, query, q, page)
     return _page(session, query, ProcessDefinition, page)
+
+
+def _by_category(session: Session, query: Select, q: DefinitionQuery,
+                 page: Page) -> tuple[list[ProcessDefinition], int]:
+    """Filtered or sorted by category, which is read from the files (catalog.categories): in
+    Python, on the definitions the other filters leave (a few hundred at most)."""
+    rows = list(session.scalars(query.order_by(ProcessDefinition.id)))
+    category = catalog.categories(session, rows)
+    pattern = like_pattern(q.category_like) if q.category_like else None
+    rows = [d for d in rows if (not q.category or category[d.id] == q.category)
+            and (pattern is None or (category[d.id] is not None and pattern.fullmatch(category[d.id])))]
+    # a missing value lowest, as in SQL (sql_text.ordered); a stable sort keeps ties by id
+    value = (lambda d: category[d.id]) if page.sort == "category" else (lambda d: getattr(d, page.sort))
+    rows.sort(key=lambda d: (value(d) is not None, value(d) if value(d) is not None else 0), reverse=page.descending)
+    return rows[page.offset:page.offset + page.limit], len(rows)
 
 
 def get_deployment(session: Session, deployment_id: str) -> Deployment:

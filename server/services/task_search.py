@@ -32,6 +32,8 @@ from sqlalchemy.orm import Session
 
 from ..access import Principal, parties, task_visible_each
 from ..models import OpenTask, TaskCandidate
+from . import task_order
+from .task_criteria import TaskCriteria
 
 
 @dataclass
@@ -50,6 +52,9 @@ class TaskFilter:
     candidate_groups: tuple[str, ...] = ()  # a candidate of any of these groups
     unassigned: bool | None = None  # True: only unassigned tasks; False: only assigned ones
     count_cap: int | None = None  # count at most this many (+1); None: an exact total (services.counting)
+    criteria: TaskCriteria | None = None  # Camunda's further filters (services/task_criteria.py)
+    sort: str | None = None  # a key of task_order.SORTS; None: creation order
+    descending: bool = False
 
 
 # Core tables, not the mapped classes: building a statement of ORM attributes costs about as much
@@ -108,6 +113,8 @@ def search(session: Session, principal: Principal, flt: TaskFilter) -> tuple[lis
     counted by a window function, with the page cut from it and its tasks read. Only a page past
     the end (no rows to carry the count) needs the count on its own."""
     ranges = _ranges(principal, flt)
+    if task_order.needed(flt):  # another order, or filters tested in Python: an exact total
+        return task_order.search(session, ranges, flt)
     cap = flt.count_cap
     if cap is not None and flt.limit > 0:
         stream = _stream(ranges, max(cap + 1, flt.offset + flt.limit)).subquery()
@@ -175,7 +182,7 @@ def _conditions(principal: Principal, flt: TaskFilter) -> tuple[ColumnElement[bo
         conditions.append(task.assignee.is_(None) if flt.unassigned else task.assignee.is_not(None))
     if (flt.candidate_user or flt.candidate_group or flt.candidate_groups) and not flt.include_assigned:
         conditions.append(task.assignee.is_(None))
-    return tuple(conditions)
+    return tuple(conditions) + (flt.criteria.sql() if flt.criteria else ())
 
 
 def _names_candidate(kind: str, names: list[str]) -> ColumnElement[bool]:

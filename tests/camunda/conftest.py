@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.camunda.query_fixtures import world  # noqa: F401  (the query tests' shared instances and tasks)
 from tests.camunda.support import REST, basic, deploy_form, diagram
 from tests.conftest import Api, make_user
 
@@ -56,3 +57,4 @@ def error(response, status: int, kind: str | None = None) -> dict:
     if kind:
         assert body["type"] == kind, body
     return body
+
