@@ -21,7 +21,6 @@ import re
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .camunda import CAMUNDA_MODEL_NS
 from .checks import problem_at
@@ -31,39 +30,17 @@ from .tasks import MAX_PARTY, PRIORITY_RANGE
 MAX_NAME = 255  # element ids, names, message and signal names: the columns that store them
 _NCNAME = re.compile(r"[^\W\d][\w.\-]*")  # XML's NCName, near enough: a letter or _, then also digits, . and -
 _CHOOSING_GATEWAYS = {full_tag(t) for t in ("exclusiveGateway", "inclusiveGateway", "eventBasedGateway")}
-_TIMER_PARSERS = {full_tag("timeDate"): TimerEventDefinition.get_datetime,
-                  full_tag("timeDuration"): TimerEventDefinition.parse_iso_duration,
-                  full_tag("timeCycle"): TimerEventDefinition.parse_iso_recurring_interval}
 _EVENT_REFERENCES = {full_tag("messageEventDefinition"): ("messageRef", full_tag("message"), "message"),
                      full_tag("signalEventDefinition"): ("signalRef", full_tag("signal"), "signal")}
 
 
 
-def check_shapes(process: etree._Element, filename: str, literal_timers: bool = False) -> list[DiagramProblem]:
-    """Sizes, flows that loop onto their own element, gateways with no way out, nameless events;
-    with `literal_timers` (Camunda diagrams, whose timer text is the ISO value itself unless it is
-    an expression) the ISO 8601 values of timers."""
+def check_shapes(process: etree._Element, filename: str) -> list[DiagramProblem]:
+    """Sizes, flows that loop onto their own element, gateways with no way out, nameless events.
+    (Timer values: `timer_values.check_timer_literals`.)"""
     problems = _check_sizes(process, filename)
     problems += _check_flows_out(process, filename)
     problems += _check_event_names(process, filename)
-    if literal_timers:
-        problems += _check_timer_literals(process, filename)
-    return problems
-
-
-def _check_timer_literals(process: etree._Element, filename: str) -> list[DiagramProblem]:
-    """A timer value the engine cannot read failed every later load of the instance (it could
-    then be neither completed nor deleted)."""
-    problems = []
-    for element in process.iter(*_TIMER_PARSERS):
-        text = (element.text or "").strip()
-        if not text or "{" in text:
-            continue
-        try:
-            _TIMER_PARSERS[element.tag](text)
-        except Exception as err:  # SpiffWorkflow's parsers raise ValueError, IndexError, AttributeError
-            problems.append(problem_at(element, filename, f"the timer value {text[:40]!r} is not an ISO 8601 "
-                                                        f"{etree.QName(element).localname[4:].lower()} ({err})"))
     return problems
 
 

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from .calls import ResolveCalled, called_elsewhere, content_hash
 from .check_shapes import MAX_NAME, check_shapes, is_xml_name
 from .checks import check_document, check_process
+from .decisions import ResolveDecision, earlier_decisions, used_decisions, with_decisions_hash
 from .decisions import check_decisions as _check_decisions
 from .dialect import Dialect, detect_dialect
 from .engine import CafeScriptEngine
@@ -31,6 +32,7 @@ from .spiff_errors import attempt as _attempt
 from .spiff_errors import known_ids as _known_ids
 from .spiff_errors import spiff_call as _spiff
 from .timer_starts import TimerStartError, schedule
+from .timer_values import check_timer_literals
 from .xml import MAX_DIAGRAM_BYTES, parse_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -111,13 +113,16 @@ def _raise_if(problems: list[DiagramProblem]) -> None:
 
 def parse_deployment(files: list[tuple[str, bytes]], max_bytes: int | None = None,
                      resolve_called: ResolveCalled | None = None,
-                     run_non_executable: bool = False) -> ParsedDeployment:
+                     run_non_executable: bool = False,
+                     resolve_decision: ResolveDecision | None = None) -> ParsedDeployment:
     """Parse and check every file; raise DiagramRejected listing all problems found.
 
     A call activity may call a process deployed earlier: `resolve_called` supplies its XML, which
     is parsed along (and folded into the caller's content hash) but not deployed again.
     `run_non_executable` deploys processes marked isExecutable="false" as if they were executable
     (interchange models from other tools); they are still listed in `not_executable`.
+    A business rule task may name a decision deployed earlier: `resolve_decision` supplies the
+    latest DMN file holding it, parsed along (and folded into the content hash), not deployed again.
     """
     if not files:
         raise DiagramRejected([DiagramProblem("the deployment contains no files")])
@@ -137,7 +142,8 @@ def parse_deployment(files: list[tuple[str, bytes]], max_bytes: int | None = Non
         for unnamed in root.xpath("//*[(local-name()='message' or local-name()='signal') and not(@name)]"):
             unnamed.set("name", unnamed.get("id") or "")
     _raise_if(_check_before_parsing(roots, bpmn_roots, dmn_roots))
-    processes = _parse_all(bpmn_roots, dmn_roots, resolve_called, max_bytes or MAX_DIAGRAM_BYTES)
+    earlier = earlier_decisions(bpmn_roots, dmn_roots, resolve_decision, max_bytes or MAX_DIAGRAM_BYTES)
+    processes = _parse_all(bpmn_roots, {**dmn_roots, **earlier}, resolve_called, max_bytes or MAX_DIAGRAM_BYTES)
     if bpmn_roots and not processes:
         raise DiagramRejected(_nothing_executable(bpmn_roots))
     return ParsedDeployment(
@@ -158,7 +164,7 @@ def _check_before_parsing(roots: dict[str, etree._Element], bpmn_roots: dict[str
         if _is_executable(process):
             dialect = detect_dialect(process.getroottree().getroot())
             problems += check_process(process, dialect, name)
-            problems += check_shapes(process, name, literal_timers=dialect is Dialect.CAMUNDA)
+            problems += check_shapes(process, name) + check_timer_literals(process, name, dialect)
     return problems + _check_decisions(dmn_roots)
 
 
@@ -327,18 +333,20 @@ def _parse_group(
         if not _is_executable(process):
             continue
         try:
-            parsed.append(_parse_process(parser, dialect, name, process, group, called))
+            parsed.append(_parse_process(parser, dialect, name, process, group, called, dmn_roots))
         except DiagramRejected as err:
             problems.extend(err.problems)
     return parsed, problems
 
 
 def _parse_process(parser: BpmnParser, dialect: Dialect, name: str, process: etree._Element,
-                   roots: dict[str, etree._Element], called: dict[str, etree._Element]) -> ParsedProcess:
+                   roots: dict[str, etree._Element], called: dict[str, etree._Element],
+                   dmn_roots: dict[str, etree._Element]) -> ParsedProcess:
     """SpiffWorkflow's spec of one process and its JSON form (what instances start from).
 
     The content hash covers the called files the spec was built with, so redeploying an unchanged
-    caller after a called process changed gives a new version that calls the new one.
+    caller after a called process changed gives a new version that calls the new one; the same
+    holds for the DMN files of its decisions.
     """
     root = roots[name]
     pid = process.get("id")
@@ -352,7 +360,8 @@ def _parse_process(parser: BpmnParser, dialect: Dialect, name: str, process: etr
         dialect=dialect,
         resource=name,
         specs_json=specs_json,
-        content_hash=content_hash(root, called, subprocess_specs),
+        content_hash=with_decisions_hash(content_hash(root, called, subprocess_specs),
+                                         used_decisions([spec, *subprocess_specs.values()]), dmn_roots),
         message_starts=_start_events(process, "messageEventDefinition", root),
         signal_starts=_start_events(process, "signalEventDefinition", root),
         timer_starts=_start_events(process, "timerEventDefinition", root),

@@ -17,6 +17,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from .camunda import CONVERTERS as CAMUNDA_CONVERTERS
 from .camunda import CafeCamundaParser
+from .catch_events import CAMUNDA_CONVERTERS as CAMUNDA_MESSAGE_CONVERTERS
+from .decision_tables import decision_converters, with_decisions
 from .event_subprocesses import converters as event_subprocess_converters
 from .service_tasks import CafePlainParser, CafeSpiffParser, with_service_converters
 
@@ -27,9 +29,13 @@ CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _PLAIN_CONFIG = {**with_service_converters(DEFAULT_CONFIG),
                  **event_subprocess_converters(DEFAULT_CONFIG, CafePlainParser.OVERRIDE_PARSER_CLASSES)}
 _CAMUNDA_CONFIG = {**with_service_converters(CAMUNDA_CONFIG), **CAMUNDA_CONVERTERS,
-                   **event_subprocess_converters(CAMUNDA_CONFIG, CafeCamundaParser.OVERRIDE_PARSER_CLASSES)}
+                   **event_subprocess_converters(CAMUNDA_CONFIG, CafeCamundaParser.OVERRIDE_PARSER_CLASSES),
+                   **CAMUNDA_MESSAGE_CONVERTERS}  # after SpiffWorkflow's entry: restored ones are ours
 _SPIFF_CONFIG = {**with_service_converters(SPIFF_CONFIG),
                  **event_subprocess_converters(SPIFF_CONFIG, CafeSpiffParser.OVERRIDE_PARSER_CLASSES)}
+for _config in (_CAMUNDA_CONFIG, _SPIFF_CONFIG):  # business rule tasks keep their DecisionSettings
+    _config.update(decision_converters(_config))
+_SPIFF_PARSER, _CAMUNDA_PARSER = with_decisions(CafeSpiffParser), with_decisions(CafeCamundaParser)
 
 
 class Dialect(enum.StrEnum):
@@ -41,9 +47,9 @@ class Dialect(enum.StrEnum):
 
     def new_parser(self) -> BpmnParser:
         if self is Dialect.SPIFF:
-            return CafeSpiffParser()
+            return _SPIFF_PARSER()
         if self is Dialect.CAMUNDA:
-            return CafeCamundaParser()
+            return _CAMUNDA_PARSER()
         return CafePlainParser()
 
     @property

@@ -15,6 +15,7 @@ from .errors import RunError
 from .expressions import translate
 from .multi_instance import check_cardinality
 from .sandbox import SandboxEnvironment, storable_problem
+from .timer_values import checked_timer_value, timer_definition
 
 ServiceCall = Callable[[Any, dict], Any]
 """A service operator: gets the SpiffWorkflow task and evaluated parameters, returns JSON-able data."""
@@ -56,6 +57,10 @@ class CafeScriptEngine(PythonScriptEngine):
         spec = getattr(task, "task_spec", None)
         if isinstance(spec, MultiInstanceTask) and expression == spec.cardinality:
             check_cardinality(spec, value)
+        elif getattr(spec, "event_definition", None) is not None:
+            timer = timer_definition(task, expression)
+            if timer is not None:  # SpiffWorkflow would loop on R/PT0S or fail in Python's terms
+                return checked_timer_value(task, timer, value)
         return value
 
     def evaluate_in(self, expression: str, context: dict):

@@ -137,3 +137,8 @@ def trigger_definition(workflow: BpmnWorkflow, name: str) -> MessageEventDefinit
         if isinstance(definition, MessageEventDefinition) and definition.name == name:
             return definition
     return None
+
+
+def trigger_element(workflow: BpmnWorkflow, name: str) -> str | None:
+    """The id of the trigger start event for message `name` (history names the element that caught)."""
+    return next((bpmn_id for _, bpmn_id, message in trigger_messages(workflow) if message == name), None)

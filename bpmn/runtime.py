@@ -14,6 +14,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import (
@@ -22,17 +23,19 @@ from SpiffWorkflow.camunda.specs.event_definitions import (
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from .catch_events import catching_element
 from .conditions import refresh_conditions
 from .dialect import Dialect
 from .engine import CafeScriptEngine
 from .errors import NotWaiting, RunError
-from .event_subprocesses import trigger_definition
+from .event_subprocesses import trigger_definition, trigger_element
 from .messaging import ThrownMessage, take_thrown_messages
 from .pruning import prune, run_engine_steps
 from .serializer import SpecBundle, serializer_for
 from .service_tasks import ServiceRequest, finish_service_task, pending_request, throw_error
 from .social import waits_for_people
 from .tasks import UserTaskView, describe_parked_task, describe_user_task
+from .timer_values import forget_unreadable_timers
 from .waits import MessageWait, TimerWait, waiting_definitions, waits_of
 
 DEFAULT_STEP_BUDGET = 200
@@ -47,6 +50,7 @@ class StepRecord:
     name: str | None
     type: str
     at: float
+    fired_timer: str | None = None  # task id of a timer that was due when reached (no job fired it)
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,11 @@ class ProcessRun:
 
     def _record(self, task) -> None:
         spec = task.task_spec
-        self._steps.append(StepRecord(spec.bpmn_id, spec.bpmn_name, type(spec).__name__, time.time()))
+        fired = None
+        if isinstance(getattr(spec, "event_definition", None), TimerEventDefinition) and \
+                all(wait.task_id != str(task.id) for wait in self.baseline.timers):
+            fired = str(task.id)  # a timer that waited has its `timer_fired` written by its job
+        self._steps.append(StepRecord(spec.bpmn_id, spec.bpmn_name, type(spec).__name__, time.time(), fired))
 
     def _run_error(self, err: Exception) -> RunError:
         element_id, task_id = self._first_error_ids()
@@ -232,9 +240,11 @@ class ProcessRun:
         return self.workflow.get_tasks(state=TaskState.ERROR)
 
     def retry(self) -> None:
-        """Put tasks in error back to READY, so the next advance runs them again."""
+        """Put tasks in error back to READY, so the next advance runs them again (and a timer
+        whose value failed evaluates it again)."""
         for task in self.error_tasks():
             task._set_state(TaskState.READY)
+        forget_unreadable_timers(self.workflow)
 
     # -- what the instance waits for -----------------------------------------------------------
 
@@ -308,10 +318,12 @@ class ProcessRun:
             raise NotWaiting(f"task {task_id} is not waiting for its service work")
         return task
 
-    def deliver_message(self, name: str, payload: dict | None = None, variables: dict | None = None) -> None:
-        """Hand a named message to the catch event waiting for it.
+    def deliver_message(self, name: str, payload: dict | None = None, variables: dict | None = None) -> str | None:
+        """Hand a named message to the catch event waiting for it; returns that element's id.
 
         Variables are merged into the waiting task first, as Camunda does with `processVariables`.
+        The catch completes before waiting timers are checked again, so a message delivered
+        while a competing timer is overdue wins (`catch_events`).
         """
         task, definition = next(((t, d) for t, d in waiting_definitions(self.workflow)
                                  if isinstance(d, MessageEventDefinition) and d.name == name), (None, None))
@@ -328,8 +340,8 @@ class ProcessRun:
         except Exception:  # the message lacks a property; the catch reports it below
             correlations = {}
         if isinstance(definition, CamundaMessageEventDefinition):
-            # The Camunda catch reads body["payload"] into its result variable (default
-            # `<task id>_Response`); a bare dict fails there with KeyError: 'payload'.
+            # The Camunda catch reads body["payload"]: into its result variable if the diagram
+            # names one, else into the data (`catch_events.CamundaMessage`)
             body = {"payload": body, "result_var": definition.result_var}
         try:
             self.workflow.send_event(BpmnEvent(definition, payload=body, correlations=correlations))
@@ -338,27 +350,28 @@ class ProcessRun:
                       f"{self.workflow.correlations}" if isinstance(err, WorkflowException)
                       else self._run_error(err).message)
             raise NotWaiting(f"message {name!r} cannot be delivered to this instance: {reason}") from err
+        return catching_element(task, definition) if task is not None else trigger_element(self.workflow, name)
 
-    def deliver_signal(self, name: str, variables: dict | None = None) -> None:
-        """Hand a named signal to every catch event of this instance waiting for it.
+    def deliver_signal(self, name: str, variables: dict | None = None) -> list[str]:
+        """Hand a named signal to every catch event of this instance waiting for it; returns
+        the ids of those elements.
 
         The event is thrown with the waiting event's own definition (SpiffWorkflow matches a
         signal by definition class and name, and Spiff and plain diagrams use different classes).
         Variables are merged into each catching task first, as Camunda sets them on the instance.
         """
-        catching = [task for task in self.workflow.event_manager.tasks.values()
-                    if isinstance(task.task_spec.event_definition, SignalEventDefinition)
-                    and task.task_spec.event_definition.name == name]
+        catching = [(task, d) for task, d in waiting_definitions(self.workflow)
+                    if isinstance(d, SignalEventDefinition) and d.name == name]
         if not catching:
             raise NotWaiting(f"the instance is not waiting for signal {name!r}")
-        for task in catching:
+        for task, _ in catching:
             task.data.update(variables or {})
         thrown = set()
-        for task in catching:
-            definition = task.task_spec.event_definition
+        for _, definition in catching:
             if type(definition) not in thrown:  # one throw reaches every catch of the same class
                 thrown.add(type(definition))
                 self.workflow.send_event(BpmnEvent(definition, payload=dict(variables or {})))
+        return [catching_element(task, definition) for task, definition in catching]
 
     # -- variables ------------------------------------------------------------------------------
 

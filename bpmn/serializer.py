@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializ
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
+from . import catch_events
 from .dialect import Dialect
 from .multi_instance import cap_collections
 
@@ -36,6 +37,7 @@ class SpecBundle:
         self.spec = spec
         self.subprocess_specs = subprocess_specs
         cap_collections([spec, *subprocess_specs.values()])
+        catch_events.apply([spec, *subprocess_specs.values()])
 
 
 class DialectSerializer:

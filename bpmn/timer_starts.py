@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -26,6 +27,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from .timer_values import TimerValueError, check_value, kind_of
+
 
 @dataclass(frozen=True)
 class TimerStart:
@@ -36,12 +39,18 @@ class TimerStart:
     interval: float | None = None  # seconds between cycle firings
     remaining: int = 0
 
-    def following(self) -> TimerStart | None:
-        """The firing after this one, for a cycle that has firings left."""
+    def following(self, now: datetime | None = None) -> TimerStart | None:
+        """The firing after this one, for a cycle that has firings left.
+
+        One that would be overdue at `now` (the server was down) is due one interval from now:
+        the overdue firing that ran stands for all it missed, instead of a burst of instances
+        (R/PT1M after a day down would start some 1,440 at once)."""
         if self.interval is None or self.remaining == 0:
             return None
-        return TimerStart(self.bpmn_id, self.due + timedelta(seconds=self.interval), self.interval,
-                          self.remaining - 1 if self.remaining > 0 else -1)
+        due = self.due + timedelta(seconds=self.interval)
+        if now is not None and due <= now:
+            due = now + timedelta(seconds=self.interval)
+        return TimerStart(self.bpmn_id, due, self.interval, self.remaining - 1 if self.remaining > 0 else -1)
 
 
 class TimerStartError(ValueError):
@@ -52,13 +61,38 @@ class TimerStartError(ValueError):
         self.bpmn_id = bpmn_id
 
 
-def timer_start_events(spec: BpmnProcessSpec) -> list:
-    """The process's own start event specs with a timer (event sub-processes hang off the start
-    too, but carry no event definition themselves)."""
+def _start_events(spec: BpmnProcessSpec) -> list:
     starts = []
     for output in spec.start.outputs:
         starts.extend(output.outputs if output.name == "StartEventSplit" else [output])
-    return [s for s in starts if isinstance(getattr(s, "event_definition", None), TimerEventDefinition)]
+    return starts
+
+
+def timer_start_events(spec: BpmnProcessSpec) -> list:
+    """The process's own start event specs with a timer (event sub-processes hang off the start
+    too, but carry no event definition themselves)."""
+    return [s for s in _start_events(spec) if isinstance(getattr(s, "event_definition", None), TimerEventDefinition)]
+
+
+def start_by_hand(spec: BpmnProcessSpec) -> str | None:
+    """The timer start event an instance started by hand (through the API) goes through at once,
+    for a process whose only start events are timers; None for any other process.
+
+    Otherwise the new instance waited on its own timer start event and then ran its body once per
+    cycle (for ever with R/PT5S). Camunda, too, starts such a process at its start event at once.
+    Remembered per spec object (specs are cached and shared), so a start pays a dictionary lookup."""
+    try:
+        return _BY_HAND[spec]
+    except KeyError:
+        pass
+    starts = _start_events(spec)
+    timers_only = starts and all(isinstance(getattr(s, "event_definition", None), TimerEventDefinition)
+                                 for s in starts)
+    found = _BY_HAND[spec] = starts[0].bpmn_id if timers_only else None
+    return found
+
+
+_BY_HAND: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def schedule(spec: BpmnProcessSpec, evaluate: Callable[[str], Any], now: datetime | None = None) -> list[TimerStart]:
@@ -71,9 +105,10 @@ def schedule(spec: BpmnProcessSpec, evaluate: Callable[[str], Any], now: datetim
 def _first(event, evaluate, now: datetime) -> TimerStart:
     definition = event.event_definition
     try:
-        value = evaluate(definition.expression)
-        if not isinstance(value, str):
-            raise ValueError(f"it gives {value!r}, not an ISO 8601 text")
+        value = check_value(kind_of(definition), evaluate(definition.expression), now)
+    except TimerValueError as err:
+        raise TimerStartError(event.bpmn_id, err.about("the timer value")) from err
+    try:
         if isinstance(definition, CycleTimerEventDefinition):
             cycles, start, interval = TimerEventDefinition.parse_iso_recurring_interval(value)
             if cycles == 0:

@@ -47,3 +47,13 @@ class Variables(fields.Dict):
             reason = f"{size} bytes of JSON; the limit is {limit} bytes (PROCESSCAFE_MAX_VARIABLES_BYTES)"
             raise TooLarge(f"{name}: {reason}", errors={name: [reason]})
         return result
+
+
+class JsonBoolean(fields.Boolean):
+    """A JSON `true` or `false`, nothing else. Marshmallow's Boolean also takes "yes", "on", 1 and
+    "0", so a typo or a string where a flag was meant (`"all": "no"`) would pass, or even flip it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

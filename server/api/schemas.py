@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
-from .fields import Variables
+from .fields import JsonBoolean, Variables
 
 MAX_PAGE = 500
 MAX_OFFSET = 2**31 - 1  # past any real list; larger values overflow the databases' integers
@@ -248,7 +248,7 @@ class MessageBody(Strict):
     instance_id = fields.String(allow_none=True, validate=validate.Length(max=255))
     correlation_keys = Variables()
     variables = Variables()
-    all = fields.Boolean(load_default=False)
+    all = JsonBoolean(load_default=False)
 
 
 class MessageResult(Lenient):

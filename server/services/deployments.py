@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
+from bpmn.decisions import decision_ids
 from bpmn.definitions import ParsedDeployment, classify, parse_deployment
 from bpmn.definitions import Resource as UploadedFile
 from bpmn.errors import DiagramRejected
+from bpmn.xml import parse_xml
 
 from ..models import Deployment, MessageStart, ProcessDefinition, Resource
 from . import timer_starts
@@ -37,11 +39,13 @@ class DeployResult:
 
 def parse(files: list[tuple[str, bytes]], max_bytes: int | None = None, session: Session | None = None,
           tenant_id: str | None = None, run_non_executable: bool = False) -> ParsedDeployment:
-    """Parse an upload; with a session, call activities also find processes deployed earlier."""
+    """Parse an upload; with a session, call activities and business rule tasks also find processes
+    and decisions deployed earlier."""
     resolve = (lambda pid: called_process_xml(session, pid, tenant_id)) if session is not None else None
+    decision = (lambda did: decision_xml(session, did, tenant_id)) if session is not None else None
     try:
         return parse_deployment(files, max_bytes=max_bytes, resolve_called=resolve,
-                                run_non_executable=run_non_executable)
+                                run_non_executable=run_non_executable, resolve_decision=decision)
     except DiagramRejected as err:
         raise DeploymentRejected(err) from err
 
@@ -52,6 +56,33 @@ def called_process_xml(session: Session, process_id: str, tenant_id: str | None 
     if definition is None:
         return None
     return definition.resource_name, definition_xml(session, definition)
+
+
+def decision_xml(session: Session, decision_id: str, tenant_id: str | None = None) -> tuple[str, bytes] | None:
+    """(file name, XML) of the newest stored DMN file of the tenant that defines `decision_id`, as
+    Camunda resolves a decisionRef by key to the latest version.
+
+    Decisions have no table of their own: the DMN resources are read newest first, a byte search
+    skips those that cannot hold the id, and the first whose <decision> has it wins. DMN files are
+    few and small; a decision index would make this one lookup."""
+    query = (select(Resource.id).join(Deployment, Deployment.id == Resource.deployment_id)
+             .where(Resource.kind == "dmn",
+                    Deployment.tenant_id.is_(None) if tenant_id is None else Deployment.tenant_id == tenant_id)
+             .order_by(Resource.id.desc()))
+    needle = decision_id.encode()
+    for resource_id in session.scalars(query):
+        name, content = session.execute(select(Resource.name, Resource.content)
+                                        .where(Resource.id == resource_id)).one()
+        if (needle in content or b"\x00" in content[:64]) and decision_id in _decision_ids(name, content):
+            return name, content
+    return None
+
+
+def _decision_ids(name: str, content: bytes) -> set[str]:
+    try:
+        return decision_ids(parse_xml(content, name))
+    except DiagramRejected:  # stored files were checked when deployed; a limit may have changed
+        return set()
 
 
 _DEPLOY_LOCKS = 0x70636164  # "pcad": the namespace of the advisory locks on process keys

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bpmn.conditions import waits_for_condition
 from bpmn.runtime import Outcome, ProcessRun
-from bpmn.timer_starts import fire_start_event
+from bpmn.timer_starts import fire_start_event, start_by_hand
 
 from ..access import Principal, instance_visible, require_admin  # noqa: F401 (require_admin: /engine-rest)
 from ..models import (
@@ -71,8 +71,9 @@ def plan_start(
         started_at=datetime.now(timezone.utc),  # before the engine's steps, which the history lists after it
     )
     run = store.new_run(definition, variables or {})
-    if timer_start:
-        fire_start_event(run.workflow, timer_start)
+    through = timer_start or start_by_hand(run.workflow.spec)  # a timer-only process started by hand: at once
+    if through:
+        fire_start_event(run.workflow, through)
     outcome = store.advance(run)
     return PlannedStart(definition, instance, run, outcome, store.dump(run), variables or {}, timer_start)
 

@@ -14,7 +14,8 @@ event or message end event whose message the sending instance does not catch its
 3. otherwise the job fails and is retried with back-off: the receiver may not be waiting yet.
 
 The body reaches the receiver as a message delivered through the API would: merged into the
-data (plain), into `messageVariable` (Spiff) or into the result variable (Camunda).
+data (plain), into `messageVariable` (Spiff), into `camunda:resultVariable` where a Camunda
+diagram names one and merged into the data otherwise (bpmn.catch_events.CamundaMessage).
 """
 
 from __future__ import annotations
@@ -66,10 +67,10 @@ def _deliver(session: Session, store: InstanceStore, instance_id: str, name: str
     instance = store.lock(session, instance_id)
     run = store.load(session, instance)
     try:
-        run.deliver_message(name, payload=body)
+        caught_by = run.deliver_message(name, payload=body)
     except NotWaiting:  # correlation properties differ, or the wait ended since the query
         return False
-    session.add(HistoryEvent(instance_id=instance.id, kind="message_received", name=name,
+    session.add(HistoryEvent(instance_id=instance.id, kind="message_received", name=name, bpmn_id=caught_by,
                              data={"from_instance": sender, "payload": body}))
     store.advance_and_save(session, instance, run)
     return True

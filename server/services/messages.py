@@ -139,11 +139,11 @@ def _plan_delivery(session: Session, store: InstanceStore, instance_id: str, msg
     instance = store.read_detached(session, instance_id)
     run = store.load(session, instance)
     try:
-        run.deliver_message(msg.name, payload=msg.variables, variables=msg.variables)
+        caught_by = run.deliver_message(msg.name, payload=msg.variables, variables=msg.variables)
     except NotWaiting as err:
         raise Conflict(str(err)) from err
     received = history_row(instance.id, "message_received", datetime.now(timezone.utc), name=msg.name, user=user,
-                           data={"variables": msg.variables or {}})
+                           bpmn_id=caught_by, data={"variables": msg.variables or {}})
     outcome = store.advance(run)
     return PlannedAdvance(instance, instance.revision, run, outcome, store.dump(run), cause=received)
 

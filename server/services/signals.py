@@ -57,11 +57,13 @@ def _deliver(session: Session, store: InstanceStore, instance_id: str, signal: S
     instance = store.lock(session, instance_id)
     run = store.load(session, instance)
     try:
-        run.deliver_signal(signal.name, signal.variables)
+        caught_by = run.deliver_signal(signal.name, signal.variables)
     except NotWaiting:  # the wait ended between the index query and the lock
         return None
-    session.add(HistoryEvent(instance_id=instance.id, kind="signal_received", name=signal.name, user=user,
-                             data={"variables": signal.variables or {}}))
+    # one row per catching element: parallel branches (or a boundary and a catch) may each take it
+    session.add_all(HistoryEvent(instance_id=instance.id, kind="signal_received", name=signal.name, user=user,
+                                 bpmn_id=bpmn_id, data={"variables": signal.variables or {}})
+                    for bpmn_id in dict.fromkeys(caught_by))
     participants.add_users(session, instance, user)
     store.advance_and_save(session, instance, run, user)
     return instance

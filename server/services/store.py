@@ -260,11 +260,13 @@ class InstanceStore:
         instance.variables = dumped.variables
         instance.updated_at = now
         history = list(events)
-        history += [
-            history_row(instance.id, "activity_completed", datetime.fromtimestamp(s.at, timezone.utc),
-                        bpmn_id=s.bpmn_id, name=s.name, element_type=s.type)
-            for s in outcome.steps
-        ]
+        for s in outcome.steps:
+            at = datetime.fromtimestamp(s.at, timezone.utc)
+            if s.fired_timer:  # due when reached (a past date): no job wrote its `timer_fired`
+                history.append(history_row(instance.id, "timer_fired", at, bpmn_id=s.bpmn_id, task_id=s.fired_timer,
+                                           data={"due": at.isoformat()}))
+            history.append(history_row(instance.id, "activity_completed", at, bpmn_id=s.bpmn_id, name=s.name,
+                                       element_type=s.type))
         previous_status, instance.status = instance.status, outcome.status
         ended: list[dict] = []
         if outcome.status == COMPLETED:
@@ -276,8 +278,8 @@ class InstanceStore:
         elif expected_revision is not None:  # the first statement: `Stale` leaves nothing written
             self._update_unless_changed(session, instance, expected_revision)
         participants.status_changed(session, instance, previous_status)
-        if outcome.status == ERROR:
-            self._open_incident(session, instance, outcome)
+        if outcome.status == ERROR:  # its `error` row goes after `started` and the steps that ran
+            history += self._open_incident(session, instance, outcome, now)
         closed = _closed_unnamed(before.user_task_ids, outcome.user_tasks, events)
         taken = parked_taken_away(before.parked, outcome)
         if history or ended or closed or taken:
@@ -328,17 +330,20 @@ class InstanceStore:
         return session.scalars(select(Job.id).where(Job.instance_id == instance_id, Job.kind == "continue",
                                                     Job.status == PENDING).limit(1)).first() is not None
 
-    def _open_incident(self, session: Session, instance: ProcessInstance, outcome: Outcome) -> None:
+    def _open_incident(self, session: Session, instance: ProcessInstance, outcome: Outcome,
+                       now: datetime) -> list[dict]:
+        """Open an incident unless one is open; returns its `error` history row, which the caller
+        writes with the others (added to the session, it was flushed ahead of `started`)."""
         error = outcome.error
         open_incident = session.scalars(
             select(Incident.id).where(Incident.instance_id == instance.id, Incident.resolved_at.is_(None))
         ).first()
         if open_incident is not None:
-            return
+            return []
         session.add(Incident(instance_id=instance.id, task_id=error.task_id, bpmn_id=error.element_id,
                              message=error.message))
-        session.add(HistoryEvent(instance_id=instance.id, kind="error", bpmn_id=error.element_id,
-                                 task_id=error.task_id, data={"message": error.message}))
+        return [history_row(instance.id, "error", now, bpmn_id=error.element_id, task_id=error.task_id,
+                            data={"message": error.message})]
 
     def _sync_tasks(self, session: Session, instance: ProcessInstance, before: frozenset[str],
                     ready: list[UserTaskView]) -> list[dict]:

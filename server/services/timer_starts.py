@@ -3,7 +3,8 @@
 Deploying a version of a process replaces the pending `timer_start` jobs of its key by one job
 per timer start event of the new version (none if it has no timer start): only the latest version
 of a key starts by timer, as in Camunda. A job starts an instance through its start event when due;
-for a cycle it schedules the next firing in the same transaction.
+for a cycle it schedules the next firing in the same transaction, one interval from now if the
+job ran late (after downtime: one instance for the missed firings, not a burst).
 """
 
 from __future__ import annotations
@@ -69,6 +70,6 @@ def fire(session: Session, store: InstanceStore, job: Job) -> None:
         return  # a newer version took over (its deployment replaced the jobs; this one was claimed)
     instances.start(session, store, latest, {}, None, None, timer_start=payload["bpmn_id"])
     following = TimerStart(payload["bpmn_id"], job.due_at, payload.get("interval"),
-                           payload.get("remaining", 0)).following()
+                           payload.get("remaining", 0)).following(datetime.now(timezone.utc))
     if following is not None:
         session.add(_job(latest.id, latest.key, following))

@@ -272,6 +272,12 @@ def test_message_needs_a_name(admin_api):
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize("value", ["yes", "true", 1, 0, None])
+def test_all_must_be_a_json_boolean(admin_api, value):
+    body = problem(admin_api.post(MESSAGES, json={"name": "anything", "all": value}), 422)
+    assert "all" in str(body)
+
+
 def test_spiff_correlation_properties(admin_api):
     """SpiffArena diagrams with a collaboration correlation key take a second message only when its
     correlation property matches the one the first message set."""

@@ -50,3 +50,19 @@ def test_a_signal_for_one_instance_starts_nothing(admin_api):
 
 def test_a_signal_needs_a_name(admin_api):
     assert admin_api.post("/api/v1/signals", json={"variables": {}}).status_code == 422
+
+
+def test_a_non_interrupting_signal_boundary_stays_armed(admin_api):
+    admin_api.deploy(Path(__file__).resolve().parent.parent / "diagrams" / "engine" / "signal_boundary_armed.bpmn")
+    instance = admin_api.start("signal_boundary_armed")
+    [work] = instance["tasks"]
+    for level in (1, 2):
+        response = admin_api.post("/api/v1/signals", json={"name": "s_ping", "variables": {"level": level}})
+        assert [i["instance_id"] for i in response.get_json()["items"]] == [instance["id"]]
+    now = get_instance(admin_api, instance["id"])
+    assert [t["id"] for t in now["tasks"]] == [work["id"]]
+    assert [e["bpmn_id"] for e in history(admin_api, instance["id"]) if e["kind"] == "activity_completed"
+            ].count("on_ping") == 2
+    assert now["variables"]["level"] == 2
+    assert [(e["name"], e["bpmn_id"]) for e in history(admin_api, instance["id"]) if e["kind"] == "signal_received"
+            ] == [("s_ping", "pinged"), ("s_ping", "pinged")]

@@ -116,6 +116,19 @@ def test_cycle_timer_on_non_interrupting_boundary_fires_twice(admin_api, cafe):
     assert done["status"] == "completed"
 
 
+def test_interrupting_cycle_timer_fires_once_and_interrupts(admin_api, cafe):
+    """R3/PT1S on an interrupting boundary event: the first repetition cancels the task."""
+    admin_api.deploy(diagram("timer_cycle_interrupting.bpmn"))
+    instance = admin_api.start("timer_cycle_interrupting")
+    done = poll(cafe, admin_api, instance["id"], lambda i: i["status"] != "waiting")
+    assert done["status"] == "completed" and done["variables"]["ticked"] is True
+    run_jobs(cafe)
+    assert kinds(admin_api, instance["id"]).count("timer_fired") == 1
+    assert completed_elements(admin_api, instance["id"]).count("on_tick") == 1
+    assert "work" not in completed_elements(admin_api, instance["id"])
+    assert timer_jobs(cafe, instance["id"]) == []
+
+
 def test_time_date_in_the_past_fires_at_once(admin_api, cafe):
     admin_api.deploy(diagram("timer_date.bpmn"))
     instance = admin_api.start("timer_date", {"when": "2001-01-01T00:00:00+00:00"})

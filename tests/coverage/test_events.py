@@ -69,7 +69,7 @@ def test_timer_start_events_belong_to_the_latest_version(admin_api, cafe):
 
 def test_timer_events(admin_api, cafe):
     deploy(admin_api, "timer_events.bpmn")
-    reminded = start(admin_api, "cov_timer_events", {"pause": "PT0.1S", "remind_every": "PT0.3S",
+    reminded = start(admin_api, "cov_timer_events", {"pause": "PT0.1S", "remind_every": "PT1S",
                                                      "deadline": "PT1H"})
     assert reminded["status"] == "waiting" and reminded["tasks"] == []
     now = poll(cafe, admin_api, reminded["id"], lambda i: completed_elements(admin_api, i["id"]).count("remind") >= 2)
