@@ -32,7 +32,7 @@ from .event_subprocesses import trigger_definition, trigger_element
 from .messaging import ThrownMessage, take_thrown_messages
 from .pruning import prune, run_engine_steps
 from .serializer import SpecBundle, serializer_for
-from .service_tasks import ServiceRequest, finish_service_task, pending_request, throw_error
+from .service_tasks import ParkedStep, ServiceRequest, finish_service_task, parked_step, pending_request, throw_error
 from .social import waits_for_people
 from .tasks import UserTaskView, describe_parked_task, describe_user_task
 from .timer_values import forget_unreadable_timers
@@ -51,21 +51,6 @@ class StepRecord:
     type: str
     at: float
     fired_timer: str | None = None  # task id of a timer that was due when reached (no job fired it)
-
-
-@dataclass(frozen=True)
-class ParkedStep:
-    """A service task parked for work done outside the engine (a social step, an external task).
-
-    The server keeps a service call open for each; when one is no longer parked and nobody
-    finished it (a boundary or end event took it away), the server cancels its call, and these
-    fields name it in the history without reading the (possibly pruned) task again."""
-
-    task_id: str
-    bpmn_id: str
-    name: str | None
-    type: str
-    operator: str
 
 
 @dataclass(frozen=True)
@@ -104,11 +89,6 @@ class _BudgetSpent(Exception):
 def _people_steps(parked: list) -> list:
     """The parked steps that wait for people (a review, an image): those are in the task list."""
     return [(task, request) for task, request in parked if waits_for_people(request.operator)]
-
-
-def _parked_step(task, request: ServiceRequest) -> ParkedStep:
-    spec = task.task_spec
-    return ParkedStep(str(task.id), spec.bpmn_id, spec.bpmn_name, type(spec).__name__, request.operator)
 
 
 def _is_recorded(task) -> bool:
@@ -200,7 +180,7 @@ class ProcessRun:
         if status != "completed":
             parked = self._parked_steps()
             outcome.user_tasks = self.user_tasks(parked)
-            outcome.parked = [_parked_step(task, request) for task, request in parked]
+            outcome.parked = [parked_step(task, request) for task, request in parked]
             outcome.timers, outcome.messages = self.waits()
         return outcome
 
@@ -273,7 +253,7 @@ class ProcessRun:
         ids = {str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
         ids.update(str(task.id) for task, _ in _people_steps(parked))
         return Waiting(frozenset(ids), frozenset(timers), frozenset(messages),
-                       frozenset(_parked_step(task, request) for task, request in parked))
+                       frozenset(parked_step(task, request) for task, request in parked))
 
     def waits(self) -> tuple[list[TimerWait], list[MessageWait]]:
         return waits_of(self.workflow)

@@ -63,6 +63,26 @@ def parks(operator: str | None) -> bool:
     return bool(operator) and (operator in OPERATORS or operator.startswith(EXTERNAL_PREFIX))
 
 
+@dataclass(frozen=True)
+class ParkedStep:
+    """A service task parked for work done outside the engine (a social step, an external task).
+
+    The server keeps a service call open for each; when one is no longer parked and nobody
+    finished it (a boundary or end event took it away), the server cancels its call, and these
+    fields name it in the history without reading the (possibly pruned) task again."""
+
+    task_id: str
+    bpmn_id: str
+    name: str | None
+    type: str
+    operator: str
+
+
+def parked_step(task, request: ServiceRequest) -> ParkedStep:
+    spec = task.task_spec
+    return ParkedStep(str(task.id), spec.bpmn_id, spec.bpmn_name, type(spec).__name__, request.operator)
+
+
 def _jsonable(value: Any) -> Any:
     """Inputs travel through the database as JSON; anything else becomes its text."""
     return json.loads(json.dumps(value, default=str))

@@ -26,10 +26,11 @@ from ..models.base import new_id
 from ..models.instances import ACTIVE_STATUSES, ERROR, RUNNING, TERMINATED
 from ..models.jobs import FAILED, PENDING
 from . import participants, service_calls
+from .closings import cancelled_parked, cancelled_tasks, history_row
 from .errors import BadRequest, Conflict, NotFound, Stale
 from .instance_search import InstanceFilter, search  # noqa: F401 (the API's names for the search)
 from .specs import DefinitionInfo
-from .store import PLAN_HOLDS, Dumped, InstanceStore, cancelled_parked, cancelled_tasks, history_row
+from .store import PLAN_HOLDS, Dumped, InstanceStore
 
 
 @dataclass

@@ -14,8 +14,9 @@ from bpmn.errors import NotWaiting
 from ..access import Principal, instance_visible
 from ..models import MessageStart, MessageWait, ProcessInstance
 from . import instances, participants, variable_match
+from .closings import history_row
 from .errors import BadRequest, Conflict, NotFound
-from .store import InstanceStore, PlannedAdvance, history_row
+from .store import InstanceStore, PlannedAdvance
 
 
 @dataclass

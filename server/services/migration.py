@@ -8,7 +8,7 @@ target is a 409 whose problem document lists every reason with the element it co
 The move keeps every open task (bpmn.migration refuses a version without one of them), but the
 run that follows it may close some: a conditional boundary event that holds in the new version
 interrupts its task at once. Those tasks are recorded as `task_cancelled` with the reason, as a
-boundary event's closing is elsewhere (store.cancelled_tasks), so completing one afterwards is a
+boundary event's closing is elsewhere (closings.cancelled_tasks), so completing one afterwards is a
 409 "not open" rather than a 404 "no task". A parked step among them (a review, a status to
 publish, an external task) has its service call cancelled, naming why: no vote, post or worker
 reaches it afterwards.
@@ -30,9 +30,10 @@ from ..models import HistoryEvent, Job, MessageWait, OpenTask, ProcessInstance, 
 from ..models.instances import ACTIVE_STATUSES
 from ..models.jobs import PENDING
 from . import participants, service_calls
+from .closings import cancelled_parked, cancelled_tasks, parked_taken_away
 from .errors import Conflict
 from .specs import DefinitionInfo
-from .store import InstanceStore, cancelled_parked, cancelled_tasks, parked_taken_away
+from .store import InstanceStore
 
 
 def migrate_instance(session: Session, store: InstanceStore, instance_id: str, definition_id: str,

@@ -7,7 +7,6 @@ half-done step is never visible.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from bpmn.dialect import Dialect
 from bpmn.engine import CafeScriptEngine
 from bpmn.runtime import MessageWait as MessageWaiting
-from bpmn.runtime import Outcome, ParkedStep, ProcessRun, TimerWait, Waiting
+from bpmn.runtime import Outcome, ProcessRun, TimerWait, Waiting
 from bpmn.tasks import UserTaskView
 
 from .. import direct_sql
@@ -33,17 +32,17 @@ from ..models import (
 from ..models.instances import ACTIVE_STATUSES, COMPLETED, ERROR, RUNNING
 from ..models.jobs import PENDING
 from . import participants, service_calls
+from .closings import (
+    cancelled_parked,
+    cancelled_tasks,
+    closed_unnamed,
+    history_row,
+    left_behind,
+    parked_taken_away,
+)
 from .errors import Conflict, NotFound, Stale
 from .people_asked import sort_people_asked
 from .specs import DefinitionInfo, SpecCache
-
-
-def history_row(instance_id: str, kind: str, at: datetime, **values) -> dict:
-    """Every row has every column, so SQLAlchemy sends them as one multi-row INSERT."""
-    row = dict.fromkeys(("bpmn_id", "name", "element_type", "task_id", "user", "data"))
-    row.update(values, instance_id=instance_id, kind=kind, at=at)
-    return row
-
 
 # Core statements on the tables: the ORM's bulk INSERT costs more than the rest of a write
 HISTORY_INSERT = insert(HistoryEvent.__table__)
@@ -64,66 +63,6 @@ INSTANCE_UPDATE = (
 OPEN_TASK_DELETE = delete(OpenTask.__table__).where(OpenTask.__table__.c.id == bindparam("task_id"))
 OPEN_TASK_INSERT = insert(OpenTask.__table__)
 CANDIDATE_INSERT = insert(TaskCandidate.__table__)
-_TASK_DONE_KINDS = ("task_completed", "service_completed", "service_failed")  # of an open task
-
-
-def _closed_unnamed(before: frozenset[str], ready: list[UserTaskView], events: list[dict]) -> list[str]:
-    """The tasks that were open and are not now, except those `events` finish (the task a
-    completion completes: on its hot path this is all that closes, and nothing more is read)."""
-    named = {event.get("task_id") for event in events}
-    closed = [task_id for task_id in before if task_id not in named]
-    if closed:
-        open_now = {view.id for view in ready}
-        closed = [task_id for task_id in closed if task_id not in open_now]
-    return closed
-
-
-def cancelled_tasks(session: Session, instance_id: str, at: datetime, task_ids: list[str] | None = None) -> list[dict]:
-    """`task_cancelled` history rows for open tasks of the instance (all of them, or `task_ids`)
-    that close without being completed: a boundary event, an event sub-process, a terminate end
-    event or the instance's end took them away. The history then names every task the task list
-    showed, so completing a closed task (409) is told from completing an unknown id (404,
-    services/tasks.py). A social step that closes is finished by the service call (its
-    `service_completed` or `service_failed` row, flushed before this reads)."""
-    if task_ids is not None and not task_ids:
-        return []
-    query = (select(OpenTask.id, OpenTask.bpmn_id, OpenTask.name, OpenTask.type)
-             .where(OpenTask.instance_id == instance_id))
-    if task_ids is not None:
-        finished = select(HistoryEvent.task_id).where(HistoryEvent.instance_id == instance_id,
-                                                      HistoryEvent.task_id.in_(task_ids),
-                                                      HistoryEvent.kind.in_(_TASK_DONE_KINDS))
-        query = query.where(OpenTask.id.in_(task_ids), OpenTask.id.not_in(finished))
-    rows = session.execute(query.order_by(OpenTask.created_at, OpenTask.id))
-    return [history_row(instance_id, "task_cancelled", at, task_id=row.id, bpmn_id=row.bpmn_id, name=row.name,
-                        element_type=row.type) for row in rows]
-
-
-def parked_taken_away(before: frozenset[ParkedStep], outcome: Outcome) -> list[ParkedStep]:
-    """The steps parked before this advance that are parked no more, though no call answered them:
-    a boundary event, an event sub-process or a terminate end event took them away, or the
-    instance ended. Compared in memory, so an instance that had nothing parked reads nothing."""
-    if not before:
-        return []
-    still = {step.task_id for step in outcome.parked}.union(outcome.answered)
-    return [step for step in before if step.task_id not in still]
-
-
-def cancelled_parked(instance_id: str, at: datetime, steps: Iterable[ParkedStep],
-                     listed: frozenset[str]) -> list[dict]:
-    """`task_cancelled` rows for parked steps the task list never showed (a status to publish, an
-    external task), which `cancelled_tasks` cannot find: they have no open-task row. The history
-    then tells a step the process left behind from one that was never there."""
-    return [history_row(instance_id, "task_cancelled", at, task_id=step.task_id, bpmn_id=step.bpmn_id,
-                        name=step.name, element_type=step.type, data={"operator": step.operator})
-            for step in sorted(steps, key=lambda s: s.task_id) if step.task_id not in listed]
-
-
-def _left_behind(instance: ProcessInstance) -> str:
-    """Why a parked step closed without its result (a boundary or end event took the process on)."""
-    if instance.status == COMPLETED:
-        return f"instance {instance.id} has ended (completed) without this step"
-    return "the step was interrupted: the process went on without it"
 
 
 @dataclass(frozen=True)
@@ -280,7 +219,7 @@ class InstanceStore:
         participants.status_changed(session, instance, previous_status)
         if outcome.status == ERROR:  # its `error` row goes after `started` and the steps that ran
             history += self._open_incident(session, instance, outcome, now)
-        closed = _closed_unnamed(before.user_task_ids, outcome.user_tasks, events)
+        closed = closed_unnamed(before.user_task_ids, outcome.user_tasks, events)
         taken = parked_taken_away(before.parked, outcome)
         if history or ended or closed or taken:
             if session.new or session.dirty:  # Core statements do not flush: earlier ORM events go first
@@ -290,7 +229,7 @@ class InstanceStore:
             if history:
                 direct_sql.execute(session, HISTORY_INSERT, history)
         if taken:  # no post of the step is sent, no vote or image taken, no worker fetches or completes it
-            service_calls.cancel_open_calls(session, instance.id, _left_behind(instance),
+            service_calls.cancel_open_calls(session, instance.id, left_behind(instance),
                                             task_ids=[step.task_id for step in taken])
         task_rows = self._sync_tasks(session, instance, before.user_task_ids, outcome.user_tasks)
         self._sync_messages(session, instance, before.messages, set(outcome.messages))

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from server import direct_sql
 from server.models import HistoryEvent, OpenTask, ProcessInstance
-from server.services.store import HISTORY_INSERT, INSTANCE_UPDATE, OPEN_TASK_INSERT, history_row
+from server.services.closings import history_row
+from server.services.store import HISTORY_INSERT, INSTANCE_UPDATE, OPEN_TASK_INSERT
 from tests.api.engine_support import diagram
 
 AT = datetime(2026, 11, 27, 12, 30, 5, 123456, tzinfo=timezone.utc)
