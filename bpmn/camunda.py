@@ -18,8 +18,10 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CallActivityParser, CamundaTaskParser
 
 from .event_subprocesses import start_event_parser
+from .forms import START_FORM
 from .parser_fixes import ImplicitSplitMixin
 from .service_tasks import CafeServiceTask
+from .start_forms import read_start_form
 
 CAMUNDA_ATTRIBUTES = (
     "assignee",
@@ -38,6 +40,7 @@ CAMUNDA_ATTRIBUTES = (
     "modelerTemplate",
     "asyncBefore",
     "asyncAfter",
+    "taskPriority",
 )
 
 
@@ -80,6 +83,13 @@ def read_camunda_extensions(node: etree._Element) -> dict:
     for name in ERROR_VARIABLES if error is not None else ():
         if error.get(_q(name)):
             extensions[name] = error.get(_q(name))
+    if node.tag == full_tag("serviceTask") and "taskPriority" not in extensions:
+        process = next(node.iterancestors(full_tag("process")), None)  # its taskPriority: its tasks' default
+        if process is not None and process.get(_q("taskPriority")) is not None:
+            extensions["taskPriority"] = process.get(_q("taskPriority"))
+    start_form = read_start_form(node) if node.tag == full_tag("startEvent") else None
+    if start_form:
+        extensions[START_FORM] = start_form
     ext_elements = node.find(full_tag("extensionElements"))
     if ext_elements is None:
         return extensions

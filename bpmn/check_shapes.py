@@ -6,7 +6,7 @@ failed with a database or engine error instead of a problem naming the element.
 
 - Ids, names and event names are stored in columns of 255 characters (user and group names 120);
   a longer one failed the write of the history or of the open tasks.
-- A literal `camunda:priority` is stored as a 32-bit integer.
+- A literal `camunda:priority` (or an external task's `camunda:taskPriority`) is stored as a 32-bit integer.
 - A sequence flow from an element back to itself sent SpiffWorkflow into endless recursion when
   it built the instance; an exclusive, inclusive or event-based gateway without outgoing flows
   failed the completion that reached it.
@@ -58,10 +58,11 @@ def _check_sizes(process: etree._Element, filename: str) -> list[DiagramProblem]
             if "{" not in value and any(len(part.strip()) > MAX_PARTY for part in value.split(",")):
                 problems.append(problem_at(element, filename,
                                          f"camunda:{attribute} names someone longer than {MAX_PARTY} characters"))
-        priority = (element.get(f"{{{CAMUNDA_MODEL_NS}}}priority") or "").strip()
-        if priority and "{" not in priority and not _in_range(priority):
-            problems.append(problem_at(element, filename, f"camunda:priority {priority[:40]!r} is not a whole number "
-                                                        f"from {PRIORITY_RANGE[0]} to {PRIORITY_RANGE[1]}"))
+        for attribute in ("priority", "taskPriority"):
+            priority = (element.get(f"{{{CAMUNDA_MODEL_NS}}}{attribute}") or "").strip()
+            if priority and "{" not in priority and not _in_range(priority):
+                problems.append(problem_at(element, filename, f"camunda:{attribute} {priority[:40]!r} is not a whole "
+                                           f"number from {PRIORITY_RANGE[0]} to {PRIORITY_RANGE[1]}"))
     return problems
 
 

@@ -15,11 +15,15 @@ import jsonschema
 import regex
 
 CAMUNDA_TYPES = ("string", "long", "boolean", "date", "enum")
+START_FORM = "startForm"  # where a start event's form is kept in its extensions (bpmn.start_forms)
 PATTERN_SECONDS = 0.25  # one value against one pattern: a pattern written to backtrack forever stops here
 
 
 def form_of(spec) -> dict | None:
     """Describe the form a spec declares, or None when it declares none."""
+    start_form = (getattr(spec, "extensions", None) or {}).get(START_FORM)
+    if start_form:  # already in this shape: read when the diagram was deployed
+        return start_form
     form = getattr(spec, "form", None)
     if form is not None and (getattr(form, "fields", None) or getattr(form, "key", None)):
         return {

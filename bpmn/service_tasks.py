@@ -30,6 +30,7 @@ from .errors import RunError
 from .event_subprocesses import start_event_parser
 from .parser_fixes import PlainBusinessRuleTaskParser, SpiffScriptTaskParser, with_implicit_splits
 from .social import OPERATORS
+from .task_priority import task_priority
 
 REQUEST_KEY = "service_request"
 EXTERNAL_PREFIX = "external:"
@@ -46,6 +47,7 @@ class ServiceRequest:
     result_variable: str | None
     outputs: dict[str, Any] | None = None  # Camunda output parameters: name -> expression
     properties: dict[str, str] | None = None  # an external task's camunda:properties, for its worker
+    priority: int = 0  # an external task's camunda:taskPriority (bpmn.task_priority)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -89,9 +91,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def _park(task, operator: str, params: dict, result_variable: str | None, outputs: dict | None = None,
-          properties: dict | None = None) -> None:
+          properties: dict | None = None, priority: int = 0) -> None:
     request = ServiceRequest(str(task.id), task.task_spec.bpmn_id, operator, _jsonable(params),
-                             result_variable, outputs, properties)
+                             result_variable, outputs, properties, priority)
     task.internal_data[REQUEST_KEY] = request.to_json()
 
 
@@ -122,7 +124,8 @@ class CafeServiceTask(ServiceTask):
             io = extensions.get("inputOutput") or {}
             params = {k: _evaluate_parameter(engine, task, v) for k, v in io.get("inputs", {}).items()}
             _park(task, EXTERNAL_PREFIX + extensions.get("topic", ""), params, None, io.get("outputs") or None,
-                  extensions.get("extensionProperties") or None)
+                  extensions.get("extensionProperties") or None,
+                  task_priority(engine, task, extensions.get("taskPriority")))
             return None
         return True
 

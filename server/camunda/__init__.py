@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import definitions, deployments, external_tasks, history, instances, messages, tasks  # noqa: F401 - routes
+from . import (  # noqa: F401 - routes
+    definitions,
+    deployments,
+    external_tasks,
+    history,
+    instances,
+    messages,
+    task_variables,
+    tasks,
+)
 from .blueprint import bp
 
 

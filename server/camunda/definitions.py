@@ -1,21 +1,37 @@
-"""Process definitions: list, get by id or key, XML, start form variables and starting instances.
+"""Process definitions: list, get by id or key, XML, the start form and starting instances.
 
 Camunda Modeler's Start button deploys, then posts to `/process-definition/{id}/start` with the
 id it saved from the deployment (also after an unchanged redeploy), and reads only `id`.
+
+As in Camunda, `/start` does not look at the start form (the Modeler starts with no variables at
+all), while `/submit-form` is a submitted start form: its values are checked against the start
+event's `camunda:formData`, fields left out take their default values, and a bad value is a 400
+naming the field with nothing started.
 """
 
 from __future__ import annotations
 
 from flask import Response
 
-from bpmn.forms import form_of
+from bpmn.forms import FormInvalid, validate_camunda
+from bpmn.start_forms import start_form_of
 
 from ..context import cafe
 from ..models import ProcessDefinition, ProcessInstance
 from ..services import catalog, deployments, instances, repository
+from ..services.specs import DefinitionInfo
 from .blueprint import bp, principal
-from .dto import json_body, json_response, not_found, optional_text, self_link, typed_map, untyped_map
-from .forms import form_variables
+from .dto import (
+    CamundaError,
+    json_body,
+    json_response,
+    not_found,
+    optional_text,
+    self_link,
+    typed_map,
+    untyped_map,
+)
+from .forms import form_dto, form_variables
 from .params import Params
 
 SORT = {"id": "id", "key": "key", "name": "name", "version": "version", "deploymentId": "deployment_id",
@@ -133,26 +149,61 @@ def definition_xml_by_key(key: str) -> Response:
         return _xml(session, _by_key(session, key))
 
 
-def _start_form(session, definition: ProcessDefinition) -> Response:
-    info = cafe().store.specs.info(session, definition.id)
-    start = next((s for s in info.specs.spec.task_specs.values() if type(s).__name__ == "StartEvent"), None)
-    form = form_of(start) if start is not None else None
+def _start_form(session, definition: ProcessDefinition) -> dict | None:
+    return start_form_of(cafe().store.specs.info(session, definition.id).specs.spec)
+
+
+def _start_form_variables(session, definition: ProcessDefinition) -> Response:
+    form = _start_form(session, definition)
     return json_response(form_variables(form, {}, Params().names("variableNames") or None))
 
 
 @bp.get("/process-definition/<definition_id>/form-variables")
 def start_form_variables(definition_id: str) -> Response:
     with cafe().db.read() as session:
-        return _start_form(session, _by_id(session, definition_id))
+        return _start_form_variables(session, _by_id(session, definition_id))
 
 
 @bp.get("/process-definition/key/<key>/form-variables")
-def start_form_variables_by_key(key: str) -> Response:
+@bp.get("/process-definition/key/<key>/tenant-id/<tenant_id>/form-variables")
+def start_form_variables_by_key(key: str, tenant_id: str | None = None) -> Response:
     with cafe().db.read() as session:
-        return _start_form(session, _by_key(session, key))
+        return _start_form_variables(session, _by_key(session, key, tenant_id))
 
 
-def _start(lookup) -> Response:
+def _start_form_key(session, definition: ProcessDefinition) -> Response:
+    path = f"process-definition/{definition.id}/rendered-form"
+    return json_response(form_dto(_start_form(session, definition), path))
+
+
+@bp.get("/process-definition/<definition_id>/startForm")
+def start_form(definition_id: str) -> Response:
+    with cafe().db.read() as session:
+        return _start_form_key(session, _by_id(session, definition_id))
+
+
+@bp.get("/process-definition/key/<key>/startForm")
+@bp.get("/process-definition/key/<key>/tenant-id/<tenant_id>/startForm")
+def start_form_by_key(key: str, tenant_id: str | None = None) -> Response:
+    with cafe().db.read() as session:
+        return _start_form_key(session, _by_key(session, key, tenant_id))
+
+
+def _submitted(definition: DefinitionInfo, variables: dict) -> dict:
+    """The variables of a submitted start form: checked and typed by its fields, defaults filled in."""
+    form = start_form_of(definition.specs.spec)
+    if not form or not form["fields"]:
+        return variables
+    try:
+        return validate_camunda(form, variables)
+    except FormInvalid as err:
+        reasons = "; ".join(f"Invalid value submitted for form field '{field}': {why}"
+                            for field, why in err.errors.items())
+        raise CamundaError(400, f"Cannot instantiate process definition {definition.id}: {reasons}",
+                           "RestException") from err
+
+
+def _start(lookup, submit: bool = False) -> Response:
     """Start and run to the first wait state before answering, as Camunda does."""
     body = json_body()
     variables = untyped_map(body.get("variables"))
@@ -160,6 +211,8 @@ def _start(lookup) -> Response:
     caller = principal()
     with cafe().unit_of_work() as session:
         definition = cafe().store.specs.info(session, lookup(session).id)
+        if submit:
+            variables = _submitted(definition, variables)
         instance, _ = instances.start(session, cafe().store, definition, variables, business_key, caller.name)
         dto = instance_dto(instance, with_links=True)
         if body.get("withVariablesInReturn"):
@@ -168,12 +221,22 @@ def _start(lookup) -> Response:
 
 
 @bp.post("/process-definition/<definition_id>/start")
-@bp.post("/process-definition/<definition_id>/submit-form")
 def start_by_id(definition_id: str) -> Response:
     return _start(lambda session: _by_id(session, definition_id))
 
 
 @bp.post("/process-definition/key/<key>/start")
+@bp.post("/process-definition/key/<key>/tenant-id/<tenant_id>/start")
+def start_by_key(key: str, tenant_id: str | None = None) -> Response:
+    return _start(lambda session: _by_key(session, key, tenant_id))
+
+
+@bp.post("/process-definition/<definition_id>/submit-form")
+def submit_start_form(definition_id: str) -> Response:
+    return _start(lambda session: _by_id(session, definition_id), submit=True)
+
+
 @bp.post("/process-definition/key/<key>/submit-form")
-def start_by_key(key: str) -> Response:
-    return _start(lambda session: _by_key(session, key))
+@bp.post("/process-definition/key/<key>/tenant-id/<tenant_id>/submit-form")
+def submit_start_form_by_key(key: str, tenant_id: str | None = None) -> Response:
+    return _start(lambda session: _by_key(session, key, tenant_id), submit=True)

@@ -15,9 +15,10 @@ from bpmn.errors import DiagramProblem
 
 from ..context import cafe
 from ..models import Deployment
-from ..services import deployments, repository
+from ..services import catalog, deployments, repository
 from ..services.deployments import DeploymentRejected
 from .blueprint import bp, require_admin
+from .decision_definitions import deployed_decisions
 from .definitions import definition_dto
 from .dto import CamundaError, bad_request, format_date, json_response, no_content, self_link
 from .params import Params
@@ -108,9 +109,12 @@ def create_deployment() -> Response:
         except DeploymentRejected as err:
             raise parse_exception(err) from err
         body = deployment_dto(result.deployment, with_links=True)
-        body["deployedProcessDefinitions"] = {d.id: definition_dto(d) for d in result.new_definitions} or None
-    body.update(deployedCaseDefinitions=None, deployedDecisionDefinitions=None,
-                deployedDecisionRequirementsDefinitions=None)
+        categories = catalog.categories(session, result.new_definitions)
+        body["deployedProcessDefinitions"] = {d.id: definition_dto(d, categories.get(d.id))
+                                              for d in result.new_definitions} or None
+        body["deployedCaseDefinitions"] = None
+        body["deployedDecisionDefinitions"] = deployed_decisions(session, result.deployment)
+        body["deployedDecisionRequirementsDefinitions"] = None
     return json_response(body)
 
 

@@ -65,6 +65,14 @@ def _flag(raw: dict, name: str) -> bool:
     return bool(value)
 
 
+def body_flag(body: dict, name: str) -> bool:
+    """A true/false field of the request itself (fetchAndLock's `usePriority`); null is false."""
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise bad_request(f"{name} must be true or false")
+    return bool(value)
+
+
 def _process_variables(raw: dict) -> dict:
     """Plain values (not `{"value", "type"}` objects), each compared by equality. Lists and
     objects are refused: a Camunda variable never equals one, and no index could find them."""

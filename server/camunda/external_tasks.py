@@ -29,7 +29,7 @@ from .dto import (
     typed_map,
     untyped_map,
 )
-from .external_task_params import MAX_MS, fetch_topics, list_query
+from .external_task_params import MAX_MS, body_flag, fetch_topics, list_query
 from .params import Params
 
 POLL_SECONDS = 0.2
@@ -50,7 +50,8 @@ def task_dto(call: ServiceCall, instance: ProcessInstance | None, topic: externa
         "processDefinitionKey": instance.definition_key if instance else None,
         "processDefinitionVersionTag": None, "topicName": external_tasks.topic_of(call),
         "workerId": call.worker_id, "lockExpirationTime": format_date(call.locked_until) if locked else None,
-        "createTime": format_date(call.created_at), "retries": call.retries, "suspended": False, "priority": 0,
+        "createTime": format_date(call.created_at), "retries": call.retries, "suspended": False,
+        "priority": (call.request or {}).get("priority") or 0,
         "businessKey": instance.business_key if instance else None,
         "tenantId": instance.tenant_id if instance else None, "errorMessage": call.error_message,
         "errorDetails": call.error_details,
@@ -72,6 +73,7 @@ def fetch_and_lock() -> Response:
     external_tasks.require_worker(principal())
     topics = fetch_topics(body)
     max_tasks = max(optional_int(body, "maxTasks") or 1, 1)
+    use_priority = body_flag(body, "usePriority")
     wait = min(max((optional_int(body, "asyncResponseTimeout", limit=MAX_MS) or 0) / 1000, 0), MAX_WAIT_SECONDS)
     deadline = time.monotonic() + wait
     db = cafe().db
@@ -80,7 +82,7 @@ def fetch_and_lock() -> Response:
             ready = external_tasks.has_work(session, topics)
         if ready:
             with cafe().unit_of_work() as session:
-                locked = external_tasks.lock(session, worker_id, topics, max_tasks)
+                locked = external_tasks.lock(session, worker_id, topics, max_tasks, use_priority)
                 result = [task_dto(call, instance, topic) for call, instance, topic in locked]
             if result:
                 return json_response(result)

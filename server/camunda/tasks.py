@@ -1,4 +1,5 @@
-"""User tasks: list, get, claim, unclaim, assign, complete, form variables and identity links.
+"""User tasks: list, get, claim, unclaim, assign, complete, form, form variables and identity
+links (their variables: camunda/task_variables.py).
 
 Visibility is the native API's: a task is seen and worked on by its assignee or, while
 unassigned, its candidates; admins see all. As in Camunda, candidate queries hide assigned
@@ -30,7 +31,7 @@ from .dto import (
     typed_map,
     untyped_map,
 )
-from .forms import form_variables
+from .forms import form_dto, form_variables
 from .params import Params
 from .task_query import task_filter
 
@@ -135,11 +136,12 @@ def task_form_variables(task_id: str) -> Response:
     return json_response(form_variables(task.form, variables, Params().names("variableNames") or None))
 
 
-@bp.get("/task/<task_id>/variables")
-def task_variables(task_id: str) -> Response:
+@bp.get("/task/<task_id>/form")
+def task_form(task_id: str) -> Response:
+    """Camunda's `FormDto`: the task's `camunda:formKey` (see camunda/forms.py)."""
     with cafe().db.read() as session:
-        instance = session.get(ProcessInstance, _visible(session, task_id).instance_id)
-        return json_response(typed_map(instance.variables if instance else {}))
+        task = _visible(session, task_id)
+    return json_response(form_dto(task.form, f"task/{task_id}/rendered-form"))
 
 
 @bp.get("/task/<task_id>/identity-links")

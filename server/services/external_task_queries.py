@@ -100,17 +100,26 @@ def fetchable(topics: list[Topic], now: datetime, dialect: str) -> list[ColumnEl
             or_(ServiceCall.locked_until.is_(None), ServiceCall.locked_until < now), ~blocked]
 
 
+# SQL: a task's camunda:taskPriority, kept in its request (bpmn.service_tasks.ServiceRequest); 0 in
+# rows written before priorities were kept
+task_priority = func.coalesce(ServiceCall.request["priority"].as_integer(), 0)
+
+
+def lock_order(use_priority: bool) -> list[ColumnElement]:
+    """The order fetchAndLock locks in: oldest first, or highest priority first (`usePriority`)."""
+    return ([task_priority.desc()] if use_priority else []) + [ServiceCall.created_at, ServiceCall.id]
+
+
 SORTS = {"id": ServiceCall.id, "lockExpirationTime": ServiceCall.locked_until,
          "processInstanceId": ServiceCall.instance_id, "processDefinitionId": ProcessInstance.definition_id,
          "processDefinitionKey": ProcessInstance.definition_key, "tenantId": ProcessInstance.tenant_id,
-         "taskPriority": ServiceCall.created_at,  # every priority is 0: the order stays the creation order
-         "createTime": ServiceCall.created_at}
+         "taskPriority": task_priority, "createTime": ServiceCall.created_at}
 
 
 @dataclass
 class ExternalTaskQuery:
-    """`GET /external-task`'s filters. Priorities are all 0 and no task is suspended, so those
-    filters keep everything or nothing, as they would in Camunda."""
+    """`GET /external-task`'s filters. No task is suspended, so that filter keeps everything or
+    nothing, as it would in Camunda."""
 
     id: str | None = None
     ids: list[str] = field(default_factory=list)
@@ -156,8 +165,8 @@ class ExternalTaskQuery:
             (self.lock_expiration_before, lambda: has_lock & (ServiceCall.locked_until < self.lock_expiration_before)),
             (self.with_retries_left, lambda: or_(ServiceCall.retries.is_(None), ServiceCall.retries > 0)),
             (self.no_retries_left, lambda: ServiceCall.retries <= 0),
-            (self.priority_at_least is not None and self.priority_at_least > 0, false),
-            (self.priority_at_most is not None and self.priority_at_most < 0, false),
+            (self.priority_at_least is not None, lambda: task_priority >= self.priority_at_least),
+            (self.priority_at_most is not None, lambda: task_priority <= self.priority_at_most),
             (self.suspended, false),
         )
         return [make() for wanted, make in optional if wanted]

@@ -22,7 +22,13 @@ from ..models import HistoryEvent, Incident, ProcessInstance, ServiceCall
 from ..models.instances import ERROR, WAITING
 from . import participants, service_calls
 from .errors import Conflict, NotFound
-from .external_task_queries import ExternalTaskQuery, Topic, fetchable, topic_of  # noqa: F401 (re-exported)
+from .external_task_queries import (  # noqa: F401 (re-exported)
+    ExternalTaskQuery,
+    Topic,
+    fetchable,
+    lock_order,
+    topic_of,
+)
 from .repository import Page
 from .store import InstanceStore
 
@@ -42,17 +48,18 @@ def has_work(session: Session, topics: list[Topic]) -> bool:
     return session.scalars(query).first() is not None
 
 
-def lock(session: Session, worker_id: str, topics: list[Topic],
-         max_tasks: int) -> list[tuple[ServiceCall, ProcessInstance, Topic]]:
-    """Lock up to `max_tasks` fetchable tasks of these topics for `worker_id`, oldest first,
-    each with the topic that took it (its lock duration and the variables to hand over).
+def lock(session: Session, worker_id: str, topics: list[Topic], max_tasks: int,
+         use_priority: bool = False) -> list[tuple[ServiceCall, ProcessInstance, Topic]]:
+    """Lock up to `max_tasks` fetchable tasks of these topics for `worker_id`, oldest first (or
+    highest priority first: `use_priority`), each with the topic that took it (its lock duration
+    and the variables to hand over).
 
     The topics' filters are SQL conditions; the few rows they cannot judge exactly (see
     server.services.external_task_queries) are dropped here, and the next rows read instead, so a
     row no topic accepts cannot keep a matching one from being fetched.
     """
     now = _now()
-    query = _candidates(session, topics, now).order_by(ServiceCall.created_at, ServiceCall.id)
+    query = _candidates(session, topics, now).order_by(*lock_order(use_priority))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=ServiceCall, skip_locked=True)
     locked: list[tuple[ServiceCall, ProcessInstance, Topic]] = []

@@ -9,7 +9,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bpmn.conditions import waits_for_condition
+from bpmn.forms import FormInvalid, validate_camunda
 from bpmn.runtime import Outcome, ProcessRun
+from bpmn.start_forms import start_form_of
 from bpmn.timer_starts import fire_start_event, start_by_hand
 
 from ..access import Principal, instance_visible, require_admin  # noqa: F401 (require_admin: /engine-rest)
@@ -27,7 +29,7 @@ from ..models.instances import ACTIVE_STATUSES, ERROR, RUNNING, TERMINATED
 from ..models.jobs import FAILED, PENDING
 from . import participants, service_calls
 from .closings import cancelled_parked, cancelled_tasks, history_row
-from .errors import BadRequest, Conflict, NotFound, Stale
+from .errors import BadRequest, Conflict, Invalid, NotFound, Stale
 from .instance_search import InstanceFilter, search  # noqa: F401 (the API's names for the search)
 from .specs import DefinitionInfo
 from .store import PLAN_HOLDS, Dumped, InstanceStore
@@ -84,14 +86,30 @@ def plan_start_of(session: Session, store: InstanceStore, definition_id: str | N
     """`plan_start` of a definition named by id, or by key for its latest version. By key, the
     version is the newest this process knows of; `write_start` confirms it is still the newest."""
     if definition_id:
-        return plan_start(store, store.specs.info(session, definition_id), variables, business_key, user)
+        info = store.specs.info(session, definition_id)
+        return plan_start(store, info, filled_in_start_form(info, variables), business_key, user)
     if not definition_key:
         raise BadRequest("name the process: definition_key or definition_id")
     if session.info.get(PLAN_HOLDS):  # inside the write transaction: the version it reads is the latest
-        return plan_start(store, store.specs.latest(session, definition_key), variables, business_key, user)
-    planned = plan_start(store, store.specs.latest_guess(session, definition_key), variables, business_key, user)
+        info = store.specs.latest(session, definition_key)
+        return plan_start(store, info, filled_in_start_form(info, variables), business_key, user)
+    info = store.specs.latest_guess(session, definition_key)
+    planned = plan_start(store, info, filled_in_start_form(info, variables), business_key, user)
     planned.guessed_latest = True
     return planned
+
+
+def filled_in_start_form(definition: DefinitionInfo, variables: dict) -> dict:
+    """A start through the API submits the process's start form, when its start event has one
+    (`camunda:formData`): the values are checked and typed as a task's form values are, and fields
+    left out take their defaults. The form comes from the parsed spec: no query."""
+    form = start_form_of(definition.specs.spec)
+    if not form or not form["fields"]:
+        return variables
+    try:
+        return validate_camunda(form, variables)
+    except FormInvalid as err:
+        raise Invalid(f"the variables do not fit the start form: {err}", errors=err.errors) from err
 
 
 def write_start(session: Session, store: InstanceStore, planned: PlannedStart) -> ProcessInstance:
