@@ -1,52 +1,39 @@
 """Marshmallow fields shared by the request schemas.
 
 `Variables` is the one field behind every body part that sets process variables (start,
-complete, retry, messages, signals, PATCH variables, correlation keys): whatever a client sends
-there ends up in the instance's state, which every later step loads, saves and copies into the
-history, so its size is bounded once here (`PROCESSCAFE_MAX_VARIABLES_BYTES`, 1 MiB by default)
-rather than in each view. A body part over the limit is answered 413, naming the field; the
-nesting depth is bounded for all JSON bodies by server/api/limits.py.
+complete, retry, messages, signals, PATCH variables, correlation keys). What it takes follows
+server/variables_rules.py, which the web's retry form follows too: names of 1 to 255 characters
+(a 422 naming the field) and at most `PROCESSCAFE_MAX_VARIABLES_BYTES` of JSON (1 MiB by default;
+a 413 naming the field). The nesting depth is bounded for all JSON bodies by server/api/limits.py.
 """
 
 from __future__ import annotations
 
-import json
+from marshmallow import ValidationError, fields
 
-from flask import current_app, has_app_context
-from marshmallow import fields, validate
-
+from .. import variables_rules
 from ..services.errors import TooLarge
-
-DEFAULT_MAX_BYTES = 1024 * 1024
-MAX_NAME = 255  # characters of a variable name
-
-
-def max_variables_bytes() -> int:
-    cafe = current_app.extensions.get("processcafe") if has_app_context() else None
-    return cafe.settings.max_variables_bytes if cafe else DEFAULT_MAX_BYTES
-
-
-def json_size(value) -> int:
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 class Variables(fields.Dict):
-    """A JSON object of process variables keyed by name; at most `max_variables_bytes()` of JSON."""
+    """A JSON object of process variables keyed by name, as server/variables_rules.py allows."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("keys", fields.String(validate=validate.Length(1, MAX_NAME)))
+        kwargs.setdefault("keys", fields.String())
         kwargs.setdefault("load_default", dict)
         kwargs.setdefault("metadata", {"description": "JSON object of variables (name: value)"})
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         result = super()._deserialize(value, attr, data, **kwargs)
-        limit, size = max_variables_bytes(), json_size(result)
-        if size > limit:
+        found = variables_rules.problem(result)
+        if found is None:
+            return result
+        status, reason = found
+        if status == TooLarge.status:
             name = attr or self.name or "variables"
-            reason = f"{size} bytes of JSON; the limit is {limit} bytes (PROCESSCAFE_MAX_VARIABLES_BYTES)"
             raise TooLarge(f"{name}: {reason}", errors={name: [reason]})
-        return result
+        raise ValidationError(reason)
 
 
 class JsonBoolean(fields.Boolean):

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import Select, case, exists, or_, select
 from sqlalchemy.orm import Session
 
-from ..access import Principal, can_claim, can_work_on, is_candidate, task_visible
+from ..access import Principal, can_claim, can_work_on, is_candidate, is_visible, task_visible
 from ..models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from . import tasks
 from .counting import COUNT_CAP, count_up_to
@@ -188,13 +188,22 @@ def next_task_for(session: Session, principal: Principal, instance_id: str) -> O
     return session.scalars(query.limit(1)).first()
 
 
-def how_it_closed(session: Session, task_id: str) -> str:
-    """For someone whose submission came too late: who completed the task, or that it closed
-    otherwise (cancelled, or gone with its instance). Read by task id from the history."""
+def why_not_open(session: Session, principal: Principal, task_id: str) -> str:
+    """For someone whose submission found no open task of theirs, told only what they may know:
+    who took it meanwhile (to one of its candidates), who completed it or that it closed otherwise
+    (cancelled, gone with its instance: to those who may see the instance); to anybody else, that
+    no open task of theirs has the id, as the API's 404 says."""
+    task = session.get(OpenTask, task_id)
+    if task is not None:
+        if task.assignee and task.assignee != principal.name and can_claim(principal, task):
+            return f"{task.assignee} took this task meanwhile"
+        return "no open task of yours has this id"
     event = session.scalars(select(HistoryEvent).where(HistoryEvent.task_id == task_id,
                                                        HistoryEvent.kind.in_(("task_completed", "task_cancelled")))
                             .order_by(HistoryEvent.id.desc()).limit(1)).first()
-    if event is not None and event.kind == "task_completed" and event.user:
+    if event is None or not is_visible(session, principal, event.instance_id):
+        return "no open task of yours has this id"
+    if event.kind == "task_completed" and event.user:
         return f"{event.user} completed this task meanwhile"
     return "this task was closed meanwhile"
 

@@ -20,7 +20,6 @@ from werkzeug.datastructures import MultiDict
 
 from ..api.limits import MAX_INT_DIGITS, UnsafeJSON, load_json
 
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
@@ -48,11 +47,6 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _date_value(value: Any) -> str:
-    text = _text(value)
-    return text[:10] if DATE.match(text) else ""
-
-
 def _is_date_input_value(text: str) -> bool:
     """Whether a date input keeps `text`: the HTML standard's "valid date string" (YYYY-MM-DD, a
     real day). Anything else, e.g. "2026-13-45" or "yesterday", the browser silently empties."""
@@ -63,6 +57,21 @@ def _is_date_input_value(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _show_date(f: WebField, text: str) -> None:
+    """Put `text` into a date field: in a date input when it is a date, in a text input otherwise,
+    which a date input would show empty (the person would not see what to correct)."""
+    f.value = text
+    if text and not _is_date_input_value(text):
+        f.widget = "text"
+        f.attrs.setdefault("placeholder", "YYYY-MM-DD")
+
+
+def _date_value(value: Any) -> str:
+    """A variable's value for a date field: the day of a date and time, any other text as it is."""
+    text = _text(value)
+    return text[:10] if _is_date_input_value(text[:10]) else text
 
 
 # -- Camunda formData ---------------------------------------------------------------------------
@@ -86,7 +95,8 @@ def _camunda_field(spec: dict, variables: dict) -> WebField:
     elif kind == "boolean":
         out.widget, out.value = "checkbox", value in (True, "true", "True")
     elif kind == "date":
-        out.widget, out.value = "date", _date_value(value)
+        out.widget = "date"
+        _show_date(out, _date_value(value))
     elif kind == "enum":
         out.widget = "select"
         out.options = [(o["id"], o.get("name") or o["id"]) for o in spec.get("options") or []]
@@ -133,7 +143,7 @@ def _schema_field(name: str, prop: dict, required: bool, ui: dict, variables: di
         if ui.get("ui:widget") == "textarea":
             out.widget = "textarea"
         if out.widget == "date":
-            out.value = _date_value(value)
+            _show_date(out, _date_value(value))
         attrs.update({h: prop[j] for j, h in (("minLength", "minlength"), ("maxLength", "maxlength"),
                                                ("pattern", "pattern")) if j in prop})
     return out
@@ -201,11 +211,10 @@ def read_submission(fields: list[WebField], form: MultiDict, camunda: bool) -> t
             f.value = bool(raw)
             values[f.name] = ("true" if raw else "false") if camunda else bool(raw)
             continue
-        f.value = raw
-        if f.widget == "date" and raw and not _is_date_input_value(raw):
-            # a date input would drop what was typed when the form comes back: show it as text
-            f.widget = "text"
-            f.attrs.setdefault("placeholder", "YYYY-MM-DD")
+        if f.widget == "date":
+            _show_date(f, raw)  # a date input would drop what was typed when the form comes back
+        else:
+            f.value = raw
         if raw.strip() == "":
             continue  # left empty: the validator says whether that is allowed
         if camunda:

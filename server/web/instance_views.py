@@ -3,12 +3,15 @@ bpmn-js), current and completed steps, waits, variables, history and incidents."
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from flask import Flask, Response, abort, flash, redirect, render_template, request, send_from_directory, url_for
 
-from ..api.fields import MAX_NAME, json_size, max_variables_bytes
+from bpmn.json_values import mend_text, unstorable_character
+
+from .. import variables_rules
 from ..api.limits import UnsafeJSON, load_json
 from ..context import cafe
 from ..models.instances import ACTIVE_STATUSES, COMPLETED, ERROR, RUNNING, TERMINATED, WAITING
@@ -16,6 +19,7 @@ from ..services import catalog, instances, progress
 from ..services.errors import ServiceError
 from ..social import feed, images
 from .blueprint import bp
+from .form_text import keeps_odd_text, odd_text
 from .guards import MAX_PAGE, admins_only, signed_in, user, whole_number
 
 PAGE_SIZE = 25
@@ -91,34 +95,69 @@ def instance_diagram(instance_id: str):
     return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=300"})
 
 
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def _unstorable(text: str, character: str | None = None, shown: bool = False) -> _Refused | None:
+    """The refusal of typed variables that hold a character no text column can store, naming the
+    variable that holds it; None when `character` is not given and none is found."""
+    try:
+        document = json.loads(text, strict=False)  # strict=False: a raw U+0000 inside a string
+    except (ValueError, RecursionError):
+        document = None
+    pairs = document.items() if isinstance(document, dict) else ()
+    holder, found = next(((name, c) for name, value in pairs if (c := unstorable_character([name, value]))),
+                         (None, None))
+    character = found or character
+    if character is None:
+        return None
+    where = f"the variable “{mend_text(holder)}”" if holder is not None else "the variables box"
+    marker = " (shown as � below)" if shown else ""
+    return _Refused(422, f"The variables cannot be stored: {where} holds the character {character}{marker}, "
+                         "which text fields cannot store. Remove it and retry.")
+
+
+def _retry_variables(typed: str) -> dict:
+    """The variables typed into the retry form, by the rules the API's retry follows too
+    (server/variables_rules.py); `_Refused` says why not."""
+    odd = odd_text().get("variables")
+    if odd is not None:  # a raw U+0000: the input check let it through as U+FFFD (web/form_text.py)
+        raise _unstorable(odd.sent, odd.character, shown=True)
+    raw = typed.strip()
+    try:
+        variables = load_json(raw) if raw else {}
+        if not isinstance(variables, dict):
+            raise ValueError("not an object")
+    except UnsafeJSON as err:  # an escape such as "\\u0000" is named like a raw U+0000
+        raise _unstorable(raw) or _Refused(422, f"The variables cannot be stored: the JSON {err}.") from None
+    except ValueError:
+        raise _Refused(400, 'The variables must be a JSON object, e.g. {"amount": 10}.') from None
+    found = variables_rules.problem(variables)
+    if found is not None:
+        status, reason = found
+        raise _Refused(status, f"The variables cannot be stored: {reason}.")
+    return variables
+
+
 @bp.post("/instances/<instance_id>/retry")
+@keeps_odd_text
 @admins_only
 def retry_instance(instance_id: str):
     """Run the failed step again, optionally after setting variables given as a JSON object. A
     refused retry shows the page again with the reason and the variables as they were typed
     (nothing to type twice); a retry that ran redirects, also when it failed again."""
     typed = request.form.get("variables") or ""
-    raw = typed.strip()
 
     def refused(status: int, reason: str):
         return _render_instance(instance_id, status, retry_error=reason, retry_variables=typed)
 
     try:
-        variables = load_json(raw) if raw else {}
-        if not isinstance(variables, dict):
-            raise ValueError("not an object")
-    except UnsafeJSON as err:
-        return refused(422, f"The variables cannot be stored: the JSON {err}.")
-    except ValueError:
-        return refused(400, 'The variables must be a JSON object, e.g. {"amount": 10}.')
-    unnamed = [name for name in variables if not 1 <= len(name) <= MAX_NAME]
-    if unnamed:  # the same rules as the API's retry (server/api/fields.py)
-        return refused(422, f"The variables cannot be stored: a variable name must have 1 to {MAX_NAME} "
-                            f"characters, not {len(unnamed[0])}.")
-    limit, size = max_variables_bytes(), json_size(variables)
-    if size > limit:
-        return refused(413, f"The variables cannot be stored: they are {size} bytes of JSON; "
-                            f"the limit is {limit} bytes.")
+        variables = _retry_variables(typed)
+    except _Refused as err:
+        return refused(err.status, err.reason)
     try:
         with cafe().unit_of_work() as session:
             instance, _ = instances.retry(session, cafe().store, instance_id, user().name, variables)

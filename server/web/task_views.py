@@ -11,6 +11,7 @@ from ..services.errors import Conflict, Forbidden, Invalid, NotFound
 from ..social import images
 from . import form_fields, social_steps, steps
 from .blueprint import bp
+from .form_text import keeps_odd_text, odd_text
 from .guards import MAX_PAGE, signed_in, user, whole_number
 
 PAGE_SIZE = 25
@@ -99,9 +100,11 @@ def task_page(task_id: str):
 
 
 @bp.post("/tasks/<task_id>")
+@keeps_odd_text
 @signed_in
 def complete_task(task_id: str):
-    """Validate and complete; on errors the form comes back with each message next to its field."""
+    """Validate and complete; on errors the form comes back with each message next to its field
+    (also for a character no text column can store, which comes back shown as U+FFFD)."""
     with cafe().db.read() as session:
         try:
             page = worklist.task_page(session, user(), task_id)
@@ -111,6 +114,8 @@ def complete_task(task_id: str):
         fields = form_fields.fields_for(page.task.form, page.schema, page.ui_schema, variables)
         camunda = (page.task.form or {}).get("kind") == "camunda"
         values, errors = form_fields.read_submission(fields, request.form, camunda)
+        errors.update({name: f"This value holds the character {odd.character} (shown as �), which cannot be stored."
+                       for name, odd in odd_text().items()})
         if errors:
             return _render_task(session, task_id, 422, errors, request.form)
     try:
@@ -141,7 +146,7 @@ def _too_late(session, task_id: str):
     target = social_steps.finished_step_url(session, user(), task_id)
     if target:
         return redirect(target)
-    flash(f"Not saved: {worklist.how_it_closed(session, task_id)}.", "error")
+    flash(f"Not saved: {worklist.why_not_open(session, user(), task_id)}.", "error")
     return redirect(url_for("web.tasks"))
 
 
@@ -154,7 +159,8 @@ def claim_task(task_id: str):
     except (Conflict, NotFound) as err:
         with cafe().db.read() as session:
             holder = worklist.holder(session, task_id)
-        if holder is None or holder not in ("", user().name):  # someone was quicker: gone from this queue
+        # someone was quicker (a task held by another is a 404 to whoever is not its candidate)
+        if holder is None or (holder not in ("", user().name) and isinstance(err, Conflict)):
             flash("This task was closed meanwhile." if holder is None else "Someone else took this task first.",
                   "error")
             return redirect(url_for("web.tasks", section="group"))

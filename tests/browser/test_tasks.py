@@ -109,6 +109,22 @@ def test_a_refused_date_is_shown_as_typed(page, live):
     assert not page.js_errors, page.js_errors
 
 
+def test_a_variable_that_is_no_date_is_shown_to_correct(page, live):
+    """A variable holding "2026-13-45" was drawn in a date input, which showed it empty."""
+    instance = live.start("registration", business_key="member-odd-date", variables={"joined": "2026-13-45"})
+    sign_in(page, live, path=f"/tasks/{instance['tasks'][0]['id']}")
+    expect(page.get_by_label("Member since")).to_have_value("2026-13-45")
+    page.get_by_role("button", name="Claim").click()
+    page.get_by_label("Full name").fill("Alice Example")
+    page.get_by_label("Age").fill("34")
+    page.get_by_label("Plan").select_option("plus")
+    page.get_by_label("Member since").fill("2026-12-13")
+    page.get_by_role("button", name="Complete task").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm registration")
+    assert live.instance(instance["id"])["variables"]["joined"] == "2026-12-13"
+    assert not page.js_errors, page.js_errors
+
+
 def test_no_sideways_scrolling_on_a_phone(phone, live):
     instance = live.start("registration", business_key="member-with-a-rather-long-business-key-0123456789")
     sign_in(phone, live, path="/?section=group")

@@ -7,6 +7,9 @@ import dataclasses
 import json
 import re
 
+import pytest
+
+from server import variables_rules
 from tests.conftest import DIAGRAMS
 from tests.web.conftest import text_of
 
@@ -124,6 +127,63 @@ def test_a_refused_retry_keeps_the_typed_variables(web, admin_api, user_api, caf
     late = root.post(url, {"variables": '{"divisor": 7}'})  # e.g. a second tab: nothing left to retry
     assert late.status_code == 409 and "has no incident to retry" in text_of(late)
     assert 'id="retry-variables"' not in text_of(late)
+
+
+def _kept(html: str) -> str:
+    return _retry_textarea(html).replace("&#34;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _failed_instance(admin_api, user_api) -> str:
+    admin_api.deploy(DIAGRAMS / "engine" / "script_error.bpmn")
+    return user_api("uma").start("script_error", {"total": 10, "divisor": 0})["id"]
+
+
+@pytest.mark.parametrize("variables", [{"": 5}, {"n" * 256: 5}, {"note": "x" * 300}, {"abcdefghi": 5}])
+def test_the_retry_form_and_the_api_refuse_variables_by_the_same_rules(app, web, admin_api, user_api, cafe,
+                                                                        monkeypatch, variables):
+    """One validator (server/variables_rules.py): the same status and the same reason both ways,
+    also after a rule changes (names of at most 8 characters here)."""
+    instance_id = _failed_instance(admin_api, user_api)
+    cafe.settings = dataclasses.replace(cafe.settings, max_variables_bytes=200)
+    monkeypatch.setattr(variables_rules, "MAX_NAME", 8)
+    with app.app_context():
+        status, reason = variables_rules.problem(variables)
+    api = admin_api.post(f"/api/v1/process-instances/{instance_id}/retry", json={"variables": variables})
+    assert api.status_code == status and reason in json.dumps(api.get_json()), api.get_json()
+    root = web("root", admin=True, groups=["admins"])
+    root.get(f"/instances/{instance_id}")
+    page = root.post(f"/instances/{instance_id}/retry", {"variables": json.dumps(variables)})
+    assert page.status_code == status and f"The variables cannot be stored: {reason}." in text_of(page)
+    assert _kept(text_of(page)) == json.dumps(variables)
+    assert admin_api.get(f"/api/v1/process-instances/{instance_id}").get_json()["status"] == "error"
+
+
+def test_a_nul_in_the_retry_box_is_named_and_what_was_typed_comes_back(web, admin_api, user_api):
+    """The input check before every view answered a bare error page for a raw U+0000, and the
+    typed variables were lost; an escaped one was refused without naming the variable."""
+    instance_id = _failed_instance(admin_api, user_api)
+    url = f"/instances/{instance_id}/retry"
+    root = web("root", admin=True, groups=["admins"])
+    root.get(f"/instances/{instance_id}")
+    cases = [  # typed, what the message names, shown as
+        ('{"divisor": 5, "note": "a\x00b"}', "the variable “note” holds the character U+0000 (shown as � below)",
+         '{"divisor": 5, "note": "a\ufffdb"}'),
+        ('{"divisor": 5, "k\x00": 1}', "the variable “k\ufffd” holds the character U+0000 (shown as � below)",
+         '{"divisor": 5, "k\ufffd": 1}'),
+        ('{"divisor": 5}\x00', "the variables box holds the character U+0000 (shown as � below)",
+         '{"divisor": 5}\ufffd'),
+        ('{"divisor": 5, "note": ["x", "\\u0000"]}', "the variable “note” holds the character U+0000, which",
+         '{"divisor": 5, "note": ["x", "\\u0000"]}'),
+    ]
+    for typed, named, shown in cases:
+        refused = root.post(url, {"variables": typed})
+        html = text_of(refused)
+        assert refused.status_code == 422 and "Location" not in refused.headers, typed
+        assert f"The variables cannot be stored: {named}" in html, (typed, html[html.find("retry-error"):][:300])
+        assert _kept(html) == shown and 'name="csrf_token"' in html
+    assert admin_api.get(f"/api/v1/process-instances/{instance_id}").get_json()["status"] == "error"
+    done = root.post(url, {"variables": '{"divisor": 5, "note": "ab"}'})
+    assert done.status_code == 302
 
 
 def test_deploy_page_shows_versions_and_problems(web):

@@ -195,3 +195,65 @@ def test_an_invalid_date_comes_back_as_typed_with_its_error(web, admin_api):
     assert bad.status_code == 422 and _error(bad.get_data(as_text=True), "joined") == ""
     joined = _input(text_of(bad), "joined")
     assert 'type="date"' in joined and 'value="2024-05-01"' in joined
+
+
+def test_a_variable_that_is_no_date_is_shown_as_text_on_the_first_display(web, admin_api):
+    """A date input empties any value that is not a real YYYY-MM-DD date: a variable holding one
+    (set by a script, the API or an older form) was shown as an empty field, its value out of view."""
+    admin_api.deploy(WEB / "registration.bpmn", WEB / "enrolment.bpmn", WEB / "enrolment-schema.json",
+                     WEB / "enrolment-uischema.json")
+    carol = web("carol", groups=["clerks"])
+    root = web("root", admin=True, groups=["admins"])
+    for value in ("2026-13-45", "yesterday", "2026-02-30", "15/03/2024", '"><script>alert(1)</script>'):
+        escaped = value.replace('"', "&#34;").replace("<", "&lt;").replace(">", "&gt;")
+        task_id = admin_api.start("registration", variables={"joined": value})["tasks"][0]["id"]
+        joined = _input(text_of(carol.get(f"/tasks/{task_id}")), "joined")
+        assert 'type="text"' in joined and f'value="{escaped}"' in joined and 'placeholder="YYYY-MM-DD"' in joined
+        task_id = admin_api.start("enrolment", variables={"birthday": value})["tasks"][0]["id"]
+        birthday = _input(text_of(root.get(f"/tasks/{task_id}")), "birthday")
+        assert 'type="text"' in birthday and f'value="{escaped}"' in birthday, birthday
+    # dates stay in their date picker; a date and time shows its day
+    for value, shown in (("2024-05-01", "2024-05-01"), ("2024-05-01T10:30:00Z", "2024-05-01")):
+        task_id = admin_api.start("registration", variables={"joined": value})["tasks"][0]["id"]
+        joined = _input(text_of(carol.get(f"/tasks/{task_id}")), "joined")
+        assert 'type="date"' in joined and f'value="{shown}"' in joined
+
+
+def test_a_nul_in_a_form_field_is_refused_next_to_it_and_the_form_comes_back(web, admin_api):
+    """The input check before every view answered a bare error page, and all that was typed was lost."""
+    admin_api.deploy(WEB / "registration.bpmn")
+    task_id = admin_api.start("registration")["tasks"][0]["id"]
+    carol = web("carol", groups=["clerks"])
+    carol.get(f"/tasks/{task_id}")
+    bad = carol.post(f"/tasks/{task_id}", {"name": "Ali\x00ce", "age": "30", "joined": "2024-05-01", "plan": "plus"})
+    html = text_of(bad)
+    assert bad.status_code == 422
+    assert _error(html, "name") == "This value holds the character U+0000 (shown as �), which cannot be stored."
+    assert 'value="Ali\ufffdce"' in _input(html, "name") and 'value="30"' in _input(html, "age")
+    assert 'value="2024-05-01"' in _input(html, "joined") and '<option value="plus" selected>' in html
+    assert admin_api.get(f"/api/v1/tasks/{task_id}").status_code == 200, "still open"
+
+
+def test_a_refused_submission_tells_only_what_the_person_may_know(web, admin_api):
+    """A form sent for a task that is not the sender's said "this task was closed meanwhile" (it
+    was open) or named who completed a task of an instance the sender may not see."""
+    admin_api.deploy(WEB / "registration.bpmn")
+    values = {"name": "Alice", "age": "30", "joined": "2024-05-01", "plan": "plus"}
+    carol, dave = web("carol", groups=["clerks"]), web("dave", groups=["clerks"])
+    bob = web("bob", groups=["bakers"])
+
+    def flashed(client, response) -> str:
+        assert response.status_code == 302 and response.headers["Location"] == "/tasks"
+        return re.search(r"Not saved: [^<]*", text_of(client.get("/tasks"))).group(0)
+
+    task_id = admin_api.start("registration")["tasks"][0]["id"]
+    carol.get(f"/tasks/{task_id}")  # carol fills the form while dave claims the task
+    assert dave.post(f"/tasks/{task_id}/claim").status_code == 302
+    assert flashed(carol, carol.post(f"/tasks/{task_id}", values)) == "Not saved: dave took this task meanwhile."
+    assert flashed(bob, bob.post(f"/tasks/{task_id}", values)) == "Not saved: no open task of yours has this id."
+    taken = bob.post(f"/tasks/{task_id}/claim")
+    assert "Someone else took" not in text_of(bob.get(taken.headers["Location"]))
+
+    assert dave.post(f"/tasks/{task_id}", values).status_code == 302  # dave completes it
+    assert flashed(carol, carol.post(f"/tasks/{task_id}", values)) == "Not saved: dave completed this task meanwhile."
+    assert flashed(bob, bob.post(f"/tasks/{task_id}", values)) == "Not saved: no open task of yours has this id."
