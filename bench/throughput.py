@@ -38,7 +38,14 @@ by the server's processes and by the clients (which, unlike the rates, other wor
 hardly changes), and the ratio server/bare, with PASS when the ratio reaches `--target` (0.5)
 and FAIL otherwise (exit code 1 on any FAIL).
 
-Measured on 2 CPUs (2026-11-27, evening, alternating rounds; bare 1,510-1,550 instances/s
+Latest (2026-11-28, a quiet 2-CPU machine; bare 1,298/s straight and 978/s for the cycle): the
+server 524/s straight (0.40) and 268/s for the cycle (0.27), FAIL; server CPU 2.84 and 5.41 ms
+per instance against bare 0.77 and 1.02, clients 0.25 and 0.52 ms, the server keeping 1.49 and
+1.45 of the 2 CPUs busy; with PROCESSCAFE_SQLITE_SYNCHRONOUS=NORMAL (no fsync) the same (0.40,
+0.26). In-process (bench/profile_server.py --no-profile) a straight start costs 2.73 ms of CPU
+and a cycle's request 2.56 ms.
+
+Earlier: measured on 2 CPUs (2026-11-27, evening, alternating rounds; bare 1,510-1,550 instances/s
 straight and 1,100-1,230 for the cycle): the server 390-470/s straight (ratio 0.26-0.30) and
 225-230/s for the cycle (0.19-0.20), FAIL. On a faster machine later that night (bare 2,110-2,150
 and 1,610-1,620): 575-740/s (0.27-0.35) and 322-368/s (0.20-0.23), server CPU 2.0-2.6 and
