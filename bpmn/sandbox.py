@@ -10,7 +10,8 @@ reach modules, files, the network or interpreter internals, and must not stall o
 - Run time (bpmn/sandbox_guards.py): a small builtins table (no `open`, `type`, `vars`,
   `globals`, `format`, `__import__`...),
   `getattr` refusing `_` names, str.format/format_map and mro; size-checked `range`, `pow`, `sum`,
-  `iter` and the str/list methods that amplify (padding, `replace`, `join`, `extend`); a deadline
+  `iter` and the str/list methods that amplify (padding, `replace`, `join`, `extend`, `translate`,
+  `int.to_bytes`); `Decimal` and `round` bounded (bpmn/sandbox_numbers.py); a deadline
   checked by a `sys.settrace` function on the running thread only (see `_run`).
 
 Known gaps (run workers under an OS memory limit as the backstop): total memory is not bounded, only
@@ -42,6 +43,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironm
 
 from .json_values import depth_exceeds, mend_text, unstorable_character
 from .sandbox_guards import RESERVED_NAMES, SAFE_BUILTINS, ScriptLimitExceeded
+from .sandbox_numbers import bounded_decimals
 
 __all__ = ["SandboxEnvironment", "ScriptLimitExceeded", "ScriptRejected", "ScriptTimeout",
            "check_expression", "check_script"]
@@ -219,7 +221,8 @@ def _run(code: CodeType, scope: dict[str, Any], time_limit: float) -> Any:
     previous = sys.gettrace()  # e.g. coverage or a debugger: put it back afterwards
     sys.settrace(on_call)
     try:
-        return eval(code, scope)
+        with bounded_decimals():
+            return eval(code, scope)
     finally:
         sys.settrace(previous)
 

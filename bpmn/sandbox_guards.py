@@ -13,7 +13,6 @@ import math
 import operator
 import re
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from numbers import Number
 from types import SimpleNamespace
 from typing import Any
@@ -25,6 +24,8 @@ from RestrictedPython.Guards import (
     safe_builtins,
 )
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
+
+from .sandbox_numbers import ScriptDecimal, script_round
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ _SEQUENCES = (str, bytes, list, tuple)
 _WIDE_PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d{7,}|\d*\.(?:\*|\d{7,}))")
 _WIDE_SPEC = re.compile(r"\d{7,}")
 _BLOCKED_ATTRIBUTES = INSPECT_ATTRIBUTES | {"format", "format_map", "mro"}
-_GROWING = {"ljust", "rjust", "center", "zfill", "expandtabs", "replace", "join", "extend"}
+_GROWING = {"ljust", "rjust", "center", "zfill", "expandtabs", "replace", "join", "extend", "translate",
+            "to_bytes"}
 
 
 def _refuse(what: str) -> ScriptLimitExceeded:
@@ -131,9 +133,9 @@ def _getattr(obj: Any, name: str, *default: Any) -> Any:
     value = getattr(obj, name, *default)
     if name not in _GROWING:
         return value
-    if isinstance(obj, (str, bytes, list)):
+    if isinstance(obj, (str, bytes, list)) or name == "to_bytes" and isinstance(obj, int):
         return _sized(obj, name, value)
-    if obj is str or obj is bytes or obj is list:  # unbound, as in str.ljust(s, n)
+    if obj is str or obj is bytes or obj is list or obj is int:  # unbound, as in str.ljust(s, n)
         return lambda self, *args, **kwargs: _getattr(self, name)(*args, **kwargs)
     return value
 
@@ -158,12 +160,23 @@ def _sized(obj: Any, name: str, method: Any) -> Any:
                 bound = 0
         elif name == "extend" and args and isinstance(first, (list, tuple, str, bytes, dict, set, range)):
             bound = len(obj) + len(first)
+        elif name == "translate" and isinstance(obj, str) and args:  # each character may become a string
+            bound = len(obj) * _longest_replacement(first)
+        elif name == "to_bytes":  # (0).to_bytes(2**31): gigabytes in one call
+            length = first if args else kwargs.get("length", 1)
+            bound = length if isinstance(length, int) else 0
         else:
             bound = 0
         if bound > (MAX_STR if isinstance(obj, (str, bytes)) else MAX_ITEMS):
             raise _refuse(f"{type(obj).__name__}.{name}() giving up to {bound:,} elements")
         return method(*args, **kwargs)
     return call
+
+
+def _longest_replacement(table: Any) -> int:
+    """The longest string a str.translate table maps a character to (1 for tables of other kinds)."""
+    values = table.values() if isinstance(table, dict) else table if isinstance(table, (list, tuple)) else ()
+    return max([1, *(len(v) for v in values if isinstance(v, str))])
 
 
 def _range(*args: Any) -> range:
@@ -233,11 +246,11 @@ SAFE_BUILTINS: dict[str, Any] = {
     **{name: getattr(builtins, name) for name in (
         "abs", "all", "any", "bool", "callable", "chr", "dict", "divmod", "enumerate", "filter", "float",
         "frozenset", "hash", "hex", "int", "isinstance", "len", "list", "map", "max", "min", "next", "oct",
-        "ord", "repr", "reversed", "round", "set", "slice", "sorted", "str", "tuple", "zip", "RecursionError")},
+        "ord", "repr", "reversed", "set", "slice", "sorted", "str", "tuple", "zip", "RecursionError")},
     **{name: value for name, value in safe_builtins.items()  # Exception subclasses only: no SystemExit
        if isinstance(value, type) and issubclass(value, Exception)},
-    "range": _range, "pow": _pow, "sum": _sum, "iter": _iter, "getattr": _getattr,
-    "datetime": datetime, "date": date, "timedelta": timedelta, "timezone": timezone, "Decimal": Decimal,
+    "range": _range, "pow": _pow, "sum": _sum, "iter": _iter, "getattr": _getattr, "round": script_round,
+    "datetime": datetime, "date": date, "timedelta": timedelta, "timezone": timezone, "Decimal": ScriptDecimal,
     "math": MATH, **_GUARDS,
 }
 RESERVED_NAMES = frozenset(_GUARDS) | {"_rearm_", "__builtins__"}

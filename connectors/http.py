@@ -22,8 +22,34 @@ class HostNotAllowed(requests.exceptions.InvalidURL):
     """A connector tried to reach a host outside its channel's configuration."""
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known prefix: the last 32 bits are an IPv4 address
+
+
+def _embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries and leads to: IPv4-mapped (::ffff:a.b.c.d), 6to4
+    (2002:aabb:ccdd::) or NAT64 (64:ff9b::a.b.c.d)."""
+    if address.version != 6:
+        return None
+    if address.ipv4_mapped or address.sixtofour:
+        return address.ipv4_mapped or address.sixtofour
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_non_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Not an address of the public internet: loopback, private, link-local, reserved, multicast,
+    unspecified, or any other range IANA marks as not global (100.64.0.0/10, shared by carriers
+    and used for cloud metadata services, is one), also when it hides in an IPv6 form."""
+    if (not address.is_global or address.is_private or address.is_loopback or address.is_link_local
+            or address.is_reserved or address.is_multicast or address.is_unspecified):
+        return True
+    embedded = _embedded_ipv4(address)
+    return embedded is not None and is_non_public(embedded)
+
+
 def is_private_address(host: str) -> bool:
-    """True if any address the host resolves to is loopback, private, link-local or reserved.
+    """True if any address the host resolves to is not public (`is_non_public`).
     ValueError for a name no lookup could take (`a..b`, a label over 63 characters)."""
     try:
         infos = socket.getaddrinfo(host.strip("[]"), None)  # "[::1]": an IPv6 literal as URLs write it
@@ -31,12 +57,7 @@ def is_private_address(host: str) -> bool:
         return False  # unresolvable: the request itself will fail
     except UnicodeError as err:  # from the IDNA encoding of the name
         raise ValueError(f"{host!r} is not a valid host name ({err})") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
-                or address.is_multicast or address.is_unspecified):
-            return True
-    return False
+    return any(is_non_public(ipaddress.ip_address(info[4][0].split("%", 1)[0])) for info in infos)
 
 
 class GuardedSession(requests.Session):

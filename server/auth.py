@@ -7,7 +7,12 @@ a forged cross-site request cannot act through the API. Web views call `session_
 and are protected by CSRF tokens instead (server/web/security.py).
 
 Argon2 is slow on purpose, so a successful Basic login is remembered for a minute (keyed by a
-hash of the credentials) to keep clients that send Basic on every request fast. Tokens are
+hash of the credentials) to keep clients that send Basic on every request fast. Failed Basic
+logins are limited like the web's sign-in form (`PROCESSCAFE_LOGIN_LIMIT` per user name and
+address, `PROCESSCAFE_LOGIN_ADDRESS_LIMIT` per address, counted in `PROCESSCAFE_RATE_LIMIT_STORAGE`):
+past a limit the API and /engine-rest answer 429 with Retry-After before any password is hashed,
+so Basic auth is no way around the sign-in limits for guessing passwords, nor a way to make the
+server spend Argon2 time without end. Tokens are
 remembered for half a minute for the same reason: a changed group membership or a disabled
 user takes effect within that time in every server process.
 """
@@ -20,8 +25,11 @@ import threading
 import time
 from functools import wraps
 
-from flask import g, request, session
-from werkzeug.exceptions import Forbidden, Unauthorized
+from flask import current_app, g, request, session
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from werkzeug.exceptions import Forbidden, TooManyRequests, Unauthorized
 
 from .access import Principal
 from .context import cafe
@@ -52,6 +60,41 @@ def _remember(cache: dict, key: str, principal: Principal, seconds: float) -> No
         cache[key] = (time.monotonic() + seconds, principal)
 
 
+class _FailedLogins:
+    """Counts failed Basic logins per (address, user name) and per address, one set per app."""
+
+    def __init__(self, storage_uri: str, account_limit: str, address_limit: str):
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self.account, self.address = parse(account_limit), parse(address_limit)
+
+    @staticmethod
+    def _keys(username: str) -> tuple[tuple[str, str], tuple[str, str]]:
+        address = request.remote_addr or "-"
+        return ("basic-account", f"{address}|{username.strip().lower()[:120]}"), ("basic-address", address)
+
+    def check(self, username: str) -> None:
+        """429 when the caller's address, or the address with this user name, failed too often."""
+        for limit, key in zip((self.account, self.address), self._keys(username), strict=True):
+            if not self.limiter.test(limit, *key):
+                reset = self.limiter.get_window_stats(limit, *key).reset_time
+                wait = max(1, int(reset - time.time()) + 1)
+                raise TooManyRequests(f"too many failed sign-ins; try again in {wait} s",
+                                      retry_after=wait)
+
+    def failed(self, username: str) -> None:
+        for limit, key in zip((self.account, self.address), self._keys(username), strict=True):
+            self.limiter.hit(limit, *key)
+
+
+def _failed_logins() -> _FailedLogins:
+    counters = current_app.extensions.get("processcafe_failed_logins")
+    if counters is None:
+        settings = cafe().settings
+        counters = current_app.extensions.setdefault("processcafe_failed_logins", _FailedLogins(
+            settings.rate_limit_storage, settings.login_limit, settings.login_address_limit))
+    return counters
+
+
 def _from_basic(value: str) -> Principal | None:
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
@@ -62,11 +105,15 @@ def _from_basic(value: str) -> Principal | None:
     principal = _cached(_basic_cache, key)
     if principal is not None:
         return principal
+    failed_logins = _failed_logins()
+    failed_logins.check(username)  # before Argon2: a blocked guesser costs no hashing
     with cafe().db.read() as session:
         user = identity.check_password(session, username, password)
         principal = identity.principal_of(user) if user else None
     if principal:
         _remember(_basic_cache, key, principal, _BASIC_CACHE_SECONDS)
+    else:
+        failed_logins.failed(username)
     return principal
 
 

@@ -40,6 +40,9 @@ def _handle_http_exception(err: HTTPException) -> Response:
     if err.code == 422 and "errors" in extra:
         detail = "the request does not match the API schema: " + _flatten(extra["errors"])
     headers = dict(data.get("headers") or {})
+    retry_after = dict(err.get_headers()).get("Retry-After")  # a 429's or 503's
+    if retry_after:
+        headers.setdefault("Retry-After", retry_after)
     if err.code == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="processcafe", Basic realm="processcafe"')
     if isinstance(err, MethodNotAllowed) and err.valid_methods:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, send_from_directory
+from flask import Flask, request, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
+from ..auth import current_principal
 from . import (
     atom,
     channels,
@@ -42,6 +43,7 @@ def register_api(app: Flask) -> Api:
         "security": [{"bearer": []}, {"basic": []}],
     })
     api = CafeApi(app)
+    register_authentication(app)
     register_input_limits(app)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "swagger_ui_assets",
                      lambda filename: send_from_directory(swagger_ui_path, filename))
@@ -50,3 +52,19 @@ def register_api(app: Flask) -> Api:
     for module in (feed, atom):
         api.register_blueprint(module.blp)
     return api
+
+
+# Every native API view needs a caller. They call `current_principal()` themselves, but only after
+# flask-smorest has parsed and validated their arguments, so an anonymous request was answered 422
+# (naming required fields) or 404 (a malformed id) instead of 401, and its body was parsed for
+# nobody. The caller is authenticated first, before any input check. Not here: the OpenAPI
+# document and Swagger UI (public), and the Atom feeds (public items for anonymous readers).
+AUTHENTICATED_BLUEPRINTS = frozenset(module.blp.name for module in (
+    deployments, definitions, instances, tasks, messages, signals, users, channels, reviews, media, feed))
+
+
+def register_authentication(app: Flask) -> None:
+    @app.before_request
+    def authenticate_api_caller() -> None:
+        if request.blueprint in AUTHENTICATED_BLUEPRINTS and request.method != "OPTIONS":
+            current_principal()

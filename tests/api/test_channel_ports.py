@@ -79,3 +79,13 @@ def test_a_mail_channel_with_an_impossible_port_is_refused(admin_api, port, reas
     for name, good in (("mail", 2525), ("mail-text", "2525"), ("mail-default", "")):
         made = admin_api.post(CHANNELS, json={**body, "name": name, "settings": {**MAIL, "port": good}})
         assert made.status_code == 201, made.get_json()
+
+
+@pytest.mark.parametrize("url", ["http://100.100.100.200/hook", "http://[64:ff9b::a9fe:a9fe]/hook",
+                                 "http://[2002:7f00:1::]/hook"])
+def test_a_channel_into_hidden_private_ranges_needs_allow_private(admin_api, url):
+    refused = admin_api.post("/api/v1/channels", json={"name": "inside", **webhook(url)})
+    assert refused.status_code == 422, refused.get_json()
+    assert "allow_private" in refused.get_json()["errors"]
+    allowed = admin_api.post("/api/v1/channels", json={"name": "inside", "allow_private": True, **webhook(url)})
+    assert allowed.status_code == 201, allowed.get_json()

@@ -132,3 +132,46 @@ def test_escape_attempts_in_conditions_are_refused_at_deploy(admin_api, conditio
     response = deploy(admin_api, "escape_condition", condition_diagram("escape_condition", condition))
     assert response.status_code == 422, response.get_json()
     assert any(p.get("element_id") == "f2" for p in response.get_json()["problems"])
+
+
+# Scripts that treat a starter's input in ordinary ways, and input that made one C call build
+# gigabytes or run for minutes with the interpreter lock held (the deadline cannot stop one C call,
+# and every thread of the server stood still with it): (id, script, variables of a plain user).
+USER_INPUT_BOMBS = [
+    ("decimal-to-int", "amount = int(Decimal(text))", {"text": "1e300000"}),
+    ("decimal-places", "shown = len(f'{Decimal(text):f}')", {"text": "1e60000000"}),
+    ("decimal-floor", "amount = math.floor(Decimal(text))", {"text": "1e300000"}),
+    ("round-places", "rounded = round(count, -places)", {"count": 12345, "places": 10**7}),
+    ("to-bytes", "size = len((0).to_bytes(width, 'big'))", {"width": 10**8}),
+    ("translate", "size = len(word.translate({97: filler * 10**6}))", {"word": "a" * 100, "filler": "x"}),
+]
+
+
+@pytest.mark.parametrize("attempt, script, variables", USER_INPUT_BOMBS, ids=[a[0] for a in USER_INPUT_BOMBS])
+def test_user_input_cannot_make_a_script_build_huge_numbers_or_strings(admin_api, user_api, attempt, script,
+                                                                       variables):
+    key = f"bomb_{attempt.replace('-', '_')}"
+    assert deploy(admin_api, key, script_diagram(key, script)).status_code == 201
+    started = user_api("uma").post("/api/v1/process-instances", json={"definition_key": key, "variables": variables})
+    assert started.status_code == 201, started.get_json()
+    instance = started.get_json()
+    assert instance["status"] == "error", instance
+    [incident] = instance["incidents"]
+    assert incident["bpmn_id"] == "attempt"
+    assert "larger than scripts may" in incident["message"] or "beyond what scripts may" in incident["message"], \
+        incident
+    assert admin_api.get("/health").status_code == 200
+
+
+def test_decimals_and_rounding_within_the_limits_still_work(admin_api, user_api):
+    script = ("total = str(Decimal(price) * quantity)\nwhole = int(Decimal(price) * 100)\n"
+              "cents = round(Decimal(price), 1) == Decimal('19.9')\nbig = int(Decimal('1e20000')).bit_length()\n"
+              "kind = isinstance(Decimal(1), Decimal)\nrounded = round(123456, -3)\n"
+              "packed = len((258).to_bytes(2, 'big'))\nsimple = 'abc'.translate({97: 'xy'})")
+    assert deploy(admin_api, "decimals", script_diagram("decimals", script)).status_code == 201
+    done = user_api("uma").start("decimals", {"price": "19.90", "quantity": 3})
+    assert done["status"] == "completed", done["incidents"]
+    variables = get_instance(admin_api, done["id"])["variables"]
+    assert variables | {"price": None, "quantity": None} == {
+        "price": None, "quantity": None, "total": "59.70", "whole": 1990, "cents": True, "big": 66439,
+        "kind": True, "rounded": 123000, "packed": 2, "simple": "xybc"}
