@@ -8,6 +8,7 @@ Kept apart from the compiler and the runner so each reads on its own; the compil
 from __future__ import annotations
 
 import builtins
+import importlib
 import logging
 import math
 import operator
@@ -238,6 +239,21 @@ _GUARDS: dict[str, Any] = {
     "_add_": _add, "_mul_": _mul, "_pow_": _binop("**", operator.pow),
     "_lshift_": _binop("<<", operator.lshift), "_mod_": _binop("%", operator.mod),
 }
+# datetime's C code imports these through the builtins of the frame that calls it, the script's:
+# without `__import__` there, `strftime` and `strptime` failed with KeyError('__import__').
+_IMPORTED_BY_C_CODE = frozenset({"time", "_strptime"})
+
+
+def _import_for_c_code(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
+                       level: int = 0) -> Any:
+    """`__import__` in the scripts' builtins, for the library code they call, never for scripts
+    themselves: a script cannot name it (the compiler refuses `_` names, `getattr` refuses them
+    too), and it gives only the modules that datetime's C code asks for."""
+    if level == 0 and name in _IMPORTED_BY_C_CODE:
+        return importlib.import_module(name)
+    raise ImportError(f"scripts cannot import {name!r}")
+
+
 MATH = _ReadOnlyNamespace(**{name: getattr(math, name) for name in (
     "pi", "e", "tau", "inf", "nan", "sqrt", "floor", "ceil", "trunc", "fabs", "exp", "log", "log10", "log2",
     "pow", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "hypot", "degrees", "radians", "copysign",
@@ -251,6 +267,6 @@ SAFE_BUILTINS: dict[str, Any] = {
        if isinstance(value, type) and issubclass(value, Exception)},
     "range": _range, "pow": _pow, "sum": _sum, "iter": _iter, "getattr": _getattr, "round": script_round,
     "datetime": datetime, "date": date, "timedelta": timedelta, "timezone": timezone, "Decimal": ScriptDecimal,
-    "math": MATH, **_GUARDS,
+    "math": MATH, "__import__": _import_for_c_code, **_GUARDS,
 }
 RESERVED_NAMES = frozenset(_GUARDS) | {"_rearm_", "__builtins__"}
