@@ -23,7 +23,7 @@ from SpiffWorkflow.camunda.specs.event_definitions import (
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from .catch_events import catching_element
+from .catch_events import ENDED_PATHS, catching_element, keep_finished_path, shown_variables
 from .conditions import refresh_conditions
 from .dialect import Dialect
 from .engine import CafeScriptEngine
@@ -150,8 +150,10 @@ class ProcessRun:
                 request = pending_request(task)
                 if request is not None:
                     self._requests.append(request)
-            elif _is_recorded(task) and task.state == TaskState.COMPLETED:
-                self._record(task)
+            elif task.state == TaskState.COMPLETED:
+                if _is_recorded(task):
+                    self._record(task)
+                keep_finished_path(task)  # a non-interrupting path's data outlives its end
 
         status = "waiting"
         error, self._failure = self._failure, None
@@ -356,15 +358,14 @@ class ProcessRun:
     # -- variables ------------------------------------------------------------------------------
 
     def variables(self) -> dict[str, Any]:
-        """The data an observer sees: open tasks' data merged, or the final data once completed."""
+        """The data an observer sees: open tasks' data merged over that of the paths that ended,
+        or the final data once completed (`catch_events.shown_variables`)."""
         if self.workflow.completed:
-            return dict(self.workflow.data)
-        merged: dict[str, Any] = {}
-        for task in self._open_tasks():
-            merged.update(task.data)
-        if not merged and self.workflow.last_task is not None:
-            merged.update(self.workflow.last_task.data)
-        return merged
+            return shown_variables(self.workflow, [])
+        open_tasks = self._open_tasks()
+        if not any(task.data for task in open_tasks) and self.workflow.last_task is not None:
+            open_tasks = [*open_tasks, self.workflow.last_task]
+        return shown_variables(self.workflow, open_tasks)
 
     def set_variables(self, values: dict[str, Any], deletions: list[str] = ()) -> None:
         targets = self._open_tasks() or [self.workflow.last_task]
@@ -378,6 +379,11 @@ class ProcessRun:
                 holder.data.update(values)
                 for name in deletions:
                     holder.data.pop(name, None)
+        if deletions:  # nor kept from a path that ended, which the end join merges (`keep_finished_path`)
+            ended = self.workflow.data.get(ENDED_PATHS) or {}
+            for data in [ended, *(task.data for task in self.workflow.get_tasks())]:
+                for name in deletions:
+                    data.pop(name, None)
 
     def _open_tasks(self) -> list:
         mask = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR

@@ -137,6 +137,8 @@ def fire_start_event(workflow: BpmnWorkflow, bpmn_id: str) -> None:
             task._set_internal_data(event_fired=True)
             if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
                 # a cycle timer adds its successors per firing and predicts none; this firing is ours
-                task._sync_children(task.task_spec.outputs, TaskState.FUTURE)
+                # (a start event beside others is still predicted: its children must be too)
+                definite = task.has_state(TaskState.DEFINITE_MASK)
+                task._sync_children(task.task_spec.outputs, TaskState.FUTURE if definite else task.state)
                 for child in task.children:
                     child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
@@ -31,9 +31,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.util.task import TaskState
 
-from .checks import problem_at
-from .dialect import Dialect
 from .errors import DiagramProblem, RunError
+
+if TYPE_CHECKING:  # imported late: dialect and checks import catch_events, which imports this module
+    from .dialect import Dialect
 
 MIN_CYCLE_INTERVAL = timedelta(seconds=1)
 _NUMBER = r"\d+(?:[.,]\d+)?"
@@ -129,6 +130,9 @@ def _check_cycle(text: str, now: datetime) -> None:
                                             "or R3/PT1H for three times")
     if count and not count.isdigit():
         raise TimerValueError(_shown(text), f"is not an ISO 8601 cycle (such as {_EXAMPLES['cycle']})")
+    if count and int(count) == 0:  # SpiffWorkflow ends it unfired; Camunda gives R0 no defined meaning
+        raise TimerValueError(_shown(text), "has zero repetitions, so it would never fire; write R1/... "
+                                            "to fire once or R/... to repeat for ever")
     for part in parts[1:]:  # each part is a duration or a date
         _due(part, now, "duration" if part.startswith("P") else "date")
     try:
@@ -141,6 +145,58 @@ def _check_cycle(text: str, now: datetime) -> None:
     if interval < MIN_CYCLE_INTERVAL:
         raise TimerValueError(_shown(text), f"repeats every {interval.total_seconds():g} s; a cycle's interval "
                                             f"must be at least {MIN_CYCLE_INTERVAL.total_seconds():g} s (PT1S)")
+
+
+# -- cycle schedules ---------------------------------------------------------------------------------
+#
+# A cycle fires at its slots `start + k * interval` (k < its repetitions). When slots have passed
+# unfired (a start date in the past, or a server that was down), the cycle keeps to its schedule
+# from now on instead of catching up in a burst: the next firing is the first slot not before now,
+# and the skipped slots count as spent. A cycle armed with all of its slots in the past fires once,
+# at once; a firing that was late stands for the slots it missed. That is Camunda's rule for a start
+# date in the past (the next due date is the first slot after now, none left means due at once), and
+# a daily `R/2020-01-01T08:00:00Z/P1D` fires at 08:00, not at deploy time and then a day later.
+
+
+def next_cycle_slot(due: datetime, interval: timedelta, remaining: int,
+                    now: datetime) -> tuple[datetime, int] | None:
+    """The first slot not before `now` of a cycle whose next slot is `due`, with `remaining` slots
+    from `due` on (negative: for ever); returns (that slot, slots from it on), None if none is left."""
+    if due >= now:
+        return due, remaining
+    if interval <= timedelta(0):
+        return None
+    missed = (now - due) // interval + (0 if (now - due) % interval == timedelta(0) else 1)
+    if 0 <= remaining <= missed:
+        return None
+    return due + missed * interval, (remaining - missed if remaining >= 0 else -1)
+
+
+def armed_cycle(cycles: int, start: datetime, interval: timedelta, now: datetime) -> dict:
+    """SpiffWorkflow's `event_value` for a cycle armed at `now`: slots already past are skipped;
+    if all of them are, one firing is due at once."""
+    start = start if start.tzinfo else start.replace(tzinfo=timezone.utc)
+    slot = next_cycle_slot(start, interval, cycles, now)
+    due, left = slot if slot is not None else (start, 1)
+    return {"cycles": left, "next": due.isoformat(), "duration": interval.total_seconds()}
+
+
+def skip_missed_slots(value: Any, now: datetime) -> Any:
+    """A cycle's `event_value` after a firing: a next slot that has passed already was missed while
+    this one was late, and the firing that ran stands for it (no burst). Anything else unchanged."""
+    if not isinstance(value, dict) or value.get("cycles", 0) == 0:
+        return value
+    try:
+        due = TimerEventDefinition.get_datetime(value["next"])
+        interval = timedelta(seconds=float(value["duration"]))
+    except (KeyError, TypeError, ValueError):
+        return value
+    if due >= now:
+        return value
+    slot = next_cycle_slot(due, interval, int(value["cycles"]), now)
+    if slot is None:
+        return {**value, "cycles": 0}
+    return {**value, "next": slot[0].isoformat(), "cycles": slot[1]}
 
 
 # -- run time ----------------------------------------------------------------------------------------
@@ -194,6 +250,8 @@ def check_timer_literals(process: etree._Element, filename: str, dialect: Dialec
     """Timer values known before anything runs: every empty one, Camunda's literal text (anything
     without `${`) and, in Python dialects, a string literal such as `"R/PT1H"`. An expression
     reading variables is checked when it is evaluated."""
+    from .checks import problem_at
+
     problems = []
     for element in process.iter(*_KIND_OF_TAG):
         text = (element.text or "").strip()
@@ -210,7 +268,7 @@ def check_timer_literals(process: etree._Element, filename: str, dialect: Dialec
 def _literal(text: str, dialect: Dialect) -> str | None:
     if not text:
         return ""
-    if dialect is Dialect.CAMUNDA:
+    if dialect == "camunda":  # Dialect.CAMUNDA
         return None if "{" in text else text
     try:
         value = ast.literal_eval(text)

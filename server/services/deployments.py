@@ -62,20 +62,38 @@ def decision_xml(session: Session, decision_id: str, tenant_id: str | None = Non
     """(file name, XML) of the newest stored DMN file of the tenant that defines `decision_id`, as
     Camunda resolves a decisionRef by key to the latest version.
 
-    Decisions have no table of their own: the DMN resources are read newest first, a byte search
-    skips those that cannot hold the id, and the first whose <decision> has it wins. DMN files are
-    few and small; a decision index would make this one lookup."""
-    query = (select(Resource.id).join(Deployment, Deployment.id == Resource.deployment_id)
+    Well-defined: "newest" is the highest resource id, i.e. the latest deployment holding the id
+    (one upload cannot define a decision id twice: `check_decisions` refuses it, as Camunda does),
+    whatever the file is called. Cheap: one query lists the tenant's DMN files (id, name, hash)
+    newest first; the decision ids of a file are read once per content hash and kept
+    (`_ids_by_hash`), so only the winner's content is loaded once every file has been seen."""
+    query = (select(Resource.id, Resource.name, Resource.sha256)
+             .join(Deployment, Deployment.id == Resource.deployment_id)
              .where(Resource.kind == "dmn",
                     Deployment.tenant_id.is_(None) if tenant_id is None else Deployment.tenant_id == tenant_id)
              .order_by(Resource.id.desc()))
-    needle = decision_id.encode()
-    for resource_id in session.scalars(query):
-        name, content = session.execute(select(Resource.name, Resource.content)
-                                        .where(Resource.id == resource_id)).one()
-        if (needle in content or b"\x00" in content[:64]) and decision_id in _decision_ids(name, content):
+    for resource_id, name, sha256 in session.execute(query).all():
+        ids = _ids_by_hash.get(sha256)
+        content = None
+        if ids is None:
+            content = session.scalar(select(Resource.content).where(Resource.id == resource_id))
+            ids = _remember_ids(sha256, _decision_ids(name, content))
+        if decision_id in ids:
+            if content is None:
+                content = session.scalar(select(Resource.content).where(Resource.id == resource_id))
             return name, content
     return None
+
+
+_ids_by_hash: dict[str, frozenset[str]] = {}  # sha256 of a DMN file's content -> its decision ids
+_IDS_KEPT = 4096  # past this many distinct DMN contents the memo starts over
+
+
+def _remember_ids(sha256: str, ids: set[str]) -> frozenset[str]:
+    if len(_ids_by_hash) >= _IDS_KEPT:
+        _ids_by_hash.clear()
+    found = _ids_by_hash[sha256] = frozenset(ids)
+    return found
 
 
 def _decision_ids(name: str, content: bytes) -> set[str]:

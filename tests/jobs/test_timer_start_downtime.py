@@ -13,12 +13,13 @@ from tests.api.test_timer_values import timer_start_diagram, upload
 from tests.conftest import run_jobs
 
 
-def test_an_overdue_cycle_fires_once_and_the_next_is_one_interval_from_now(admin_api, cafe):
+def test_an_overdue_cycle_fires_once_and_the_next_is_its_next_slot(admin_api, cafe):
     assert upload(admin_api, "burst.bpmn", timer_start_diagram("burst", "R/PT2S")).status_code == 201
+    due = datetime.now(timezone.utc) - timedelta(seconds=25)
     with cafe.db.transaction() as session:
         [job] = session.scalars(select(Job).where(Job.kind == "timer_start")).all()
-        session.execute(update(Job).where(Job.id == job.id)
-                        .values(due_at=datetime.now(timezone.utc) - timedelta(seconds=25)))
+        session.execute(update(Job).where(Job.id == job.id).values(due_at=due))
+    before = datetime.now(timezone.utc)
     run_jobs(cafe)
     now = datetime.now(timezone.utc)
     with cafe.db.transaction() as session:
@@ -26,7 +27,9 @@ def test_an_overdue_cycle_fires_once_and_the_next_is_one_interval_from_now(admin
                                  .where(ProcessInstance.definition_key == "burst"))
         [following] = session.scalars(select(Job).where(Job.kind == "timer_start")).all()
     assert started == 1
-    assert now < following.due_at <= now + timedelta(seconds=2)
+    # the first slot of the 2 s schedule (due + 2k s) not before the firing, not one interval from then
+    assert before <= following.due_at <= now + timedelta(seconds=2)
+    assert (following.due_at - due) % timedelta(seconds=2) == timedelta(0)
     assert following.payload["remaining"] == -1
 
 
