@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from bpmn.catch_events import start_through_event
 from bpmn.conditions import waits_for_condition
 from bpmn.forms import FormInvalid, validate_camunda
 from bpmn.runtime import Outcome, ProcessRun
@@ -57,11 +58,15 @@ def plan_start(
     business_key: str | None = None,
     user: str | None = None,
     timer_start: str | None = None,
+    started_by_event: str | None = None,
 ) -> PlannedStart:
     """Create an instance and run it until it waits, without the database: nobody else can touch
     an instance that does not exist yet, so the engine work needs no transaction.
 
-    `timer_start` names the timer start event that fired (the instance starts through it at once).
+    `timer_start` names the timer start event that fired (the instance starts through it at once);
+    `started_by_event`, the message or signal that starts the instance: it starts through the start
+    events that catch it only (not through a plain start event beside them), and waits there for
+    the caller to deliver it.
     """
     instance = ProcessInstance(
         id=new_id(),
@@ -74,8 +79,9 @@ def plan_start(
         started_at=datetime.now(timezone.utc),  # before the engine's steps, which the history lists after it
     )
     run = store.new_run(definition, variables or {})
-    through = timer_start or start_by_hand(run.workflow.spec)  # a timer-only process started by hand: at once
-    if through:
+    if started_by_event is not None:
+        start_through_event(run.workflow, started_by_event)
+    elif through := timer_start or start_by_hand(run.workflow.spec):  # a timer-only process by hand: at once
         fire_start_event(run.workflow, through)
     outcome = store.advance(run)
     return PlannedStart(definition, instance, run, outcome, store.dump(run), variables or {}, timer_start)
@@ -136,9 +142,10 @@ def start(
     business_key: str | None = None,
     user: str | None = None,
     timer_start: str | None = None,
+    started_by_event: str | None = None,
 ) -> tuple[ProcessInstance, Outcome]:
     """Create an instance and run it until it waits, in the caller's transaction."""
-    planned = plan_start(store, definition, variables, business_key, user, timer_start)
+    planned = plan_start(store, definition, variables, business_key, user, timer_start, started_by_event)
     return write_start(session, store, planned), planned.outcome
 
 

@@ -87,7 +87,7 @@ def _start(session: Session, store: InstanceStore, name: str, body, business_key
                 MessageStart.definition_id == definition.id, MessageStart.message_name == name,
                 MessageStart.kind == "message")).first() is None:
             continue  # an older version started with this message, the latest does not
-        instance, outcome = instances.start(session, store, definition, {}, business_key, None)
+        instance, outcome = instances.start(session, store, definition, {}, business_key, None, started_by_event=name)
         if any(w.name == name and w.kind == "message" for w in outcome.messages):
             _deliver(session, store, instance.id, name, body, sender)
         started = True

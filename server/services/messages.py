@@ -177,7 +177,7 @@ def _start_at_message(session: Session, store: InstanceStore, definition, msg: C
                       user: str) -> ProcessInstance:
     """A message start event waits for its message right after creation; deliver it there."""
     instance, outcome = instances.start(session, store, definition, dict(msg.variables or {}),
-                                        msg.business_key, user)
+                                        msg.business_key, user, started_by_event=msg.name)
     if any(w.name == msg.name for w in outcome.messages):
         return _write_delivery(session, store, _plan_delivery(session, store, instance.id, msg, user), user)
     return instance

@@ -79,7 +79,8 @@ def _start_by_signal(session: Session, store: InstanceStore, signal: Signal, use
                 MessageStart.definition_id == definition.id, MessageStart.message_name == signal.name,
                 MessageStart.kind == "signal")).first():
             continue  # an older version started with this signal, the latest does not
-        instance, outcome = instances.start(session, store, definition, dict(signal.variables or {}), None, user)
+        instance, outcome = instances.start(session, store, definition, dict(signal.variables or {}), None, user,
+                                            started_by_event=signal.name)
         if any(w.kind == "signal" and w.name == signal.name for w in outcome.messages):
             _deliver(session, store, instance.id, signal, user)
         started.append(Delivery(instance, started=True))

@@ -243,3 +243,22 @@ def test_a_start_by_hand_leaves_no_message_start_waiting(admin_api, cafe, first)
         waits = session.scalars(select(MessageWait).where(MessageWait.instance_id == started["id"])).all()
     assert waits == []
     assert completed(admin_api, started["id"]) == ["start"]
+
+
+@pytest.mark.parametrize("first", ["other", "plain"])
+@pytest.mark.parametrize("kind", ["message", "signal"])
+def test_a_message_or_signal_starts_through_its_own_start_event_only(admin_api, first, kind):
+    """Beside a plain start event, the instance a message or signal starts goes through the start
+    event that catches it (it started at the plain start event, or at both)."""
+    if kind == "message":
+        xml = two_starts("by_event", '<bpmn:messageEventDefinition messageRef="m_go"/>', first)
+    else:
+        xml = two_starts("by_event", '<bpmn:signalEventDefinition signalRef="s_go"/>', first).replace(
+            b"<bpmn:process", b'<bpmn:signal id="s_go" name="go"/>\n  <bpmn:process', 1)
+    assert upload(admin_api, "by_event.bpmn", xml).status_code == 201
+    response = admin_api.post(f"/api/v1/{kind}s", json={"name": "go", "variables": {"x": 1}})
+    assert response.status_code == 200, response.get_json()
+    [item] = [i for i in response.get_json()["items"] if i["started"]]
+    shown = get_instance(admin_api, item["instance_id"])
+    assert shown["status"] == "completed" and shown["variables"] == {"x": 1, "other_ran": True}, shown
+    assert "start" not in completed(admin_api, item["instance_id"])
