@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -38,19 +38,6 @@ class TimerStart:
     due: datetime
     interval: float | None = None  # seconds between cycle firings
     remaining: int = 0
-
-    def following(self, now: datetime | None = None) -> TimerStart | None:
-        """The firing after this one, for a cycle that has firings left.
-
-        One that would be overdue at `now` (the server was down) is due one interval from now:
-        the overdue firing that ran stands for all it missed, instead of a burst of instances
-        (R/PT1M after a day down would start some 1,440 at once)."""
-        if self.interval is None or self.remaining == 0:
-            return None
-        due = self.due + timedelta(seconds=self.interval)
-        if now is not None and due <= now:
-            due = now + timedelta(seconds=self.interval)
-        return TimerStart(self.bpmn_id, due, self.interval, self.remaining - 1 if self.remaining > 0 else -1)
 
 
 class TimerStartError(ValueError):
