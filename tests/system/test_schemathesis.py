@@ -39,9 +39,13 @@ def server(tmp_path_factory, request):
     database_url = None
     if os.environ.get("PROCESSCAFE_TEST_DB", "sqlite") == "postgresql":
         database_url = emptied(request.getfixturevalue("postgres_url"))
-    # live feed streams end after half a second, so a generated GET /feed/events does not hang
+    # live feed streams end after half a second, so a generated GET /feed/events does not hang;
+    # the generated requests with wrong Basic credentials would soon meet the sign-in limits (429,
+    # tests/api/test_authentication.py), where the check expects the 401 of wrong credentials
     process = ServerProcess(tmp_path_factory.mktemp("schemathesis") / "data", database_url,
-                            PROCESSCAFE_FEED_LIFETIME="0.5", PROCESSCAFE_FEED_HEARTBEAT="0.2").start()
+                            PROCESSCAFE_FEED_LIFETIME="0.5", PROCESSCAFE_FEED_HEARTBEAT="0.2",
+                            PROCESSCAFE_LOGIN_LIMIT="100000 per minute",
+                            PROCESSCAFE_LOGIN_ADDRESS_LIMIT="100000 per minute").start()
     yield process
     process.stop()
 
