@@ -5,17 +5,21 @@ no read-back, so find_published returns None and delivery is *at least once*; bu
 is derived from the post key, so a resend carries the same Message-ID (many mail systems drop such
 duplicates, and people's clients thread them together) plus an `X-ProcessCafe-Key` header.
 
-Settings: `{"host", "port", "starttls": bool, "ssl": bool, "from", "to": [..], "allow_private": bool,
-"timeout": seconds}`; credentials `{"username", "password"}` are optional. The only host ever
-contacted is `host`, and it must resolve to public addresses unless an admin set `allow_private`
-(in the settings, or on the GuardedSession handed in). smtplib does not log; its debug output
-(which would show the AUTH exchange) stays off.
+Settings: `{"host", "port", "starttls": bool, "ssl": bool, "from", "to": [..], "timeout": seconds}`;
+credentials `{"username", "password"}` are optional. The only host ever contacted is `host`, and it
+must resolve to public addresses unless an admin allowed private ones for the channel: only the
+channel's own flag counts, which arrives with the GuardedSession the server made for it (an
+`allow_private` key in the settings is ignored, as for every other kind). The name is looked up
+once, every address vetted, and the connection opened to one of those addresses, while STARTTLS
+and SMTPS verify the certificate for the name (no second lookup to rebind). smtplib does not log;
+its debug output (which would show the AUTH exchange) stays off.
 """
 
 from __future__ import annotations
 
 import hashlib
 import smtplib
+import socket
 import ssl
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -24,6 +28,7 @@ from typing import Any, ClassVar
 
 import requests
 
+from .addresses import AddressPolicy, AddressRefused, HostNotAllowed
 from .base import (
     DIRECT,
     MEDIA,
@@ -35,7 +40,7 @@ from .base import (
     Rejected,
     Transient,
 )
-from .http import is_private_address
+from .http import GuardedSession
 from .registry import register
 
 SUBJECT_LENGTH = 78
@@ -79,8 +84,8 @@ class EmailConnector:
             raise ValueError("an email channel needs at least one address in 'to'")
         if not isinstance(self.sender, str) or not all(isinstance(r, str) for r in self.recipients):
             raise ValueError("'from' and the addresses in 'to' must be text")
-        # allowed in the settings, or by the admin on the session the server made for this channel
-        self.allow_private = bool(settings.get("allow_private") or getattr(http, "allow_private", False))
+        # the channel's admin-set flag comes with its session; without one, nothing private is allowed
+        self.policy = http.policy if isinstance(http, GuardedSession) else AddressPolicy.of([self.host])
         self.timeout = float(settings.get("timeout", DEFAULT_TIMEOUT))
         self._username: str | None = credentials.get("username")
         self._password: str | None = credentials.get("password")
@@ -110,18 +115,18 @@ class EmailConnector:
         return msg
 
     def _connect(self) -> smtplib.SMTP:
-        if not self.allow_private and is_private_address(self.host):
-            raise Rejected(f"{self.host} resolves to a private address; an admin must allow it")
+        self.policy.check_name(self.host)  # early and readable; the connection checks the lookup it uses
         context = ssl.create_default_context()
-        if self.use_ssl:
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
-        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        if self.starttls:  # never fall back to plain text: no STARTTLS offered is an error
-            try:
+        smtp = _PinnedSMTPSSL(timeout=self.timeout, context=context) if self.use_ssl else \
+            _PinnedSMTP(timeout=self.timeout)
+        smtp.address_policy = self.policy
+        try:
+            smtp.connect(self.host, self.port)
+            if self.starttls and not self.use_ssl:  # never fall back to plain text: no STARTTLS offered is an error
                 smtp.starttls(context=context)
-            except BaseException:
-                smtp.close()
-                raise
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
 
     def publish(self, post: Post) -> PostRef:
@@ -131,6 +136,8 @@ class EmailConnector:
                 if self._username:
                     smtp.login(self._username, self._password or "")
                 refused = smtp.send_message(msg)
+        except (HostNotAllowed, AddressRefused) as err:
+            raise Rejected(str(err)) from None
         except smtplib.SMTPAuthenticationError as err:
             raise AuthFailed(f"{self.host} refused the login ({err.smtp_code})") from None
         except smtplib.SMTPRecipientsRefused as err:
@@ -158,6 +165,28 @@ class EmailConnector:
 
     def inbound(self, cursor: str | None) -> tuple[list[InboundPost], str | None]:
         return [], cursor
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    """Opens its socket to an address `address_policy` resolved and vetted. smtplib keeps the
+    name in `_host`, and STARTTLS and SMTPS verify the certificate against it."""
+
+    address_policy: AddressPolicy | None = None
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        if self.address_policy is None:
+            raise AddressRefused(f"no address policy for {host}")
+        error: OSError | None = None
+        for address in dict.fromkeys(str(info[4][0]) for info in self.address_policy.resolve(host, port)):
+            try:
+                return socket.create_connection((address, port), timeout, self.source_address)
+            except OSError as err:
+                error = err
+        raise error or OSError(f"{host} resolved to no address")
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL, _PinnedSMTP):
+    """SMTP_SSL wraps the socket `_PinnedSMTP._get_socket` opened (next in the MRO)."""
 
 
 def _text(reply: bytes | str) -> str:

@@ -2,82 +2,72 @@
 
 Every request is checked before it is sent: the host must be one of the channel's hosts, and
 its addresses must be public unless an admin allowed private ones for this channel (a local
-Mastodon, a test fake). This holds for every adapter mounted on the session, since the check
-runs in `Session.send`.
+Mastodon, a test fake). The check is made twice, and the second one is the one that counts:
+`Session.send` checks the URL early (a clear error before anything happens), and the connection
+itself resolves the name once, vets every address and connects to one of exactly those
+(`connectors.pinned_http`), so a name that answers differently a moment later (DNS rebinding)
+reaches nothing it may not. Requests go only through `GuardedAdapter`s bound to the session's
+policy, never through a proxy (a proxy would resolve the name where no check can see it).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
+import os
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import BaseAdapter
+
+from .addresses import AddressPolicy, HostNotAllowed, is_non_public, is_private_address
+from .pinned_http import GuardedAdapter
+
+__all__ = ["DEFAULT_TIMEOUT", "GuardedAdapter", "GuardedSession", "HostNotAllowed", "guarded_session",
+           "is_non_public", "is_private_address"]
 
 DEFAULT_TIMEOUT = 20
-
-
-class HostNotAllowed(requests.exceptions.InvalidURL):
-    """A connector tried to reach a host outside its channel's configuration."""
-
-
-NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known prefix: the last 32 bits are an IPv4 address
-
-
-def _embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address carries and leads to: IPv4-mapped (::ffff:a.b.c.d), 6to4
-    (2002:aabb:ccdd::) or NAT64 (64:ff9b::a.b.c.d)."""
-    if address.version != 6:
-        return None
-    if address.ipv4_mapped or address.sixtofour:
-        return address.ipv4_mapped or address.sixtofour
-    if address in NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-def is_non_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Not an address of the public internet: loopback, private, link-local, reserved, multicast,
-    unspecified, or any other range IANA marks as not global (100.64.0.0/10, shared by carriers
-    and used for cloud metadata services, is one), also when it hides in an IPv6 form."""
-    if (not address.is_global or address.is_private or address.is_loopback or address.is_link_local
-            or address.is_reserved or address.is_multicast or address.is_unspecified):
-        return True
-    embedded = _embedded_ipv4(address)
-    return embedded is not None and is_non_public(embedded)
-
-
-def is_private_address(host: str) -> bool:
-    """True if any address the host resolves to is not public (`is_non_public`).
-    ValueError for a name no lookup could take (`a..b`, a label over 63 characters)."""
-    try:
-        infos = socket.getaddrinfo(host.strip("[]"), None)  # "[::1]": an IPv6 literal as URLs write it
-    except socket.gaierror:
-        return False  # unresolvable: the request itself will fail
-    except UnicodeError as err:  # from the IDNA encoding of the name
-        raise ValueError(f"{host!r} is not a valid host name ({err})") from None
-    return any(is_non_public(ipaddress.ip_address(info[4][0].split("%", 1)[0])) for info in infos)
 
 
 class GuardedSession(requests.Session):
     def __init__(self, allowed_hosts: Iterable[str], allow_private: bool = False,
                  timeout: float = DEFAULT_TIMEOUT):
+        self.policy = AddressPolicy.of(allowed_hosts, allow_private)
         super().__init__()
-        self.allowed_hosts = {h.lower() for h in allowed_hosts}
-        self.allow_private = allow_private
+        # No proxies from the environment and no .netrc passwords for channel hosts; a CA bundle
+        # named the usual way (a local Mastodon with its own CA) is still honoured.
+        self.trust_env = False
+        self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self.mount("https://", GuardedAdapter())
+        self.mount("http://", GuardedAdapter())
         self.timeout = timeout
 
-    def check(self, url: str) -> None:
-        host = (urlsplit(url).hostname or "").lower()
-        if host not in self.allowed_hosts:
-            raise HostNotAllowed(f"{host or url!r} is not a host of this channel")
-        if not self.allow_private and is_private_address(host):
-            raise HostNotAllowed(f"{host} resolves to a private address; an admin must allow it")
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        return self.policy.allowed_hosts
 
-    def send(self, request, **kwargs):
-        self.check(request.url)
-        kwargs.setdefault("timeout", self.timeout)
+    @property
+    def allow_private(self) -> bool:
+        return self.policy.allow_private
+
+    def check(self, url: str) -> None:
+        self.policy.check_url(url)
+
+    def mount(self, prefix: str, adapter: BaseAdapter) -> None:
+        if isinstance(adapter, GuardedAdapter):
+            adapter.bind(self.policy)
+        super().mount(prefix, adapter)
+
+    def get_adapter(self, url: str) -> BaseAdapter:
+        """Only an adapter bound to this session's policy may send: any other would open its
+        connections without the address check."""
+        adapter = super().get_adapter(url)
+        if not isinstance(adapter, GuardedAdapter) or adapter.address_policy is not self.policy:
+            raise HostNotAllowed(f"{type(adapter).__name__} does not check addresses; mount a GuardedAdapter")
+        return adapter
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        self.check(request.url or "")
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().send(request, **kwargs)

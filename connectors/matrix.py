@@ -8,8 +8,9 @@ Why it looks the way it does:
   fresh client, bounded by `asyncio.wait_for`. nio retries 429s and timeouts forever by default,
   sleeping; here a 429 is never retried (it becomes RateLimited) and a timeout at most twice.
 - nio uses aiohttp, not the channel's GuardedSession, so the host rule is enforced here: the
-  homeserver URL goes through the session's `check` before each call, and so does every request
-  and redirect of the aiohttp session.
+  homeserver URL goes through the session's `check` before each call, and the aiohttp session
+  (`connectors.guarded_aiohttp`) checks every request and redirect and connects only to addresses
+  its channel's policy resolved and vetted.
 - nio *returns* errors (RoomSendError, ...) instead of raising; `_raise_for` maps them.
 - Idempotency is native: the event is sent with txnId = post key, and the homeserver answers a
   repeated txnId from the same device with the first event id (Synapse keeps them for hours).
@@ -34,7 +35,9 @@ from nio.responses import RoomEventRelationsResponse
 from yarl import URL
 
 from . import base
+from .addresses import AddressRefused
 from .base import InboundPost, MediaFile, Post, PostRef, Reaction, ReactionPage
+from .guarded_aiohttp import guarded_client_session
 from .http import GuardedSession, HostNotAllowed
 from .registry import register
 
@@ -90,8 +93,9 @@ class MatrixConnector:
         self.user_id: str = credentials["user_id"]
         self._device_id: str = credentials["device_id"]
         self._token: str = credentials["access_token"]
-        self.http = http if isinstance(http, GuardedSession) else GuardedSession(
-            self.hosts(settings, credentials), allow_private=bool(settings.get("allow_private")))
+        # Only the channel's own admin-set flag allows private addresses, and it comes with the
+        # session the server made for the channel; an `allow_private` key in the settings does not.
+        self.http = http if isinstance(http, GuardedSession) else GuardedSession(self.hosts(settings, credentials))
 
     @staticmethod
     def hosts(settings: dict[str, Any], credentials: dict[str, Any]) -> set[str]:
@@ -100,26 +104,13 @@ class MatrixConnector:
     def __repr__(self) -> str:  # never the token
         return f"<MatrixConnector {self.name} {self.user_id} {self.room_id}>"
 
-    def _guard_session(self) -> aiohttp.ClientSession:
-        async def on_start(_s: Any, _c: Any, params: aiohttp.TraceRequestStartParams) -> None:
-            self.http.check(str(params.url))
-
-        async def on_redirect(_s: Any, _c: Any, params: aiohttp.TraceRequestRedirectParams) -> None:
-            self.http.check(str(params.response.url.join(URL(params.response.headers.get("Location", "")))))
-
-        trace = aiohttp.TraceConfig()
-        trace.on_request_start.append(on_start)
-        trace.on_request_redirect.append(on_redirect)
-        return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=NIO_CONFIG.request_timeout),
-                                     trace_configs=[trace])
-
     def _call(self, work: Callable[[AsyncClient], Awaitable[T]]) -> T:
         """Run one unit of work with a fresh client on a fresh event loop (we are in a worker thread)."""
 
         async def main() -> T:
             client = AsyncClient(self.homeserver, self.user_id, device_id=self._device_id, config=NIO_CONFIG)
             client.restore_login(self.user_id, self._device_id, self._token)
-            client.client_session = self._guard_session()
+            client.client_session = guarded_client_session(self.http, NIO_CONFIG.request_timeout)
             try:
                 return await asyncio.wait_for(work(client), CALL_TIMEOUT)
             finally:
@@ -128,7 +119,7 @@ class MatrixConnector:
         try:
             self.http.check(self.homeserver)
             return asyncio.run(main())
-        except HostNotAllowed as err:
+        except (HostNotAllowed, AddressRefused) as err:
             raise base.Rejected(str(err)) from None
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             raise base.Transient(f"{self.homeserver}: {type(err).__name__}: {err}") from None

@@ -4,9 +4,19 @@ Images come from people we do not control (an upload step, a reply on a network)
 treated as hostile until proven otherwise: the format is decided by its first bytes (never by the
 file name), only four raster formats are opened, and only by their own Pillow plugin; the pixel
 count is limited before any pixel is decoded (decompression bombs); the file is fully decoded (a
-truncated file is refused, not half-shown); and it is re-encoded from pixels, so GPS position,
-camera serials, comments and every other piece of metadata are gone. EXIF orientation is applied
-first, because the orientation tag goes with the rest of the metadata.
+truncated file is refused, not half-shown: Pillow's LOAD_TRUNCATED_IMAGES must be off, and a PNG
+whose data ends before its last row, which Pillow fills with zeros silently, is refused by
+`png_data`); and it is re-encoded from pixels, so GPS position, camera serials, comments and every
+other piece of metadata are gone. EXIF orientation is applied first, because the orientation tag
+goes with the rest of the metadata.
+
+Memory: Pillow holds a decoded pixel in 4 bytes (1 for palette and grey images), and the check
+keeps one decoded copy of the image (of all frames of an animation) plus small thumbnails; a second
+full copy exists only for a moment where a conversion, rotation or the thumbnail's scaling needs
+one, and the encoders keep buffers of their own. Measured peaks per pixel of `max_pixels`: about
+9 bytes for JPEG and PNG (225 MB at the default of 25 million) and 19 for WebP (475 MB: libwebp
+decodes and encodes through full-size buffers of its own); count that for each upload that may be
+checked at the same time.
 """
 
 from __future__ import annotations
@@ -16,12 +26,13 @@ import io
 import re
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
 
 from .base import MediaFile
+from .png_data import short_png_data
 
 DEFAULT_MAX_BYTES = 15 * 1024 * 1024
-DEFAULT_MAX_PIXELS = 40_000_000  # counted over all frames of an animation
+DEFAULT_MAX_PIXELS = 25_000_000  # counted over all frames of an animation; a 24-megapixel photo fits
 THUMBNAIL_SIZE = 320
 
 # Pillow format name -> (content type, extension). MPO is how Pillow names a camera JPEG with a second
@@ -81,13 +92,20 @@ def check_image(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES,
         if head.startswith(b"<") or b"<svg" in head:
             raise ImageRejected("SVG, XML and HTML files are not accepted; send a JPEG, PNG, WebP or GIF image")
         raise ImageRejected("not a JPEG, PNG, WebP or GIF image")
+    if ImageFile.LOAD_TRUNCATED_IMAGES:  # some code in this process turned it on: nothing can be checked
+        raise ImageRejected("images cannot be checked here (Pillow's LOAD_TRUNCATED_IMAGES is on); "
+                            "tell the administrator")
     try:
-        with Image.open(io.BytesIO(data), formats=[fmt]) as im:
-            _check_pixels(im.width, im.height, max_pixels)
-            frames, durations = _decode_frames(im, fmt, max_pixels)
-            fmt = "JPEG" if im.format == "MPO" else im.format
-            icc = im.info.get("icc_profile") if keep_icc else None
-            loop = im.info.get("loop", 0)
+        # Not a `with` block: closing would free the decoded pixels a single-frame image keeps using.
+        # The bytes are in memory, so there is no file to close.
+        im = Image.open(io.BytesIO(data), formats=[fmt])
+        _check_pixels(im.width, im.height, max_pixels)
+        if fmt == "PNG" and (short := short_png_data(data)):
+            raise ImageRejected(f"the PNG file is truncated or corrupt: {short}")
+        icc = im.info.get("icc_profile") if keep_icc else None
+        loop = im.info.get("loop", 0)
+        frames, durations = _decode_frames(im, fmt, max_pixels)
+        fmt = "JPEG" if im.format == "MPO" else im.format
     except ImageRejected:
         raise
     except _DECODE_ERRORS as err:
@@ -114,13 +132,21 @@ def _decode_frames(im: Image.Image, fmt: str, max_pixels: int) -> tuple[list[Ima
     """Decode every frame (one for JPEG), oriented, with no metadata left in `info`.
 
     Frames are decoded one at a time and counted against the pixel budget as we go, so a small GIF
-    with ten thousand frames stops early instead of using a CPU minute and gigabytes.
+    with ten thousand frames stops early instead of using a CPU minute and gigabytes. A single
+    frame is used as decoded (rotated in place), with no copy; an animation's frames are copies,
+    since the next frame is decoded into the same image.
     """
+    if fmt == "JPEG" or getattr(im, "n_frames", 1) == 1:
+        im.load()  # raises on truncated data
+        durations = [int(im.info.get("duration", 0) or 0)]
+        ImageOps.exif_transpose(im, in_place=True)
+        transparency = im.info.get("transparency")
+        im.info = {} if transparency is None else {"transparency": transparency}
+        return [im], durations
     frames: list[Image.Image] = []
-    durations: list[int] = []
+    durations = []
     budget = max_pixels
-    sequence = [im] if fmt == "JPEG" else ImageSequence.Iterator(im)
-    for frame in sequence:
+    for frame in ImageSequence.Iterator(im):
         budget -= frame.width * frame.height
         if budget < 0:
             raise ImageRejected(f"the animation has too many pixels over all its frames (the limit is {max_pixels})")
@@ -155,8 +181,14 @@ def _encode(frames: list[Image.Image], durations: list[int], fmt: str, icc: byte
 def _thumbnail(frame: Image.Image) -> tuple[bytes, str]:
     """A small preview for task lists: PNG when the image has transparency, JPEG otherwise."""
     has_alpha = frame.mode in ("RGBA", "LA", "PA") or "transparency" in frame.info
-    small = frame.convert("RGBA" if has_alpha else "RGB")
-    small.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+    # Scaled down before the conversion where the mode allows (palette and other modes are converted
+    # first), so that at most one full-size copy is made on the way.
+    small = frame if frame.mode in ("RGB", "RGBA", "L", "LA") else frame.convert("RGBA" if has_alpha else "RGB")
+    scale = THUMBNAIL_SIZE / max(small.width, small.height)
+    if scale < 1:
+        size = (max(1, round(small.width * scale)), max(1, round(small.height * scale)))
+        small = small.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    small = small.convert("RGBA" if has_alpha else "RGB")
     out = io.BytesIO()
     if has_alpha:
         small.save(out, format="PNG", optimize=True)

@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 
 import requests
 import tweepy
-from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth1
 
 from . import base
@@ -44,6 +43,7 @@ from .base import (
     Rejected,
     Transient,
 )
+from .http import GuardedAdapter
 from .registry import register
 
 API_HOSTS = ("api.twitter.com", "api.x.com")
@@ -77,12 +77,14 @@ def carries_marker(post: Post, tweet: Any) -> bool:
     return bool(post.link) and not any(c in tweet.text for c in _INVISIBLE) and post.link in urls
 
 
-class GatewayAdapter(HTTPAdapter):
+class GatewayAdapter(GuardedAdapter):
     """Sends requests for X's hosts to an X-compatible gateway (setting `api_base`).
 
     tweepy cannot be pointed at another host, so the request is re-addressed on the way out; the
     signed URL travels in X-Original-URL, which the gateway needs to check the OAuth1 signature.
-    The GuardedSession has already checked the original host when this runs.
+    The GuardedSession has checked the original host when this runs; the gateway's URL is checked
+    here, at every request like any other (`GuardedAdapter.send`: one of the channel's hosts, and
+    connected to on vetted addresses only), not just when the channel was saved.
     """
 
     def __init__(self, base_url: str):

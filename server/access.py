@@ -192,6 +192,13 @@ def check_token_for(principal: Principal, username: str) -> None:
         raise Forbidden("only administrators may create tokens for others")
 
 
+def require_self_or_admin(principal: Principal, username: str, action: str) -> None:
+    """A user's own account (their details, password, tokens) is theirs and the admins' to manage.
+    Checked before the user is looked up, so the answer does not tell whether `username` exists."""
+    if username != principal.name and not principal.is_admin:
+        raise Forbidden(f"only administrators may {action} of other users")
+
+
 def is_listed(principal: Principal, names: Iterable[str]) -> bool:
     """The caller, or one of their groups, is among `names` (users and groups, case-insensitive)."""
     listed = {n.casefold() for n in names}

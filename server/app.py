@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db = Database(settings.database_url)
     store = InstanceStore(SpecCache(), EngineSettings(settings.script_time_limit, settings.step_budget))
     vault = Vault.from_environment(Path(settings.data_dir))
-    media = FileMediaStore(Path(settings.data_dir) / "media")
+    media = FileMediaStore(Path(settings.data_dir) / "media", max_pixels=settings.max_image_pixels)
     runner = JobRunner(db, store, vault, media, public_url=settings.public_url,
                        poll_interval=settings.job_poll_interval)
     service_calls.register_dispatcher("social.", outbox.dispatch)

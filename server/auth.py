@@ -14,7 +14,8 @@ past a limit the API and /engine-rest answer 429 with Retry-After before any pas
 so Basic auth is no way around the sign-in limits for guessing passwords, nor a way to make the
 server spend Argon2 time without end. Tokens are
 remembered for half a minute for the same reason: a changed group membership or a disabled
-user takes effect within that time in every server process.
+user takes effect within that time in every server process. The process that makes such a change
+forgets what it remembers of that user at once (`forget_logins_of`), also a lookup still under way.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ _SESSION_CACHE_SECONDS = 30
 SESSION_USER = "user"
 SESSION_FINGERPRINT = "pw"
 _basic_lock = threading.Lock()
+_forgotten = [0]  # how often remembered logins were forgotten; a lookup begun before is not remembered
+
+
+def _lookup_started() -> int:
+    return _forgotten[0]
 
 
 def _cached(cache: dict, key: str) -> Principal | None:
@@ -53,8 +59,12 @@ def _cached(cache: dict, key: str) -> Principal | None:
         return hit[1] if hit and hit[0] > time.monotonic() else None
 
 
-def _remember(cache: dict, key: str, principal: Principal, seconds: float) -> None:
+def _remember(cache: dict, key: str, principal: Principal, seconds: float, started: int) -> None:
+    """Keep a login for `seconds`, unless logins were forgotten since its lookup `started`: what it
+    read may be what was just changed (a token revoked, a user deactivated)."""
     with _basic_lock:
+        if started != _forgotten[0]:
+            return
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
         cache[key] = (time.monotonic() + seconds, principal)
@@ -107,11 +117,12 @@ def _from_basic(value: str) -> Principal | None:
         return principal
     failed_logins = _failed_logins()
     failed_logins.check(username)  # before Argon2: a blocked guesser costs no hashing
+    started = _lookup_started()
     with cafe().db.read() as session:
         user = identity.check_password(session, username, password)
         principal = identity.principal_of(user) if user else None
     if principal:
-        _remember(_basic_cache, key, principal, _BASIC_CACHE_SECONDS)
+        _remember(_basic_cache, key, principal, _BASIC_CACHE_SECONDS, started)
     else:
         failed_logins.failed(username)
     return principal
@@ -122,10 +133,11 @@ def _from_bearer(token: str) -> Principal | None:
     principal = _cached(_token_cache, key)
     if principal is not None:
         return principal
+    started = _lookup_started()
     with cafe().db.read() as session:
         principal = identity.principal_for_token(session, token.strip())
     if principal:
-        _remember(_token_cache, key, principal, _TOKEN_CACHE_SECONDS)
+        _remember(_token_cache, key, principal, _TOKEN_CACHE_SECONDS, started)
     return principal
 
 
@@ -153,9 +165,34 @@ def current_principal() -> Principal:
 
 def forget_cached_logins() -> None:
     with _basic_lock:
+        _forgotten[0] += 1
         _basic_cache.clear()
         _token_cache.clear()
         _session_cache.clear()
+
+
+def forget_logins_of(username: str) -> None:
+    """Forget this process's remembered tokens, Basic logins and browser sessions of `username`,
+    after a change to them has committed (deactivated, password or groups changed, a token
+    revoked), so it holds at once here; other processes see it when theirs expire."""
+    with _basic_lock:
+        _forgotten[0] += 1
+        for cache in (_basic_cache, _token_cache, _session_cache):
+            for key in [key for key, (_, principal) in cache.items() if principal.name == username]:
+                del cache[key]
+
+
+def check_current_password(username: str, password: str) -> bool:
+    """Whether `password` is `username`'s, counted like a Basic login: a wrong one counts against
+    the sign-in limits and past them this raises 429, so a stolen token cannot be used to guess
+    its owner's password without end."""
+    failed_logins = _failed_logins()
+    failed_logins.check(username)
+    with cafe().db.read() as session:
+        right = identity.check_password(session, username, password) is not None
+    if not right:
+        failed_logins.failed(username)
+    return right
 
 
 def _password_fingerprint(password_hash: str | None) -> str:
@@ -188,12 +225,13 @@ def session_principal() -> Principal | None:
         key = f"{username}|{fingerprint}"
         principal = _cached(_session_cache, key)
         if principal is None:
+            started = _lookup_started()
             with cafe().db.read() as db_session:
                 user = identity.find_user(db_session, username)
                 if user and user.active and _password_fingerprint(user.password_hash) == fingerprint:
                     principal = identity.principal_of(user)
             if principal:
-                _remember(_session_cache, key, principal, _SESSION_CACHE_SECONDS)
+                _remember(_session_cache, key, principal, _SESSION_CACHE_SECONDS, started)
     g.web_principal = principal
     return principal
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -176,6 +177,54 @@ def user_add(username: str, password: str, admin: bool, groups: tuple[str, ...])
     click.echo(f"user {username} created")
 
 
+@user.command("list")
+def user_list() -> None:
+    """Every user: name, state, role and groups."""
+    app = _app()
+    with _cafe(app).db.read() as session:
+        for row in identity.list_users(session):
+            state = "active" if row.active else "deactivated"
+            role = "admin" if row.is_admin else "user"
+            click.echo(f"{row.username}\t{state}\t{role}\t{','.join(row.group_names)}")
+
+
+@user.command("deactivate")
+@click.argument("username")
+def user_deactivate(username: str) -> None:
+    """Lock USERNAME out: password and tokens stop working (running servers: within a minute)."""
+    app = _app()
+    with _cafe(app).db.transaction() as session:
+        identity.set_active(session, username, False)
+    click.echo(f"user {username} deactivated")
+
+
+@user.command("activate")
+@click.argument("username")
+def user_activate(username: str) -> None:
+    """Let USERNAME sign in again, with their password and tokens."""
+    app = _app()
+    with _cafe(app).db.transaction() as session:
+        identity.set_active(session, username, True)
+    click.echo(f"user {username} activated")
+
+
+@user.command("password")
+@click.argument("username")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def user_password(username: str, from_stdin: bool) -> None:
+    """Set USERNAME's password: asked for twice, read from standard input (--stdin) or taken from
+    PROCESSCAFE_NEW_PASSWORD, so that scripts keep it out of the command line."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = os.environ.get("PROCESSCAFE_NEW_PASSWORD") or click.prompt(
+            "New password", hide_input=True, confirmation_prompt=True)
+    app = _app()
+    with _cafe(app).db.transaction() as session:
+        identity.set_password(session, username, password)
+    click.echo(f"password of {username} changed")
+
+
 @main.group()
 def channel() -> None:
     """Social channels (credentials are stored encrypted and never shown)."""
@@ -224,8 +273,38 @@ def token() -> None:
 @token.command("create")
 @click.argument("username")
 @click.option("--name", default="cli", show_default=True)
-def token_create(username: str, name: str) -> None:
-    """Create an API token for USERNAME and print it (it is shown only once)."""
+@click.option("--expires-in-days", type=click.IntRange(1), help="Days it works (default: PROCESSCAFE_TOKEN_DAYS).")
+@click.option("--never-expires", is_flag=True, help="No expiry (unless PROCESSCAFE_TOKEN_MAX_DAYS is set).")
+def token_create(username: str, name: str, expires_in_days: int | None, never_expires: bool) -> None:
+    """Create an API token for USERNAME and print it (it is shown only once; its expiry goes to
+    standard error, so `TOKEN=$(processcafe token create NAME)` takes the token alone)."""
+    if expires_in_days and never_expires:
+        raise click.UsageError("give --expires-in-days or --never-expires, not both")
+    app = _app()
+    settings = _cafe(app).settings
+    days = None if never_expires else expires_in_days or settings.token_days or None
+    expires_at = identity.token_expiry(days, settings.token_max_days)
+    with _cafe(app).db.transaction() as session:
+        click.echo(identity.create_token(session, identity.get_user(session, username), name, expires_at))
+    click.echo(f"expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else "never expires", err=True)
+
+
+@token.command("list")
+@click.argument("username")
+def token_list(username: str) -> None:
+    """USERNAME's tokens: id, name, created, expires (never the token itself)."""
+    app = _app()
+    with _cafe(app).db.read() as session:
+        for row in identity.tokens_of(session, username):
+            expires = f"{row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at else "never"
+            click.echo(f"{row.id}\t{row.name}\t{row.created_at:%Y-%m-%d %H:%M}\t{expires}")
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """Delete token TOKEN_ID (see `token list`): it stops working (running servers: within half a minute)."""
     app = _app()
     with _cafe(app).db.transaction() as session:
-        click.echo(identity.create_token(session, identity.get_user(session, username), name))
+        row = identity.revoke_token(session, token_id)
+        click.echo(f"token {row.id} ({row.name}) of {row.user.username} revoked")

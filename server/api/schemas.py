@@ -260,36 +260,3 @@ class MessageResult(Lenient):
 class MessageResults(Lenient):
     items = fields.List(fields.Nested(MessageResult))
 
-
-class UserSchema(Lenient):
-    username = fields.String()
-    display_name = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    is_admin = fields.Boolean()
-    active = fields.Boolean()
-    groups = fields.List(fields.String(), attribute="group_names")
-
-
-class NewUser(Strict):
-    username = fields.String(required=True, validate=validate.Length(1, 120))
-    password = fields.String(load_default=None, allow_none=True, load_only=True, validate=validate.Length(1, 1024))
-    display_name = fields.String(allow_none=True, validate=validate.Length(max=200))
-    email = fields.Email(allow_none=True, validate=validate.Length(max=320))
-    is_admin = fields.Boolean(load_default=False)
-    groups = fields.List(fields.String(validate=validate.Length(1, 120)), load_default=list,
-                         validate=validate.Length(max=100))
-
-
-class UserList(Lenient):
-    items = fields.List(fields.Nested(UserSchema))
-
-
-class NewToken(Strict):
-    name = fields.String(load_default="api", validate=validate.Length(1, 120))
-    username = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 120))
-
-
-class TokenSchema(Lenient):
-    token = fields.String()
-    name = fields.String()
-    username = fields.String()

@@ -36,7 +36,7 @@ from .outbox import queue_post
 def store_image(session: Session, media: MediaStore, data: bytes, filename: str, user: str | None,
                 instance_id: str | None = None) -> Media:
     try:
-        checked = check_image(data, filename or "image")
+        checked = check_image(data, filename or "image", max_pixels=media.max_pixels)
     except ImageRejected as err:
         raise Invalid(f"the file was refused: {err}") from None
     media.put(checked.sha256, checked.content)

@@ -1,7 +1,9 @@
 """Where checked images live: a small storage interface, the filesystem under the data folder by default.
 
 Content-addressed: an image is stored under its SHA-256, so the same photo uploaded twice is
-stored once and a stored file can never be swapped for another behind the same id.
+stored once and a stored file can never be swapped for another behind the same id. A store also
+says how many pixels an image it takes may have (`max_pixels`, PROCESSCAFE_MAX_IMAGE_PIXELS): the
+limit that bounds the memory checking one upload needs (see `connectors.media`).
 """
 
 from __future__ import annotations
@@ -12,17 +14,24 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from connectors.media import DEFAULT_MAX_PIXELS
+
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
 
 class MediaStore(Protocol):
+    max_pixels: int
+
     def put(self, key: str, content: bytes, variant: str = "original") -> None: ...
     def get(self, key: str, variant: str = "original") -> bytes | None: ...
 
 
 class FileMediaStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, max_pixels: int = DEFAULT_MAX_PIXELS):
+        if max_pixels < 1:
+            raise ValueError("PROCESSCAFE_MAX_IMAGE_PIXELS must be a positive number of pixels")
         self.root = Path(root)
+        self.max_pixels = max_pixels
 
     def _path(self, key: str, variant: str) -> Path:
         if not _KEY.match(key) or variant not in ("original", "thumbnail"):

@@ -32,6 +32,7 @@ from server.app import create_app
 from server.auth import forget_cached_logins
 from server.config import Settings
 from server.migrations import upgrade
+from server.services import identity
 from server.social import images
 from tests.api.engine_support import diagram
 from tests.conftest import Api, emptied, make_user, run_jobs
@@ -39,6 +40,7 @@ from tests.conftest import Api, emptied, make_user, run_jobs
 ROLES = ("anon", "user", "starter", "candidate", "assignee", "admin")
 USERS = {"user": ("uma", ()), "starter": ("stan", ()), "candidate": ("cara", ("reviewers",)),
          "assignee": ("asa", ()), "admin": ("root", ("admins",))}
+VICTIM = "vic"  # deactivated and moved between groups by the admin rows
 
 ACCESS = {
     # public documents
@@ -84,6 +86,17 @@ ACCESS = {
     ("GET", "/api/v1/users"): "401 403 403 403 403 200",
     ("POST", "/api/v1/users"): "401 403 403 403 403 201",
     ("POST", "/api/v1/tokens"): "401 201 201 201 201 201",
+    # one's own account (uma's: the "user" role's) is theirs and the admins' to read and manage
+    ("GET", "/api/v1/users/<username>"): "401 200 403 403 403 200",
+    ("PUT", "/api/v1/users/<username>/password"): "401 204 403 403 403 204",
+    ("GET", "/api/v1/users/<username>/tokens"): "401 200 403 403 403 200",
+    ("DELETE", "/api/v1/users/<username>/tokens/<token_id>"): "401 204 403 403 403 204",
+    # locking people out and group membership (of "vic", nobody's role): admins only
+    ("POST", "/api/v1/users/<username>/deactivate"): "401 403 403 403 403 200",
+    ("POST", "/api/v1/users/<username>/activate"): "401 403 403 403 403 200",
+    ("GET", "/api/v1/groups"): "401 403 403 403 403 200",
+    ("PUT", "/api/v1/groups/<group>/members/<username>"): "401 403 403 403 403 200",
+    ("DELETE", "/api/v1/groups/<group>/members/<username>"): "401 403 403 403 403 204",
     # channels: listed for everybody, configured by admins
     ("GET", "/api/v1/channels"): "401 200 200 200 200 200",
     ("POST", "/api/v1/channels"): "401 403 403 403 403 201",
@@ -131,6 +144,7 @@ class World:
     item: int
     media: str
     channel: str
+    token: int
 
 
 class Matrix:
@@ -145,6 +159,7 @@ class Matrix:
             self.clients[role] = Api(app.test_client(), make_user(self.cafe, name, admin=role == "admin",
                                                                   groups=groups))
         self.admin = self.clients["admin"]
+        make_user(self.cafe, VICTIM)
         deployed = self.admin.deploy(diagram("access_matrix.bpmn")).get_json()
         self.deployment, self.definition = deployed["id"], deployed["definitions"][0]["id"]
         self.counter = itertools.count()
@@ -169,8 +184,10 @@ class Matrix:
             "name": channel, "kind": "mastodon", "settings": {"base_url": "https://mastodon.example"},
             "credentials": {"access_token": "t"}})
         assert made.status_code == 201, made.get_json()
+        with self.cafe.db.transaction() as session:  # a token of uma's to revoke
+            token, _ = identity.issue_token(session, identity.get_user(session, USERS["user"][0]), f"t{case}")
         return World(started["id"], tasks["Task_work"], tasks["Task_review"], tasks["Task_photo"], review,
-                     item["id"], media, channel)
+                     item["id"], media, channel, token.id)
 
 
 def path_for(rule: str, world: World, matrix: Matrix) -> str:
@@ -178,6 +195,8 @@ def path_for(rule: str, world: World, matrix: Matrix) -> str:
         "instance_id": world.instance, "review_id": world.review, "item_id": world.item, "media_id": world.media,
         "deployment_id": matrix.deployment, "definition_id": matrix.definition, "name": world.channel,
         "stream": f"instance:{world.instance}", "path:filename": "swagger-ui.css",
+        "username": VICTIM if "/deactivate" in rule or "/activate" in rule or "/groups/" in rule else USERS["user"][0],
+        "group": "matrix-group", "token_id": world.token,
         "task_id": {"/api/v1/tasks/<task_id>/image": world.photo_task,
                     "/api/v1/tasks/<task_id>/review": world.review_task}.get(rule, world.task),
     }
@@ -208,6 +227,8 @@ def request_for(method: str, rule: str, world: World) -> dict:
         ("POST", "/api/v1/signals"): {"json": {"name": "nobody-waits", "instance_id": world.instance}},
         ("POST", "/api/v1/users"): {"json": {"username": f"new-{uuid.uuid4().hex[:8]}"}},
         ("POST", "/api/v1/tokens"): {"json": {"name": "matrix"}},
+        ("PUT", "/api/v1/users/<username>/password"): {"json": {"current_password": "password-uma",
+                                                                "password": "password-uma"}},
         ("POST", "/api/v1/channels"): {"json": {"name": f"new-{uuid.uuid4().hex[:8]}", "kind": "webhook",
                                                 "credentials": {"url": "https://hooks.example/x"}}},
         ("PATCH", "/api/v1/channels/<name>"): {"json": {"enabled": False}},

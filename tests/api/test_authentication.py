@@ -16,7 +16,7 @@ PUBLIC = {"/api/v1/openapi.json", "/feeds/{stream}.atom"}
 # values that fail the path checks (server/api/limits.py) or name nothing
 BAD_IDS = {"instance_id": "not-a-uuid", "task_id": "x", "review_id": "1", "deployment_id": "y",
            "media_id": "z", "item_id": "99999999999999999999", "definition_id": "nope:1", "name": "nope",
-           "stream": "nonsense"}
+           "stream": "nonsense", "username": "nobody", "token_id": "x", "group": "nogroup"}
 
 
 def operations(client):

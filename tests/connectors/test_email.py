@@ -14,13 +14,15 @@ from connectors.base import AuthFailed, MediaFile, Post, Rejected, Transient
 from connectors.email import EmailConnector, message_id
 from connectors.http import guarded_session
 from connectors.registry import connector_class
+from tests.connectors.rebinding import PUBLIC, ChangingDNS, refuse_public_connections
 from tests.fakes.smtp import SmtpRecorder, smtp_server
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 POST = Post(key="inst-7:review_scan:0", text="Please check the scan of invoice 42\nSecond line",
             media=(MediaFile(PNG, "image/png", "scan.png", "the scan"),), link="https://cafe.example/t/9")
 SETTINGS = {"port": 0, "starttls": False, "from": "cafe@cafe.example", "to": ["ann@example.org", "bob@example.org"],
-            "allow_private": True, "timeout": 5}
+            "timeout": 5}
+LOCAL = guarded_session(["127.0.0.1"], allow_private=True)  # what the server makes for a channel an admin allowed
 
 
 @pytest.fixture
@@ -32,9 +34,9 @@ def smtp():
     controller.stop()
 
 
-def connector(smtp, credentials=None, **settings):
+def connector(smtp, credentials=None, http=LOCAL, **settings):
     return EmailConnector("mail", {**SETTINGS, "host": "127.0.0.1", "port": smtp.port, **settings},
-                          credentials or {})
+                          credentials or {}, http)
 
 
 def test_registered_with_media_and_direct():
@@ -101,7 +103,18 @@ def test_smtp_replies(smtp, where, reply, error):
 
 def test_private_host_refused_unless_allowed(smtp):
     with pytest.raises(Rejected, match="private address"):
-        connector(smtp, allow_private=False).publish(POST)
+        connector(smtp, http=guarded_session(["127.0.0.1"])).publish(POST)
+    with pytest.raises(Rejected, match="private address"):
+        connector(smtp, http=None).publish(POST)
+    assert smtp.delivered == []
+
+
+@pytest.mark.parametrize("http", [guarded_session(["127.0.0.1"]), None], ids=["channel-not-allowed", "no-session"])
+def test_allow_private_in_the_settings_allows_nothing(smtp, http):
+    """Only the channel's own admin-set flag (it comes with the session) allows private addresses;
+    an `allow_private` key among the settings, which whoever edits settings can write, does not."""
+    with pytest.raises(Rejected, match="private address"):
+        connector(smtp, http=http, allow_private=True).publish(POST)
     assert smtp.delivered == []
 
 
@@ -133,7 +146,7 @@ def _bad_server(greet: bool):
 def test_disconnects_and_timeouts_are_transient(greet):
     listener, held = _bad_server(greet)
     mail = EmailConnector("mail", {**SETTINGS, "host": "127.0.0.1", "port": listener.getsockname()[1],
-                                   "timeout": 0.5}, {})
+                                   "timeout": 0.5}, {}, LOCAL)
     with pytest.raises(Transient):
         mail.publish(POST)
     for sock in [listener, *held]:
@@ -146,10 +159,36 @@ def test_connection_refused_is_transient():
     port = sock.getsockname()[1]
     sock.close()
     with pytest.raises(Transient):
-        EmailConnector("mail", {**SETTINGS, "host": "127.0.0.1", "port": port}, {}).publish(POST)
+        EmailConnector("mail", {**SETTINGS, "host": "127.0.0.1", "port": port}, {}, LOCAL).publish(POST)
 
 
 def test_private_allowed_by_the_channel_session(smtp):
     settings = {**SETTINGS, "host": "127.0.0.1", "port": smtp.port, "allow_private": False}
     EmailConnector("mail", settings, {}, guarded_session(["127.0.0.1"], allow_private=True)).publish(POST)
     assert len(smtp.delivered) == 1
+
+
+def test_the_smtp_connection_goes_only_to_an_address_that_was_vetted(smtp, monkeypatch):
+    """DNS rebinding: the name answers a public address to the check and 127.0.0.1 to the lookup
+    the connection makes; smtplib must not connect to the second unvetted."""
+    dns = ChangingDNS({"mail.test": [PUBLIC, "127.0.0.1"]})
+    monkeypatch.setattr("socket.getaddrinfo", dns)
+    refuse_public_connections(monkeypatch)
+    mail = EmailConnector("mail", {**SETTINGS, "host": "mail.test", "port": smtp.port}, {},
+                          guarded_session(["mail.test"]))
+    with pytest.raises(Rejected, match=r"private address \(127\.0\.0\.1\)"):
+        mail.publish(POST)
+    assert smtp.delivered == []
+    assert dns.of("mail.test") == [PUBLIC, "127.0.0.1"]
+
+
+def test_a_host_name_is_looked_up_and_mail_sent_to_its_address(smtp, monkeypatch):
+    """With private addresses allowed, no early check is needed: one lookup, and the connection
+    goes to its answer (smtplib keeps the name for STARTTLS and SMTPS certificate checks)."""
+    dns = ChangingDNS({"mail.test": ["127.0.0.1", "127.0.0.2"]})  # nothing listens on 127.0.0.2
+    monkeypatch.setattr("socket.getaddrinfo", dns)
+    mail = EmailConnector("mail", {**SETTINGS, "host": "mail.test", "port": smtp.port}, {},
+                          guarded_session(["mail.test"], allow_private=True))
+    mail.publish(POST)
+    assert len(smtp.delivered) == 1
+    assert dns.of("mail.test") == ["127.0.0.1"]

@@ -36,7 +36,8 @@ def fake():
 
 
 def connect(fake: FakeX, hosts: list[str] | None = None, credentials: dict | None = None) -> XConnector:
-    http = GuardedSession(hosts if hosts is not None else XConnector.hosts({}))
+    http = GuardedSession([*(hosts if hosts is not None else XConnector.hosts({})), "127.0.0.1"],
+                          allow_private=True)  # the fake's host
     RewriteAdapter.mount_on(http, fake.base_url)
     return XConnector("x", {"username": "cafe"}, credentials or CREDENTIALS, http)
 
@@ -262,7 +263,7 @@ def test_unreachable_server_is_transient(fake):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
-    http = GuardedSession(XConnector.hosts({}))
+    http = GuardedSession([*XConnector.hosts({}), "127.0.0.1"], allow_private=True)
     RewriteAdapter.mount_on(http, closed)
     with pytest.raises(Transient):
         XConnector("x", {}, CREDENTIALS, http).inbound(None)

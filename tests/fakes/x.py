@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 from flask import abort, jsonify, make_response, request
 from oauthlib.oauth1.rfc5849 import signature, utils
-from requests.adapters import HTTPAdapter
 
+from connectors.http import GuardedAdapter
 from tests.fakes.server import FakeService
 
 _URL = re.compile(r"https?://[^\s]+")
@@ -32,8 +32,10 @@ _INVALID = {"title": "Invalid Request", "detail": "One or more parameters to you
             "type": "https://api.twitter.com/2/problems/invalid-request"}
 
 
-class RewriteAdapter(HTTPAdapter):
-    """Send requests for X's hosts to the fake, keeping the signed URL in X-Original-URL."""
+class RewriteAdapter(GuardedAdapter):
+    """Send requests for X's hosts to the fake, keeping the signed URL in X-Original-URL. A
+    GuardedAdapter (the only kind a GuardedSession sends through): the fake's host must be one of
+    the session's hosts, and private addresses allowed."""
 
     def __init__(self, base_url: str):
         super().__init__()
