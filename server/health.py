@@ -14,6 +14,7 @@ import logging
 from flask import Flask, jsonify
 from sqlalchemy import text
 
+from .jobs.broker import transport_options
 from .migrations import is_current
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ def broker_check(broker_url: str, timeout: float = 2.0) -> str:
     from kombu import Connection  # only the scaled-out mode needs kombu at all
 
     try:
-        with Connection(broker_url, connect_timeout=timeout) as conn:
+        with Connection(broker_url, connect_timeout=timeout,
+                        transport_options=transport_options(broker_url, timeout)) as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
     except Exception as err:
         log.warning("readiness: broker unreachable: %s", type(err).__name__)

@@ -21,6 +21,7 @@ from datetime import datetime
 from celery import Celery, signals
 
 from ..config import Settings
+from .broker import transport_options
 from .dispatch import Dispatcher, Sweeper
 from .execution import claim_and_run
 
@@ -40,9 +41,12 @@ def make_celery(broker_url: str, queue: str) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a worker outlives a broker outage of any length
         broker_connection_timeout=3,
-        # a sender must not hang on a broker that is away: the sweeper sends again later
-        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2,
+        broker_transport_options=transport_options(broker_url),
+        # a sender must not hang on a broker that is away: one retry on a fresh connection (the
+        # pooled one may predate a broker restart), then the sweeper sends it later
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                                    "interval_max": 0.5},
         worker_hijack_root_logger=False,
         worker_send_task_events=False,

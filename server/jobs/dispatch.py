@@ -13,6 +13,11 @@ only carries wake-up calls, and losing one delays a job but never loses it.
   costs at most a few duplicate messages per job instead of a flood (SpiffArena's Redis held two
   million entries).
 
+When the broker is away, a failed send pauses sending in that process for `BROKER_PAUSE` (every
+send would wait for the broker's timeouts; the jobs are left to the sweepers), and a sweep marks
+only the jobs it did hand over: a send that failed is no send, so the waits between resends do
+not grow during the outage, and the jobs that came due go out within a pause of its end.
+
 Why a sweeper thread in every worker rather than celery beat: beat must run exactly once (a second
 beat doubles the schedule) and its own messages queue behind the backlog it is meant to clear.
 Sweepers may run in any number: each takes the rows it sends with FOR UPDATE SKIP LOCKED and marks
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 HORIZON = timedelta(seconds=float(os.environ.get("PROCESSCAFE_DISPATCH_HORIZON_SECONDS", "5")))
 GRACE = timedelta(seconds=float(os.environ.get("PROCESSCAFE_REDISPATCH_SECONDS", "10")))
 SWEEP_INTERVAL = float(os.environ.get("PROCESSCAFE_SWEEP_INTERVAL", "0.5"))
+BROKER_PAUSE = float(os.environ.get("PROCESSCAFE_BROKER_PAUSE_SECONDS", "5"))
 QUEUED = "processcafe_jobs_to_send"
 LEASE_CLEANUP_INTERVAL = 60.0
 
@@ -61,6 +67,12 @@ class Dispatcher:
     def __init__(self, db: Database, send: Sender):
         self.db = db
         self.send = send
+        self._paused_until = 0.0  # time.monotonic() before which this process sends nothing
+
+    @property
+    def paused(self) -> bool:
+        """A send failed a moment ago: the broker is away, leave the jobs to the sweepers."""
+        return time.monotonic() < self._paused_until
 
     def install(self) -> None:
         event.listen(self.db.sessions, "before_flush", self._before_flush)
@@ -88,15 +100,24 @@ class Dispatcher:
             if job.id is not None:
                 self._send(job.id, ready_at(job.due_at, job.locked_until, at), at)
 
-    def _send(self, job_id: int, when: datetime, at: datetime) -> None:
+    def _send(self, job_id: int, when: datetime, at: datetime) -> bool:
+        """Hand one job id to the broker; False when it did not (the sweeper sends it later)."""
+        if self.paused:
+            return False
         try:
             self.send(job_id, when if when > at else None)
-        except Exception as err:  # the sweeper sends it again after GRACE
-            log.warning("could not hand job %s to the broker (%s); the sweeper will", job_id, type(err).__name__)
+        except Exception as err:
+            self._paused_until = time.monotonic() + BROKER_PAUSE
+            log.warning("could not hand job %s to the broker (%s); the sweepers will, and this process "
+                        "sends nothing for %.0f s", job_id, type(err).__name__, BROKER_PAUSE)
+            return False
+        return True
 
     # -- the sweeper ----------------------------------------------------------------------------
 
     def sweep(self, limit: int = 500) -> int:
+        if self.paused:
+            return 0
         at = _now()
         claimable = (Job.status == PENDING, or_(Job.locked_until.is_(None), Job.locked_until < at))
         soon = and_(Job.dispatched_at.is_(None), Job.due_at <= at + HORIZON)
@@ -114,12 +135,24 @@ class Dispatcher:
             if rows:
                 session.execute(update(Job).where(Job.id.in_([r.id for r in rows])).values(dispatched_at=at)
                                 .execution_options(synchronize_session=False))
+        unsent = []
         for row in rows:
             if row.dispatched_at is not None:
                 log.info("job %s still pending %.0f s after it was sent; sending it again", row.id,
                          (at - row.dispatched_at).total_seconds())
-            self._send(row.id, ready_at(row.due_at, row.locked_until, at), at)
-        return len(rows)
+            if not self._send(row.id, ready_at(row.due_at, row.locked_until, at), at):
+                unsent.append(row)
+        if unsent:
+            self._unmark(unsent, at)
+        return len(rows) - len(unsent)
+
+    def _unmark(self, rows, at: datetime) -> None:
+        """Give the jobs the broker did not take their last real send back (unless a commit has
+        dispatched them since), so that the next sweep after the outage sends them."""
+        with self.db.transaction() as session:
+            for row in rows:
+                session.execute(update(Job).where(Job.id == row.id, Job.dispatched_at == at)
+                                .values(dispatched_at=row.dispatched_at).execution_options(synchronize_session=False))
 
 
 class Sweeper:
