@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from flask import Response
 
-from bpmn.forms import FormInvalid, validate_camunda
 from bpmn.start_forms import start_form_of
 
 from ..context import cafe
 from ..models import ProcessDefinition, ProcessInstance
 from ..services import catalog, deployments, instances, repository
+from ..services.errors import Invalid
 from ..services.specs import DefinitionInfo
 from .blueprint import bp, principal
 from .dto import (
@@ -191,14 +191,11 @@ def start_form_by_key(key: str, tenant_id: str | None = None) -> Response:
 
 def _submitted(definition: DefinitionInfo, variables: dict) -> dict:
     """The variables of a submitted start form: checked and typed by its fields, defaults filled in."""
-    form = start_form_of(definition.specs.spec)
-    if not form or not form["fields"]:
-        return variables
     try:
-        return validate_camunda(form, variables)
-    except FormInvalid as err:
+        return instances.filled_in_start_form(definition, variables)
+    except Invalid as err:
         reasons = "; ".join(f"Invalid value submitted for form field '{field}': {why}"
-                            for field, why in err.errors.items())
+                            for field, why in err.extra["errors"].items())
         raise CamundaError(400, f"Cannot instantiate process definition {definition.id}: {reasons}",
                            "RestException") from err
 
