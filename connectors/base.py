@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import requests
 
@@ -15,7 +15,9 @@ MEDIA, POLL, REPLIES, LIKES, REACTIONS, MENTIONS, NATIVE_IDEMPOTENCY, DIRECT = (
 
 @dataclass(frozen=True)
 class MediaFile:
-    """An image to attach: bytes already checked and stripped of metadata by connectors.media."""
+    """An image. To publish: bytes already checked and stripped of metadata by connectors.media.
+    From a network (a reply's or an inbound post's image): bytes as sent, which the server checks
+    the same way before it keeps them."""
 
     content: bytes
     content_type: str
@@ -81,6 +83,24 @@ class ReactionPage:
 
 
 @dataclass(frozen=True)
+class MediaLink:
+    """An image a post names, on one of the channel's media hosts, not downloaded yet: a post's
+    images are fetched (`MediaSource.fetch_media`) only once the post is known to start work, so
+    mentions that start nothing cost no downloads."""
+
+    url: str
+    description: str | None = None  # alt text
+
+
+@dataclass(frozen=True)
+class SkippedMedia:
+    """An image (or video, ...) of a post that was not taken, and why, in words for its readers."""
+
+    source: str  # the URL, or the network's media id where there is no URL
+    reason: str
+
+
+@dataclass(frozen=True)
 class InboundPost:
     """A post that mentions the account or carries a watched hashtag (starts instances)."""
 
@@ -90,7 +110,9 @@ class InboundPost:
     url: str | None = None
     author_handle: str | None = None
     at: datetime | None = None
-    media: tuple[MediaFile, ...] = ()
+    media: tuple[MediaFile, ...] = ()  # images that came with the post itself
+    media_links: tuple[MediaLink, ...] = ()  # images to download with `fetch_media`
+    media_skipped: tuple[SkippedMedia, ...] = ()  # attachments refused without a download
 
 
 class ConnectorError(Exception):
@@ -115,6 +137,11 @@ class Rejected(ConnectorError):
 
 class AuthFailed(ConnectorError):
     """Credentials are wrong or revoked: an admin must reconnect the channel."""
+
+
+class MediaRefused(Exception):  # noqa: N818 - it reads as what happened, like Rejected
+    """An image a post names could not be taken (not an image, too large, too slow, not found, not
+    on a media host); the message says why, for the people of the instance the post starts."""
 
 
 def posted_id(value: Any, network: str, detail: str | None = None) -> str:
@@ -157,3 +184,12 @@ class Connector(Protocol):
 
     def inbound(self, cursor: str | None) -> tuple[list[InboundPost], str | None]:
         """Mentions or hashtag posts newer than `cursor`, and the next cursor."""
+
+
+@runtime_checkable
+class MediaSource(Protocol):
+    """A connector whose inbound posts name images to download (`InboundPost.media_links`)."""
+
+    def fetch_media(self, link: MediaLink) -> MediaFile:
+        """The image's bytes, downloaded from one of the channel's media hosts through its session;
+        MediaRefused if it cannot be taken."""

@@ -10,6 +10,11 @@ Three settings are not negotiable, each for a reason found the hard way:
   deprecated /api/v1/media.
 - `session=` the GuardedSession we are handed, so requests reach only the channel's host.
 
+A mention's images (`media_attachments` of type image) are downloaded by `connectors.media_fetch`
+through the same session, from the channel's media hosts only: the `media_hosts` setting, by
+default the instance's own host (set it when the instance serves files from another host, e.g.
+files.example.social or a CDN). `url` (the instance's copy) is preferred over `remote_url`.
+
 Posts carry `Idempotency-Key: post.key`, which the server honours for about an hour; for a worker that
 comes back later, `find_published` looks for the post's marker (an invisible hash of the key, and the
 back-link) among the account's recent statuses.
@@ -36,6 +41,8 @@ from . import base
 from .base import (
     AuthFailed,
     InboundPost,
+    MediaFile,
+    MediaLink,
     PollResult,
     Post,
     PostRef,
@@ -46,6 +53,7 @@ from .base import (
     Transient,
 )
 from .http import HostNotAllowed
+from .media_fetch import Attachment, MediaFetcher, media_hosts
 from .registry import register
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -85,8 +93,9 @@ class MastodonConnector:
 
     @staticmethod
     def hosts(settings: dict[str, Any], credentials: dict[str, Any] | None = None) -> list[str]:
-        """The hosts the channel's GuardedSession must allow."""
-        return [urlsplit(settings["base_url"]).hostname or ""]
+        """The hosts the channel's GuardedSession must allow: the instance's and its media hosts."""
+        host = urlsplit(settings["base_url"]).hostname or ""
+        return list(dict.fromkeys([host, *media_hosts(settings, [host])]))
 
     def __init__(self, name: str, settings: dict[str, Any], credentials: dict[str, Any],
                  http: requests.Session) -> None:
@@ -100,6 +109,7 @@ class MastodonConnector:
         self.api = Mastodon(access_token=token, api_base_url=settings["base_url"].rstrip("/"), session=http,
                             ratelimit_method="throw", mastodon_version=settings.get("mastodon_version", "4.3.0"),
                             version_check_mode="created", request_timeout=getattr(http, "timeout", 20))
+        self.media = MediaFetcher(http, media_hosts(settings, [urlsplit(settings["base_url"]).hostname]))
         self._me: str | None = None
 
     def publish(self, post: Post) -> PostRef:
@@ -154,10 +164,23 @@ class MastodonConnector:
         """Mentions newer than `cursor` (a notification id); min_id pages upwards, so none are skipped."""
         with self._errors():
             notes = self.api.notifications(types=["mention"], min_id=cursor, limit=40)
-        posts = [InboundPost(str(n.status.id), str(n.account.id), plain_text(n.status.content), url=n.status.url,
-                             author_handle=n.account.acct, at=_aware(n.status.created_at)) for n in notes if n.status]
+        posts = [self._inbound_post(n) for n in notes if n.status]
         newest = max([int(n.id) for n in notes] + ([int(cursor)] if cursor else []), default=None)
         return sorted(posts, key=lambda p: int(p.remote_id)), None if newest is None else str(newest)
+
+    def fetch_media(self, link: MediaLink) -> MediaFile:
+        """One image of a mention, from a media host, without the access token."""
+        return self.media.fetch(link)
+
+    def _inbound_post(self, note: Any) -> InboundPost:
+        status = note.status
+        attachments = [Attachment(str(a.get("id")), str(a.get("type") or ""), a.get("type") == "image",
+                                  tuple(u for u in (a.get("url"), a.get("remote_url")) if isinstance(u, str) and u),
+                                  a.get("description")) for a in status.get("media_attachments") or []]
+        links, skipped = self.media.select(attachments)
+        return InboundPost(str(status.id), str(note.account.id), plain_text(status.content), url=status.url,
+                           author_handle=note.account.acct, at=_aware(status.created_at), media_links=links,
+                           media_skipped=skipped)
 
     def _account_id(self) -> str:
         if self._me is None:

@@ -9,6 +9,10 @@
 - X has no idempotency key (the 403 "duplicate content" is not one), so `find_published` reads the
   account's tweets since the first attempt and matches the post's marker: the back-link (X shows it as
   t.co, so we compare the expanded URL) or an invisible hash of the key.
+- A mention's photos come through the `attachments.media_keys` expansion (`media.fields=url,type`)
+  and are downloaded by `connectors.media_fetch` through the same session, unsigned, from the
+  channel's media hosts only: the `media_hosts` setting, by default pbs.twimg.com (where X serves
+  photos) and the `api_base` gateway's host. Videos and animated GIFs are not taken.
 - tweepy, requests-oauthlib and oauthlib log request headers and signature base strings at DEBUG, which
   name the consumer key and token; their loggers are kept at INFO or above.
 """
@@ -34,6 +38,7 @@ from .base import (
     AuthFailed,
     InboundPost,
     MediaFile,
+    MediaLink,
     PollResult,
     Post,
     PostRef,
@@ -44,9 +49,11 @@ from .base import (
     Transient,
 )
 from .http import GuardedAdapter
+from .media_fetch import Attachment, MediaFetcher, media_hosts
 from .registry import register
 
 API_HOSTS = ("api.twitter.com", "api.x.com")
+MEDIA_HOSTS = ("pbs.twimg.com",)  # where X serves the photos of tweets
 UPLOAD_URL = "https://api.x.com/2/media/upload"
 MAX_PAGES = 5  # of 100 tweets, per look-up
 _INVISIBLE = "\u200b\u200c\u200d\u2060"
@@ -111,10 +118,10 @@ class XConnector:
 
     @staticmethod
     def hosts(settings: dict[str, Any], credentials: dict[str, Any] | None = None) -> list[str]:
-        """The hosts the channel's GuardedSession must allow (tweepy's, the v2 media upload's, and
-        the `api_base` gateway's when one is configured)."""
-        gateway = urlsplit(settings["api_base"]).hostname if settings.get("api_base") else None
-        return [*API_HOSTS, *([gateway] if gateway else [])]
+        """The hosts the channel's GuardedSession must allow (tweepy's, the v2 media upload's, the
+        `api_base` gateway's when one is configured, and the media hosts inbound photos come from)."""
+        gateway = _gateway_host(settings)
+        return list(dict.fromkeys([*API_HOSTS, *([gateway] if gateway else []), *_media_hosts(settings)]))
 
     def __init__(self, name: str, settings: dict[str, Any], credentials: dict[str, Any],
                  http: requests.Session) -> None:
@@ -125,6 +132,7 @@ class XConnector:
                                     access_token_secret=keys[3], wait_on_rate_limit=False)
         self.client.session = http
         self.http = http
+        self.media = MediaFetcher(http, _media_hosts(settings))
         if settings.get("api_base"):
             GatewayAdapter.mount_on(http, settings["api_base"])
         self._auth = OAuth1(keys[0], keys[1], keys[2], keys[3], decoding=None)
@@ -186,15 +194,31 @@ class XConnector:
                             cursor=None if newest is None else str(newest), counts=counts, poll=poll)
 
     def inbound(self, cursor: str | None) -> tuple[list[InboundPost], str | None]:
+        """Mentions newer than `cursor` (a tweet id), with their photos named for `fetch_media`."""
         with self._errors():
             pages = list(tweepy.Paginator(self.client.get_users_mentions, self.user_id, since_id=cursor,
-                                          tweet_fields=["author_id", "created_at"], expansions=["author_id"],
+                                          tweet_fields=["author_id", "created_at", "attachments"],
+                                          expansions=["author_id", "attachments.media_keys"],
+                                          media_fields=["url", "type", "alt_text"],
                                           max_results=100, user_auth=True, limit=MAX_PAGES))
-        posts = [InboundPost(str(t.id), str(t.author_id), t.text, url=self._url(t.id, names.get(t.author_id)),
-                             author_handle=names.get(t.author_id), at=t.created_at)
-                 for page in pages for names in [_handles(page)] for t in page.data or []]
+        posts = [self._inbound_post(t, names, media) for page in pages
+                 for names, media in [(_handles(page), _media_by_key(page))] for t in page.data or []]
         newest = max([int(p.remote_id) for p in posts] + ([int(cursor)] if cursor else []), default=None)
         return sorted(posts, key=lambda p: int(p.remote_id)), None if newest is None else str(newest)
+
+    def fetch_media(self, link: MediaLink) -> MediaFile:
+        """One photo of a mention, from a media host, unsigned."""
+        return self.media.fetch(link)
+
+    def _inbound_post(self, tweet: Any, names: dict[Any, str], media: dict[str, Any]) -> InboundPost:
+        keys = (tweet.attachments or {}).get("media_keys") or []
+        attachments = [Attachment(key, getattr(m, "type", None) or "unknown", getattr(m, "type", None) == "photo",
+                                  tuple(u for u in [getattr(m, "url", None)] if isinstance(u, str) and u),
+                                  getattr(m, "alt_text", None)) for key in keys for m in [media.get(key)]]
+        links, skipped = self.media.select(attachments)
+        handle = names.get(tweet.author_id)
+        return InboundPost(str(tweet.id), str(tweet.author_id), tweet.text, url=self._url(tweet.id, handle),
+                           author_handle=handle, at=tweet.created_at, media_links=links, media_skipped=skipped)
 
     def _upload(self, media: MediaFile) -> str:
         category = "tweet_gif" if media.content_type == "image/gif" else "tweet_image"
@@ -234,6 +258,19 @@ class XConnector:
 
 def _handles(page: Any) -> dict[Any, str]:
     return {u.id: u.username for u in (page.includes or {}).get("users", [])}
+
+
+def _media_by_key(page: Any) -> dict[str, Any]:
+    return {m.media_key: m for m in (page.includes or {}).get("media", [])}
+
+
+def _gateway_host(settings: dict[str, Any]) -> str | None:
+    return urlsplit(settings["api_base"]).hostname if settings.get("api_base") else None
+
+
+def _media_hosts(settings: dict[str, Any]) -> list[str]:
+    """`media_hosts`, by default X's photo host and the gateway's (a gateway serves its photos itself)."""
+    return media_hosts(settings, [*MEDIA_HOSTS, _gateway_host(settings)])
 
 
 def _reset_time(headers: Any) -> datetime:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpmn.social import ATTACH_IMAGE, channel_list, people_asked
-from connectors.media import ImageRejected, check_image
+from connectors.media import CheckedImage, ImageRejected, check_image
 
 from .. import access
 from ..access import Principal
@@ -35,10 +35,20 @@ from .outbox import queue_post
 
 def store_image(session: Session, media: MediaStore, data: bytes, filename: str, user: str | None,
                 instance_id: str | None = None) -> Media:
+    return store_checked(session, media, checked_image(media, data, filename), user, instance_id)
+
+
+def checked_image(media: MediaStore, data: bytes, filename: str) -> CheckedImage:
+    """`data` checked and cleaned for `media` (its pixel limit); Invalid naming why it is refused.
+    Apart from `store_checked` so that the decoding can run before a write transaction starts."""
     try:
-        checked = check_image(data, filename or "image", max_pixels=media.max_pixels)
+        return check_image(data, filename or "image", max_pixels=media.max_pixels)
     except ImageRejected as err:
         raise Invalid(f"the file was refused: {err}") from None
+
+
+def store_checked(session: Session, media: MediaStore, checked: CheckedImage, user: str | None,
+                  instance_id: str | None = None) -> Media:
     media.put(checked.sha256, checked.content)
     media.put(checked.sha256, checked.thumbnail, "thumbnail")
     row = session.get(Media, checked.sha256)

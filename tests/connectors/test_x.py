@@ -53,7 +53,7 @@ def test_registered_with_its_capabilities():
     assert cls is XConnector
     assert {base.MEDIA, base.POLL, base.REPLIES, base.LIKES, base.MENTIONS} <= cls.capabilities
     assert base.NATIVE_IDEMPOTENCY not in cls.capabilities
-    assert set(XConnector.hosts({})) == {"api.twitter.com", "api.x.com"}
+    assert set(XConnector.hosts({})) == {"api.twitter.com", "api.x.com", "pbs.twimg.com"}
     assert logging.getLogger("tweepy").getEffectiveLevel() >= logging.INFO
 
 

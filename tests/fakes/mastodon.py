@@ -8,7 +8,10 @@ favourites and mention notifications, with Mastodon's quirks that matter to a cl
 - pagination by max_id / since_id / min_id (min_id pages upwards without gaps);
 - errors are `{"error": ...}`; a 429 carries X-RateLimit-Reset as an ISO time.
 
-Other people act through Python methods (`post`, `favourite`, `vote`); `fail_next` scripts faults.
+Other people act through Python methods (`post`, `favourite`, `vote`, `add_media` for the images of
+their posts); `fail_next` scripts faults. Media files are served (without a token, as a files host
+does) at `files_base_url`, by default the fake's own URL; a test points it at another name of the
+fake (`localhost` for `127.0.0.1`) to play an instance whose files live on another host.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from __future__ import annotations
 import html
 import itertools
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flask import abort, jsonify, make_response, request
+from flask import Response, abort, jsonify, make_response, request
 
 from tests.fakes.server import FakeService
 
@@ -60,6 +64,7 @@ class FakeMastodon(FakeService):
         self.notifications: list[dict[str, Any]] = []
         self.idempotency: dict[tuple[str, str], str] = {}
         self.strip_invisible = False  # act like a server that drops zero-width characters
+        self.files_base_url: str | None = None  # where media files are served; None: the fake's own URL
         self._routes()
 
     # -- what other people do -------------------------------------------------------------------
@@ -100,6 +105,19 @@ class FakeMastodon(FakeService):
                                                "status_id": status_id, "for": other["id"],
                                                "created_at": status["created_at"]})
             return self._status_json(status)
+
+    def add_media(self, account_id: str, content: bytes, content_type: str = "image/jpeg", kind: str = "image",
+                  description: str | None = None, remote_url: str | None = None, url: str | None = None,
+                  serve: str = "whole") -> str:
+        """An attachment someone uploaded, for `post(media_ids=...)`. `url` replaces the file's own
+        address; `serve` is how its file is sent: "whole", "endless" (bytes without end, no length)
+        or "trickle" (a few bytes at a time, slowly, without end)."""
+        with self.lock:
+            media_id = self._next_id()
+            self.media[media_id] = {"bytes": content, "content_type": content_type, "filename": f"{media_id}.jpg",
+                                    "description": description, "account_id": account_id, "status_id": None,
+                                    "type": kind, "remote_url": remote_url, "url": url, "serve": serve}
+            return media_id
 
     def favourite(self, account_id: str, status_id: str) -> None:
         with self.lock:
@@ -147,8 +165,10 @@ class FakeMastodon(FakeService):
 
     def _media_json(self, media_id: str) -> dict[str, Any]:
         m = self.media[media_id]
-        return {"id": media_id, "type": "image", "url": f"{self.base_url}/media/{media_id}",
-                "preview_url": f"{self.base_url}/media/{media_id}/small", "remote_url": None, "text_url": None,
+        files = f"{self.files_base_url or self.base_url}/system/media_attachments/files/{media_id}"
+        original = m.get("url") or f"{files}/original/{m['filename']}"
+        return {"id": media_id, "type": m.get("type", "image"), "url": original,
+                "preview_url": f"{files}/small/{m['filename']}", "remote_url": m.get("remote_url"), "text_url": None,
                 "meta": {}, "description": m["description"], "blurhash": None}
 
     def _poll_json(self, poll_id: str) -> dict[str, Any]:
@@ -191,6 +211,18 @@ class FakeMastodon(FakeService):
         def verify_credentials():
             with self.lock:
                 return self.accounts[self._me()]
+
+        @app.get("/system/media_attachments/files/<media_id>/<size>/<name>")
+        def media_file(media_id: str, size: str, name: str):
+            with self.lock:
+                m = self.media.get(media_id)
+            if m is None:
+                return {"error": "Record not found"}, 404
+            if m.get("serve") == "endless":
+                return Response(_endless(m["bytes"]), mimetype=m["content_type"])
+            if m.get("serve") == "trickle":
+                return Response(_trickle(m["bytes"]), mimetype=m["content_type"])
+            return Response(m["bytes"], mimetype=m["content_type"])
 
         @app.post("/api/v2/media")
         def media_upload():
@@ -292,3 +324,18 @@ class FakeMastodon(FakeService):
                         for n in self.notifications if n["for"] == me and (not types or n["type"] in types)
                         and n["type"] not in excluded]
                 return jsonify(self._page(mine))
+
+
+def _endless(start: bytes):
+    """A file that never ends: `start`, then zeros forever, sent as fast as the client reads."""
+    yield start
+    while True:
+        yield bytes(64 * 1024)
+
+
+def _trickle(start: bytes):
+    """A file that never ends and never hurries: a few bytes at a time."""
+    yield start[:16]
+    while True:
+        time.sleep(0.05)
+        yield b"\0" * 8

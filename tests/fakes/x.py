@@ -8,7 +8,11 @@ consumer and token secrets (a wrong secret, a changed parameter or a bypassed ad
 X's quirks that matter to a client: links in `text` come back as t.co (the original only in
 entities.urls[].expanded_url); an identical text gets 403 "duplicate content"; media and a poll
 cannot be combined; timelines page with `pagination_token`, search with `next_token`; a missing tweet
-is a 200 with `errors`. Other people act through Python methods (`tweet`, `like`, `vote`).
+is a 200 with `errors`. Other people act through Python methods (`tweet`, `like`, `vote`, and
+`add_media` for the photos and videos of their tweets). Media come back through the
+`attachments.media_keys` expansion with the requested `media.fields`; photos have a `url` at
+`media_base_url` (by default the fake's own URL; "https://pbs.twimg.com" as on X, reached like the
+API through `RewriteAdapter`), where the fake serves their bytes without asking for a signature.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, jsonify, make_response, request
+from flask import Response, abort, jsonify, make_response, request
 from oauthlib.oauth1.rfc5849 import signature, utils
 
 from connectors.http import GuardedAdapter
@@ -77,6 +81,7 @@ class FakeX(FakeService):
         self.polls: dict[str, dict[str, Any]] = {}
         self.likes: dict[str, list[str]] = {}
         self.strip_invisible = False  # act like a server that drops zero-width characters
+        self.media_base_url: str | None = None  # where photos are served; None: the fake's own URL
         self._routes()
 
     # -- what other people do -------------------------------------------------------------------
@@ -123,6 +128,15 @@ class FakeX(FakeService):
                 tweet["poll_id"] = poll_id
             self.tweets[tweet_id] = tweet
             return tweet
+
+    def add_media(self, user_id: str, content: bytes = b"", content_type: str = "image/jpeg", kind: str = "photo",
+                  alt_text: str | None = None) -> str:
+        """A photo (or "video", "animated_gif") someone uploaded, for `tweet(media_ids=...)`."""
+        with self.lock:
+            media_id = str(next(self._ids))
+            self.media[media_id] = {"bytes": content, "content_type": content_type, "filename": f"{media_id}.jpg",
+                                    "user_id": user_id, "category": None, "type": kind, "alt_text": alt_text}
+            return media_id
 
     def like(self, tweet_id: str, user_id: str) -> None:
         with self.lock:
@@ -196,11 +210,26 @@ class FakeX(FakeService):
         includes: dict[str, Any] = {}
         if "author_id" in expansions:
             includes["users"] = [self.users[a] for a in dict.fromkeys(t["author_id"] for t in tweets)]
+        if "attachments.media_keys" in expansions:
+            includes["media"] = [self._media_json(key.removeprefix("3_")) for t in tweets for key in t["media_keys"]
+                                 if key.removeprefix("3_") in self.media]
         if "attachments.poll_ids" in expansions:
             wanted = {"id", "options"} | poll_fields
             includes["polls"] = [{k: v for k, v in self.polls[t["poll_id"]].items() if k in wanted}
                                  for t in tweets if t["poll_id"]]
         return {k: v for k, v in includes.items() if v}
+
+    def _media_json(self, media_id: str) -> dict[str, Any]:
+        """A media object with the fields asked for in `media.fields` (a photo's `url` among them)."""
+        m = self.media[media_id]
+        fields = set(request.args.get("media.fields", "").split(","))
+        kind = m.get("type", "photo")
+        out = {"media_key": f"3_{media_id}", "type": kind}
+        if "url" in fields and kind == "photo":
+            out["url"] = f"{self.media_base_url or self.base_url}/media/{media_id}.jpg"
+        if "alt_text" in fields and m.get("alt_text"):
+            out["alt_text"] = m["alt_text"]
+        return out
 
     def _listing(self, tweets: list[dict[str, Any]], token_param: str, low: int = 5) -> Any:
         """A timeline page: newest first, since_id/until_id/start_time filters, opaque page tokens."""
@@ -229,6 +258,14 @@ class FakeX(FakeService):
 
     def _routes(self) -> None:
         app = self.app
+
+        @app.get("/media/<media_id>.jpg")
+        def media_file(media_id: str):
+            with self.lock:
+                m = self.media.get(media_id)
+            if m is None:
+                return {"errors": [{"message": "Sorry, that page does not exist"}]}, 404
+            return Response(m["bytes"], mimetype=m["content_type"])
 
         @app.post("/2/media/upload")
         def media_upload():
