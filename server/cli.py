@@ -25,10 +25,18 @@ def _cafe(app) -> Cafe:
     return app.extensions["processcafe"]
 
 
-def _app():
-    settings = Settings.from_env()
+def _app(**overrides):
+    settings = Settings.from_env(**overrides)
     upgrade(settings.database_url)
     return create_app(settings)
+
+
+def _served_url(host: str, port: int) -> str:
+    """Where `serve` listens, as a link: what posts, images and Atom feeds point to when
+    PROCESSCAFE_PUBLIC_URL is not set (`serve --port 8080` links to 8080, not the default 5000).
+    A wildcard address is no place to link to, so it becomes this machine's loopback."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 class _Commands(click.Group):
@@ -63,7 +71,7 @@ def main(verbose: bool) -> None:
               help="Request threads per process (a live feed stream holds one).")
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Migrate the database, create the first admin, deploy the examples, serve HTTP."""
-    app = _app()
+    app = _app() if os.environ.get("PROCESSCAFE_PUBLIC_URL") else _app(public_url=_served_url(host, port))
     cafe = _cafe(app)
     for line in prepare(cafe):
         click.echo(line)

@@ -50,6 +50,10 @@ def list_channels(session: Session) -> list[ChannelView]:
 
 
 def get(session: Session, name: str) -> Channel:
+    """A configured channel, to change, remove or watch. The built-in feed has no row: asking for
+    it here says why it cannot be changed, not that it does not exist (it is listed)."""
+    if name == FEED:
+        raise BadRequest("the feed channel is built in: it cannot be changed, removed or watched")
     channel = session.scalars(select(Channel).where(Channel.name == name)).first()
     if channel is None:
         raise NotFound(f"no channel named {name!r}")
