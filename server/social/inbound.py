@@ -21,14 +21,15 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.base import Connector, ConnectorError, InboundPost, MediaRefused, MediaSource, RateLimited
+from connectors.base import MENTIONS, Connector, ConnectorError, InboundPost, MediaRefused, MediaSource, RateLimited
 from connectors.media import CheckedImage
+from connectors.registry import connector_class
 
 from ..jobs.context import JobContext
 from ..models import Channel, ChannelWatch, Job
 from ..models import InboundPost as SeenPost
 from ..services import messages
-from ..services.errors import Invalid, NotFound
+from ..services.errors import BadRequest, Invalid, NotFound
 from . import images
 from .channels import connector_for
 from .channels import get as get_channel
@@ -40,7 +41,13 @@ POLL_SECONDS = 60
 
 
 def watch(session: Session, channel: str, message_name: str, hashtag: str | None = None) -> ChannelWatch:
-    get_channel(session, channel)
+    """Start instances through `message_name` for each new post that mentions the channel's account
+    (or carries `hashtag`). A channel whose network brings no posts in (webhooks, email) is refused:
+    the watch would be accepted and never start anything."""
+    kind = get_channel(session, channel).kind
+    if MENTIONS not in connector_class(kind).capabilities:
+        raise BadRequest(f"channel {channel!r} is a {kind} channel, which brings in no posts: "
+                         "watch a Mastodon, X or Matrix channel")
     row = ChannelWatch(channel=channel, message_name=message_name,
                        hashtag=(hashtag or "").lstrip("#").casefold() or None)
     session.add(row)

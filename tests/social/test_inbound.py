@@ -33,3 +33,15 @@ def test_each_mention_starts_one_instance(admin_api, cafe, mastodon, x):  # noqa
     listed = admin_api.get("/api/v1/process-instances?definition_key=order_by_mention").get_json()
     assert listed["total"] == 2
     assert admin_api.post("/api/v1/channels/nowhere/watches", json={"message": "m"}).status_code == 404
+
+
+def test_a_channel_that_brings_in_no_posts_cannot_be_watched(admin_api, cafe):
+    """A webhook channel only sends: a watch on it was accepted (201) and never started anything."""
+    made = admin_api.post("/api/v1/channels", json={
+        "name": "hook", "kind": "webhook", "allow_private": True,
+        "settings": {"preset": "generic"}, "credentials": {"url": "http://127.0.0.1:9/hook"}})
+    assert made.status_code == 201, made.get_json()
+    refused = admin_api.post("/api/v1/channels/hook/watches", json={"message": "order_by_mention"})
+    assert refused.status_code == 400 and "brings in no posts" in refused.get_json()["detail"]
+    with cafe.db.read() as session:
+        assert session.query(Job).filter(Job.kind == "social.inbound").count() == 0
