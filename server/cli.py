@@ -60,6 +60,14 @@ def main(verbose: bool) -> None:
     # SpiffWorkflow logs every task state change at INFO: lines per step of every instance, which
     # flood the log and cost a busy server a good share of its time (the history keeps the record)
     logging.getLogger("spiff").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if not verbose:
+        logging.getLogger("alembic.runtime.migration").addFilter(_only_migrations_run)
+
+
+def _only_migrations_run(record: logging.LogRecord) -> bool:
+    """Alembic names its dialect at INFO on every command; of its lines only the migrations it
+    runs ("Running upgrade 0009 -> 0010, ...") are news (and its warnings)."""
+    return record.levelno > logging.INFO or record.getMessage().startswith("Running ")
 
 
 @main.command()

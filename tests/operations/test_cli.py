@@ -3,6 +3,10 @@ the reason and exit code 1, never a traceback."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
@@ -48,3 +52,18 @@ def test_a_diagram_that_cannot_run_is_refused_with_its_problems(cli, tmp_path):
     bad.write_text("<definitions")
     result = cli("deploy", str(bad))
     assert result.exit_code == 1 and "Error: bad.bpmn, line" in result.output and "malformed XML" in result.output
+
+
+def test_alembic_says_only_which_migrations_it_runs(tmp_path):
+    """Every command upgrades the schema first; alembic's lines naming its dialect came with each."""
+    env = {**os.environ, "PROCESSCAFE_DATA": str(tmp_path / "data"), "DATABASE_URL": ""}
+
+    def db_upgrade(*flags: str) -> str:
+        done = subprocess.run([sys.executable, "-c", "from server.cli import main; main()", *flags, "db", "upgrade"],
+                              env=env, capture_output=True, text=True, timeout=120, check=True)
+        return done.stderr
+
+    first = db_upgrade()
+    assert "Running upgrade  -> 0001" in first and "Context impl" not in first
+    assert "Running upgrade" not in db_upgrade() and db_upgrade() == ""
+    assert "Context impl" in db_upgrade("-v")
