@@ -1,8 +1,11 @@
 """Health endpoints for load balancers and orchestrators; no authentication, no secrets.
 
 - `/health/live`: the process answers (restart it when it does not);
-- `/health/ready`: it can do useful work: the database answers, its schema is the one this code
-  expects, and in the scaled-out mode the broker answers (take it out of rotation when not: 503).
+- `/health/ready`: it can do useful work: the database answers and its schema is the one this code
+  expects (take it out of rotation when not: 503). In the scaled-out mode the broker is checked
+  too, but an unreachable broker only makes the server "degraded" (still 200): every server shares
+  the broker, so failing readiness would take them all out of rotation at once, while they keep
+  serving and the workers' sweepers send the jobs that waited once it is back.
 Answers name the checks and say ok or what is wrong in general words; never a URL, a host or an
 error text (those can carry credentials).
 """
@@ -63,5 +66,6 @@ def register_health(app: Flask) -> None:
         checks = {"database": database_check(cafe.db)}
         if cafe.settings.job_runner == "celery":
             checks["broker"] = broker_check(cafe.settings.broker_url) if cafe.settings.broker_url else "not configured"
-        ok = all(value == "ok" for value in checks.values())
-        return jsonify(status="ready" if ok else "not ready", checks=checks), 200 if ok else 503
+        ready = checks["database"] == "ok"
+        status = "not ready" if not ready else "ready" if all(v == "ok" for v in checks.values()) else "degraded"
+        return jsonify(status=status, checks=checks), 200 if ready else 503
