@@ -8,14 +8,18 @@ The stock parser keeps `camunda:properties` and forms. We also copy assignment a
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from copy import deepcopy
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.serializer.default.task_spec import SubWorkflowConverter
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ReceiveTask, SendTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CallActivityParser, CamundaTaskParser
+from SpiffWorkflow.camunda.specs.multiinstance_task import ParallelMultiInstanceTask, SequentialMultiInstanceTask
 
 from .event_subprocesses import start_event_parser
 from .forms import START_FORM
@@ -79,6 +83,10 @@ def read_camunda_extensions(node: etree._Element) -> dict:
         value = node.get(_q(name))
         if value is not None:
             extensions[name] = value
+    loop = node.find(full_tag("multiInstanceLoopCharacteristics"))
+    for name in ("asyncBefore", "asyncAfter") if loop is not None else ():  # Camunda's per-instance boundaries
+        if loop.get(_q(name)) is not None and extensions.get(name, "").strip().lower() != "true":
+            extensions[name] = loop.get(_q(name))
     error = node.find(full_tag("errorEventDefinition"))
     for name in ERROR_VARIABLES if error is not None else ():
         if error.get(_q(name)):
@@ -140,6 +148,26 @@ class _MultiInstanceMixin:
                     f"camunda:collection {collection!r} must name a variable, as ${{items}} or items")
             loop_characteristics.set(_q("collection"), match.group(1))  # the parsed copy only
         CamundaTaskParser._add_multiinstance_task(self, loop_characteristics)
+
+
+def settle_multi_instance_inputs(specs: Iterable[BpmnProcessSpec]) -> None:
+    """Give restored Camunda multi-instance specs the inputs SpiffWorkflow sets on them only when
+    such an activity starts (`SpiffWorkflow.camunda.specs.multiinstance_task.update_task_spec`).
+
+    Why: a spec restored while an instance is inside the activity (a continue job on another
+    worker, a server restart) never saw that start; a sequential loop over `camunda:collection`
+    then read no input, took itself for finished after the next item and appended that item to
+    the collection. A collection's input is the collection itself, and the element variable is
+    the input item with a collection or a cardinality, so both are set here once.
+    """
+    for process in specs:
+        for spec in process.task_specs.values():
+            if not isinstance(spec, (SequentialMultiInstanceTask, ParallelMultiInstanceTask)):
+                continue
+            if spec.cardinality is None and spec.data_input is None and spec.data_output is not None:
+                spec.data_input = TaskDataReference(spec.data_output.bpmn_id)
+            if spec.input_item is None and spec.output_item is not None:
+                spec.input_item = TaskDataReference(spec.output_item.bpmn_id)
 
 
 def _with_extensions(parser_class: type) -> type:
@@ -210,4 +238,9 @@ class CafeCamundaParser(CamundaParser):
     for _tag, _spec in (("sendTask", SendTask), ("receiveTask", ReceiveTask)):
         _parser, _ = CamundaParser.PARSER_CLASSES[full_tag(_tag)]
         OVERRIDE_PARSER_CLASSES[full_tag(_tag)] = (_with_extensions(_parser), _spec)
+    # gateways read only the attributes, for camunda:asyncBefore/asyncAfter (`async_continuations`)
+    for _tag in ("exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway"):
+        _parser, _spec = CamundaParser.PARSER_CLASSES[full_tag(_tag)]
+        OVERRIDE_PARSER_CLASSES[full_tag(_tag)] = (type(f"Cafe{_parser.__name__}", (_ExtensionsMixin, _parser), {}),
+                                                   _spec)
     del _tag, _spec, _parser

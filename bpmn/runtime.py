@@ -23,6 +23,7 @@ from SpiffWorkflow.camunda.specs.event_definitions import (
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from .async_continuations import AsyncBoundary, check_before, hold_after
 from .catch_events import ENDED_PATHS, catching_element, keep_finished_path, shown_variables
 from .conditions import refresh_conditions
 from .dialect import Dialect
@@ -99,9 +100,10 @@ def _is_recorded(task) -> bool:
 class ProcessRun:
     """One instance in memory, with the operations the server performs on it."""
 
-    def __init__(self, workflow: BpmnWorkflow, dialect: Dialect):
+    def __init__(self, workflow: BpmnWorkflow, dialect: Dialect, async_boundaries: bool = False):
         self.workflow = workflow
         self.dialect = dialect
+        self.async_boundaries = async_boundaries  # has camunda:asyncBefore/After (`async_continuations`)
         self._steps: list[StepRecord] = []
         self._requests: list[ServiceRequest] = []
         self._answered: list[str] = []
@@ -117,13 +119,13 @@ class ProcessRun:
         workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=engine)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(variables or {})
-        return cls(workflow, dialect)
+        return cls(workflow, dialect, specs.has_async_boundaries)
 
     @classmethod
     def load(cls, state: str, specs: SpecBundle, dialect: Dialect, engine: CafeScriptEngine) -> ProcessRun:
         workflow = serializer_for(dialect).load_state(state, specs)
         workflow.script_engine = engine
-        run = cls(workflow, dialect)
+        run = cls(workflow, dialect, specs.has_async_boundaries)
         run.baseline = run.waiting()
         return run
 
@@ -132,9 +134,12 @@ class ProcessRun:
 
     # -- running ------------------------------------------------------------------------------
 
-    def advance(self, budget: int = DEFAULT_STEP_BUDGET) -> Outcome:
-        """Run engine tasks until the instance waits, ends, fails, or `budget` tasks have run."""
+    def advance(self, budget: int = DEFAULT_STEP_BUDGET, continuation: bool = False) -> Outcome:
+        """Run engine tasks until the instance waits, ends, fails, reaches a Camunda transaction
+        boundary, or `budget` tasks have run. A `continuation` (the continue job) passes the
+        boundaries an earlier advance stopped at."""
         spent = 0
+        boundaries = self.async_boundaries
 
         def before(task) -> None:
             nonlocal spent
@@ -144,6 +149,8 @@ class ProcessRun:
             if getattr(task.workflow, "depth", 0) > MAX_CALL_DEPTH:
                 raise RunError(f"call activities nest deeper than {MAX_CALL_DEPTH} levels (does a process call "
                                "itself?)", element_id=getattr(task.task_spec, "bpmn_id", None), task_id=str(task.id))
+            if boundaries:
+                check_before(task, continuation)
 
         def after(task) -> None:
             if task.state == TaskState.STARTED:
@@ -154,6 +161,8 @@ class ProcessRun:
                 if _is_recorded(task):
                     self._record(task)
                 keep_finished_path(task)  # a non-interrupting path's data outlives its end
+                if boundaries and hold_after(task):
+                    raise AsyncBoundary()
 
         status = "waiting"
         error, self._failure = self._failure, None
@@ -163,7 +172,7 @@ class ProcessRun:
             self.workflow.refresh_timers()
             refresh_conditions(self.workflow)
             run_engine_steps(self.workflow, will_complete_task=before, did_complete_task=after)
-        except _BudgetSpent:
+        except (_BudgetSpent, AsyncBoundary):  # the store writes a continue job
             status = "running"
         except RunError as err:
             status, error = "error", err
@@ -277,6 +286,8 @@ class ProcessRun:
             task.run()
         except Exception as err:  # what follows the task failed (a timer value, a gateway): an incident
             self._failure = err if isinstance(err, RunError) else self._run_error(err)
+        if self.async_boundaries:
+            hold_after(task)  # with asyncAfter, the next advance stops before what follows
         spec = task.task_spec
         return StepRecord(spec.bpmn_id, spec.bpmn_name, type(spec).__name__, time.time())
 
@@ -285,6 +296,8 @@ class ProcessRun:
         task = self._parked(task_id)
         finish_service_task(task, result)
         self._answered.append(task_id)
+        if self.async_boundaries:
+            hold_after(task)
         spec = task.task_spec
         return StepRecord(spec.bpmn_id, spec.bpmn_name, type(spec).__name__, time.time())
 

@@ -16,6 +16,8 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from . import catch_events
+from .async_continuations import has_boundaries
+from .camunda import settle_multi_instance_inputs
 from .dialect import Dialect
 from .multi_instance import cap_collections
 
@@ -37,7 +39,9 @@ class SpecBundle:
         self.spec = spec
         self.subprocess_specs = subprocess_specs
         cap_collections([spec, *subprocess_specs.values()])
+        settle_multi_instance_inputs([spec, *subprocess_specs.values()])
         catch_events.apply([spec, *subprocess_specs.values()])
+        self.has_async_boundaries = has_boundaries([spec, *subprocess_specs.values()])
 
 
 class DialectSerializer:

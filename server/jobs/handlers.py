@@ -32,7 +32,7 @@ def _continue(session: Session, store: InstanceStore, job: Job) -> None:
     if instance.status not in ACTIVE_STATUSES:
         return
     run = store.load(session, instance)
-    store.advance_and_save(session, instance, run)
+    store.advance_and_save(session, instance, run, continuation=True)  # passes asyncBefore/After boundaries
 
 
 def _timer(session: Session, store: InstanceStore, job: Job) -> None:

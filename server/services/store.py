@@ -138,9 +138,10 @@ class InstanceStore:
 
     # -- saving -----------------------------------------------------------------------------------
 
-    def advance(self, run: ProcessRun) -> Outcome:
-        """Run the engine until the instance waits or the step budget is spent (no database)."""
-        return run.advance(self.settings.step_budget)
+    def advance(self, run: ProcessRun, continuation: bool = False) -> Outcome:
+        """Run the engine until the instance waits, the step budget is spent or it reaches a
+        transaction boundary that only a `continuation` (the continue job) passes (no database)."""
+        return run.advance(self.settings.step_budget, continuation)
 
     @staticmethod
     def dump(run: ProcessRun) -> Dumped:
@@ -149,8 +150,8 @@ class InstanceStore:
         return Dumped(run.dump(), run.variables())
 
     def advance_and_save(self, session: Session, instance: ProcessInstance, run: ProcessRun,
-                         user: str | None = None) -> Outcome:
-        outcome = self.advance(run)
+                         user: str | None = None, continuation: bool = False) -> Outcome:
+        outcome = self.advance(run, continuation)
         self.save(session, instance, run, outcome)
         return outcome
 
