@@ -7,6 +7,7 @@ correlation data), what ran, and whether it failed. It never touches a database 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +96,9 @@ def _people_steps(parked: list) -> list:
 def _is_recorded(task) -> bool:
     spec = task.task_spec
     return bool(getattr(spec, "bpmn_id", None)) and type(spec).__name__ not in ("BoundaryEventSplit",)
+
+
+_SPIFF_TYPE_PREFIX = re.compile(r"^(\w+):(?! )")  # "ValueError:variable ..." -> "ValueError: variable ..."
 
 
 class ProcessRun:
@@ -211,7 +215,7 @@ class ProcessRun:
             task_id = str(task.id)
         if isinstance(err, SpiffWorkflowException):
             # SpiffWorkflow renders "Type:message. note. " with its own notes already appended
-            message = str(err).strip().rstrip(".").rstrip() or type(err).__name__
+            message = _SPIFF_TYPE_PREFIX.sub(r"\1: ", str(err).strip().rstrip(".").rstrip()) or type(err).__name__
             if getattr(err, "line_number", None):
                 message = f"{message} (script line {err.line_number})"
         else:  # a bare KeyError('x') would read only "'x'"

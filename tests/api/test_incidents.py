@@ -63,6 +63,7 @@ def test_a_script_result_json_cannot_hold_is_an_incident_not_a_server_error(admi
     [incident] = started["incidents"]
     assert incident["bpmn_id"] == "compute"
     assert "'share'" in incident["message"] and "JSON" in incident["message"]
+    assert incident["message"].startswith("ValueError: variable 'share'"), incident["message"]
     assert "share" not in get_instance(admin_api, started["id"])["variables"]
     response = retry(admin_api, started["id"], {"total": 10, "divisor": 4})
     assert response.status_code == 200, response.get_json()
