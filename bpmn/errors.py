@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
+
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 
 @dataclass(frozen=True)
@@ -53,3 +56,21 @@ class RunError(Exception):
 
 class NotWaiting(LookupError):
     """An event or task completion reached an instance that was not waiting for it."""
+
+
+_SPIFF_TYPE_PREFIX = re.compile(r"^(\w+):(?! )")  # "ValueError:variable ..." -> "ValueError: variable ..."
+
+
+def failure_message(err: Exception) -> str:
+    """What an incident says about `err`: its type and message, the script line, and its notes."""
+    if isinstance(err, SpiffWorkflowException):
+        # SpiffWorkflow renders "Type:message. note. " with its own notes already appended
+        message = _SPIFF_TYPE_PREFIX.sub(r"\1: ", str(err).strip().rstrip(".").rstrip()) or type(err).__name__
+        if getattr(err, "line_number", None):
+            message = f"{message} (script line {err.line_number})"
+    else:  # a bare KeyError('x') would read only "'x'"
+        message = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    for note in getattr(err, "__notes__", []) or []:
+        if note not in message:
+            message = f"{message}. {note}"
+    return message

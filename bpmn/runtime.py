@@ -7,7 +7,6 @@ correlation data), what ran, and whether it failed. It never touches a database 
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +28,7 @@ from .catch_events import ENDED_PATHS, catching_element, keep_finished_path, sho
 from .conditions import refresh_conditions
 from .dialect import Dialect
 from .engine import CafeScriptEngine
-from .errors import NotWaiting, RunError
+from .errors import NotWaiting, RunError, failure_message
 from .event_subprocesses import trigger_definition, trigger_element
 from .messaging import ThrownMessage, take_thrown_messages
 from .pruning import prune, run_engine_steps
@@ -96,9 +95,6 @@ def _people_steps(parked: list) -> list:
 def _is_recorded(task) -> bool:
     spec = task.task_spec
     return bool(getattr(spec, "bpmn_id", None)) and type(spec).__name__ not in ("BoundaryEventSplit",)
-
-
-_SPIFF_TYPE_PREFIX = re.compile(r"^(\w+):(?! )")  # "ValueError:variable ..." -> "ValueError: variable ..."
 
 
 class ProcessRun:
@@ -213,17 +209,7 @@ class ProcessRun:
         if task is not None:
             element_id = getattr(task.task_spec, "bpmn_id", element_id)
             task_id = str(task.id)
-        if isinstance(err, SpiffWorkflowException):
-            # SpiffWorkflow renders "Type:message. note. " with its own notes already appended
-            message = _SPIFF_TYPE_PREFIX.sub(r"\1: ", str(err).strip().rstrip(".").rstrip()) or type(err).__name__
-            if getattr(err, "line_number", None):
-                message = f"{message} (script line {err.line_number})"
-        else:  # a bare KeyError('x') would read only "'x'"
-            message = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-        for note in getattr(err, "__notes__", []) or []:
-            if note not in message:
-                message = f"{message}. {note}"
-        return RunError(message, element_id=element_id, task_id=task_id)
+        return RunError(failure_message(err), element_id=element_id, task_id=task_id)
 
     def _first_error_ids(self) -> tuple[str | None, str | None]:
         tasks = self.error_tasks()

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the fake networks' fixtures come from tests.social.test_demo_networks)
 """The images of inbound mentions: the real Mastodon.py and tweepy read mentions with media from the
 local fakes, and the connectors download the images through the channel's own GuardedSession, from
 its media hosts only, within the limits of `connectors.media_fetch`. The fakes record every request,
@@ -16,36 +17,15 @@ from connectors.x import XConnector
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.x import FakeX, RewriteAdapter
 from tests.social.images import jpeg_with_gps
+from tests.social.test_demo_networks import MASTODON_TOKEN, X_CREDENTIALS, mastodon, x  # noqa: F401
 
-TOKEN = "mtok-S3CRET-7c1d9e"
-X_CREDENTIALS = {"consumer_key": "ck-CAFE-k3y", "consumer_secret": "cs-CAFE-S3CRET",
-                 "access_token": "1001-atCAFE-T0KEN", "access_token_secret": "ats-CAFE-S3CRET"}
 FILES = "/system/media_attachments/files/"
-
-
-@pytest.fixture
-def masto():
-    fake = FakeMastodon()
-    with fake.serving():
-        fake.me = fake.add_account("cafe", token=TOKEN)
-        fake.bob = fake.add_account("bob")
-        yield fake
-
-
-@pytest.fixture
-def x():
-    fake = FakeX()
-    with fake.serving():
-        fake.add_consumer(X_CREDENTIALS["consumer_key"], X_CREDENTIALS["consumer_secret"])
-        fake.me = fake.add_user("cafe", "1001", X_CREDENTIALS["access_token"], X_CREDENTIALS["access_token_secret"])
-        fake.carol = fake.add_user("carol")
-        yield fake
 
 
 def mastodon_channel(fake: FakeMastodon, **settings) -> MastodonConnector:
     """Built as the server builds it: the session allows exactly the hosts the connector names."""
     settings = {"base_url": fake.base_url, **settings}
-    return MastodonConnector("masto", settings, {"access_token": TOKEN},
+    return MastodonConnector("masto", settings, {"access_token": MASTODON_TOKEN},
                              guarded_session(MastodonConnector.hosts(settings), allow_private=True))
 
 
@@ -69,56 +49,56 @@ def file_requests(fake) -> list:
     return [r for r in fake.requests if r.path.startswith(FILES) or r.path.startswith("/media/")]
 
 
-def test_a_mentions_images_are_downloaded_from_the_files_host_without_the_token(masto):
-    masto.files_base_url = other_host(masto.base_url)
-    masto.channel = mastodon_channel(masto, media_hosts=["localhost"])
+def test_a_mentions_images_are_downloaded_from_the_files_host_without_the_token(mastodon):
+    mastodon.files_base_url = other_host(mastodon.base_url)
+    mastodon.channel = mastodon_channel(mastodon, media_hosts=["localhost"])
     photo = jpeg_with_gps()
-    image = masto.add_media(masto.bob["id"], photo, description="the pallet")
-    video = masto.add_media(masto.bob["id"], b"\0\0\0\x18ftypmp42", "video/mp4", kind="video")
+    image = mastodon.add_media(mastodon.bob["id"], photo, description="the pallet")
+    video = mastodon.add_media(mastodon.bob["id"], b"\0\0\0\x18ftypmp42", "video/mp4", kind="video")
 
-    post = mention(masto, image, video)
+    post = mention(mastodon, image, video)
 
     [link] = post.media_links
-    assert link.url.startswith(other_host(masto.base_url) + FILES) and link.description == "the pallet"
+    assert link.url.startswith(other_host(mastodon.base_url) + FILES) and link.description == "the pallet"
     [skipped] = post.media_skipped
     assert "not an image (video)" in skipped.reason
-    assert file_requests(masto) == []  # nothing is downloaded before the post is known to start work
-    media = masto.channel.fetch_media(link)
+    assert file_requests(mastodon) == []  # nothing is downloaded before the post is known to start work
+    media = mastodon.channel.fetch_media(link)
     assert media.content == photo and media.content_type == "image/jpeg" and media.description == "the pallet"
-    [download] = file_requests(masto)
+    [download] = file_requests(mastodon)
     assert download.header("Host").startswith("localhost") and download.header("Authorization") is None
 
 
-def test_images_on_a_host_that_is_not_a_media_host_are_never_fetched(masto):
-    masto.files_base_url = other_host(masto.base_url)  # files elsewhere, but media_hosts left at the API host
-    masto.channel = mastodon_channel(masto)
-    stray = masto.add_media(masto.bob["id"], jpeg_with_gps(), url="http://169.254.169.254/latest/meta-data")
-    moved = masto.add_media(masto.bob["id"], jpeg_with_gps())
+def test_images_on_a_host_that_is_not_a_media_host_are_never_fetched(mastodon):
+    mastodon.files_base_url = other_host(mastodon.base_url)  # files elsewhere, but media_hosts left at the API host
+    mastodon.channel = mastodon_channel(mastodon)
+    stray = mastodon.add_media(mastodon.bob["id"], jpeg_with_gps(), url="http://169.254.169.254/latest/meta-data")
+    moved = mastodon.add_media(mastodon.bob["id"], jpeg_with_gps())
 
-    post = mention(masto, stray, moved)
+    post = mention(mastodon, stray, moved)
 
     assert post.media_links == ()
-    moved_url = file_url(other_host(masto.base_url), moved)
+    moved_url = file_url(other_host(mastodon.base_url), moved)
     assert [s.source for s in post.media_skipped] == ["http://169.254.169.254/latest/meta-data", moved_url]
     assert all("not one of the channel's media hosts (127.0.0.1)" in s.reason for s in post.media_skipped)
     with pytest.raises(MediaRefused, match="not one of the channel's media hosts"):
-        masto.channel.fetch_media(MediaLink(moved_url))  # a link made up elsewhere
-    assert file_requests(masto) == []
+        mastodon.channel.fetch_media(MediaLink(moved_url))  # a link made up elsewhere
+    assert file_requests(mastodon) == []
 
 
-def test_the_instances_copy_is_taken_over_the_remote_original(masto):
-    masto.channel = mastodon_channel(masto)
+def test_the_instances_copy_is_taken_over_the_remote_original(mastodon):
+    mastodon.channel = mastodon_channel(mastodon)
     remote = "https://remote.example/media/original.jpg"
-    image = masto.add_media(masto.bob["id"], jpeg_with_gps(), remote_url=remote)
-    post = mention(masto, image)
+    image = mastodon.add_media(mastodon.bob["id"], jpeg_with_gps(), remote_url=remote)
+    post = mention(mastodon, image)
     [link] = post.media_links
-    assert link.url.startswith(masto.base_url + FILES) and post.media_skipped == ()
+    assert link.url.startswith(mastodon.base_url + FILES) and post.media_skipped == ()
 
 
-def test_at_most_four_images_of_a_post_are_taken(masto):
-    masto.channel = mastodon_channel(masto)
-    images = [masto.add_media(masto.bob["id"], jpeg_with_gps()) for _ in range(MAX_IMAGES_PER_POST + 2)]
-    post = mention(masto, *images)
+def test_at_most_four_images_of_a_post_are_taken(mastodon):
+    mastodon.channel = mastodon_channel(mastodon)
+    images = [mastodon.add_media(mastodon.bob["id"], jpeg_with_gps()) for _ in range(MAX_IMAGES_PER_POST + 2)]
+    post = mention(mastodon, *images)
     assert len(post.media_links) == MAX_IMAGES_PER_POST
     assert [s.reason for s in post.media_skipped] == [f"only the first {MAX_IMAGES_PER_POST} images of a post "
                                                       "are taken"] * 2
@@ -129,35 +109,35 @@ def test_at_most_four_images_of_a_post_are_taken(masto):
     ("whole", b"<html><body>not a photo</body></html>", "not a JPEG, PNG, WebP or GIF image"),
     ("whole", b"", "not a JPEG, PNG, WebP or GIF image"),
 ])
-def test_a_download_stops_at_the_byte_limit_and_takes_only_images(masto, serve, content, reason):
-    masto.channel = mastodon_channel(masto)
-    image = masto.add_media(masto.bob["id"], content, serve=serve)
-    [link] = mention(masto, image).media_links
+def test_a_download_stops_at_the_byte_limit_and_takes_only_images(mastodon, serve, content, reason):
+    mastodon.channel = mastodon_channel(mastodon)
+    image = mastodon.add_media(mastodon.bob["id"], content, serve=serve)
+    [link] = mention(mastodon, image).media_links
     with pytest.raises(MediaRefused, match=reason):
-        masto.channel.fetch_media(link)
+        mastodon.channel.fetch_media(link)
 
 
-def test_a_download_has_a_deadline_however_slowly_the_host_sends(masto):
-    image = masto.add_media(masto.bob["id"], jpeg_with_gps(), serve="trickle")
-    masto.channel = mastodon_channel(masto)
-    [link] = mention(masto, image).media_links
-    fetcher = MediaFetcher(guarded_session([masto.base_url], allow_private=True), ["127.0.0.1"], seconds=0.5)
+def test_a_download_has_a_deadline_however_slowly_the_host_sends(mastodon):
+    image = mastodon.add_media(mastodon.bob["id"], jpeg_with_gps(), serve="trickle")
+    mastodon.channel = mastodon_channel(mastodon)
+    [link] = mention(mastodon, image).media_links
+    fetcher = MediaFetcher(guarded_session([mastodon.base_url], allow_private=True), ["127.0.0.1"], seconds=0.5)
     with pytest.raises(MediaRefused, match="took longer than 0.5 seconds"):
         fetcher.fetch(link)
 
 
-def test_redirects_are_followed_only_to_media_hosts_and_errors_refuse_the_image(masto):
-    masto.channel = mastodon_channel(masto)
-    image = masto.add_media(masto.bob["id"], jpeg_with_gps())
-    [link] = mention(masto, image).media_links
-    masto.fail_next(302, {}, headers={"Location": "http://localhost/private.jpg"}, path=FILES)
+def test_redirects_are_followed_only_to_media_hosts_and_errors_refuse_the_image(mastodon):
+    mastodon.channel = mastodon_channel(mastodon)
+    image = mastodon.add_media(mastodon.bob["id"], jpeg_with_gps())
+    [link] = mention(mastodon, image).media_links
+    mastodon.fail_next(302, {}, headers={"Location": "http://localhost/private.jpg"}, path=FILES)
     with pytest.raises(MediaRefused, match="localhost, which is not one of the channel's media hosts"):
-        masto.channel.fetch_media(link)
-    masto.fail_next(302, {}, headers={"Location": link.url}, path=FILES)  # to itself: fine
-    assert masto.channel.fetch_media(link).content_type == "image/jpeg"
-    masto.fail_next(404, {"error": "Record not found"}, path=FILES)
+        mastodon.channel.fetch_media(link)
+    mastodon.fail_next(302, {}, headers={"Location": link.url}, path=FILES)  # to itself: fine
+    assert mastodon.channel.fetch_media(link).content_type == "image/jpeg"
+    mastodon.fail_next(404, {"error": "Record not found"}, path=FILES)
     with pytest.raises(MediaRefused, match="the media host answered 404"):
-        masto.channel.fetch_media(link)
+        mastodon.channel.fetch_media(link)
 
 
 def test_media_hosts_setting():
