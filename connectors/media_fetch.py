@@ -5,9 +5,9 @@ are written by servers we do not control (Mastodon's `remote_url` by any server 
 federation), so fetched as they come they would let anyone who mentions the account make our
 server GET whatever they like. A URL is taken only when its host is one of the channel's media
 hosts (the `media_hosts` setting; each connector says its default), it is fetched through the
-channel's GuardedSession (vetted addresses, no proxy), a redirect is followed only to a media
-host, and no credentials go with it (the client libraries add their tokens per request, never to
-the session).
+channel's GuardedSession (vetted addresses; no proxy but the admin's outbound one), a redirect is
+followed only to a media host, and no credentials go with it (the client libraries add their
+tokens per request, never to the session).
 
 Limits, each becoming a `MediaRefused` whose reason the started instance keeps: only attachments
 the network calls images, and only bodies whose first bytes are one of the four formats

@@ -5,11 +5,17 @@ urllib3 would look the host name up again when it opens a socket, after our chec
 vetted, and the socket opened to one of exactly those addresses. Everything else stays on the real
 host name: the Host header, TLS SNI and certificate verification, because only the socket's
 destination is swapped while it is being opened.
+
+Through the admin's outbound proxy (`OutboundProxy`) there is no socket to the host to pin: the
+proxy opens it, after its own lookup. The proxy's address is the admin's choice (private, as a
+rule) and is connected to as it is; the request's host is checked as ever and its addresses are
+vetted on a local lookup just before the request is handed to the proxy, which is the best that can
+be done here.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from requests.adapters import HTTPAdapter
 from requests.utils import select_proxy
@@ -18,6 +24,9 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from .addresses import AddressPolicy, AddressRefused, HostNotAllowed
+
+if TYPE_CHECKING:  # connectors.http defines it and imports this module
+    from .http import OutboundProxy
 
 
 class _PinnedConnection(HTTPConnection):
@@ -79,26 +88,32 @@ class GuardedAdapter(HTTPAdapter):
     leaves is the one checked, against the same policy."""
 
     address_policy: AddressPolicy | None = None
+    proxy: OutboundProxy | None = None
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
         self._pool_connections, self._pool_maxsize, self._pool_block = connections, maxsize, block
         self.poolmanager = _PinnedPoolManager(self, num_pools=connections, maxsize=maxsize, block=block,
                                               **pool_kwargs)
 
-    def bind(self, policy: AddressPolicy) -> None:
-        """Use the policy of the session this adapter is mounted on (one session per adapter)."""
+    def bind(self, policy: AddressPolicy, proxy: OutboundProxy | None = None) -> None:
+        """Use the policy (and outbound proxy) of the session this adapter is mounted on (one
+        session per adapter)."""
         if self.address_policy is not None and self.address_policy is not policy:
             raise ValueError("this adapter is mounted on another channel's session already")
-        self.address_policy = policy
+        self.address_policy, self.proxy = policy, proxy
 
     def send(self, request: Any, stream: bool = False, timeout: Any = None, verify: Any = True, cert: Any = None,
              proxies: Any = None) -> Any:
         if self.address_policy is None:
             raise HostNotAllowed("the adapter is not mounted on a channel's session")
-        self.address_policy.check_host(request.url)
         if select_proxy(request.url, proxies):
-            raise HostNotAllowed("connectors connect directly: through a proxy the host name would be "
-                                 "resolved where the address check cannot see it")
+            raise HostNotAllowed("connectors use no proxy but the server's PROCESSCAFE_OUTBOUND_PROXY: through "
+                                 "another the host name would be resolved where no address check sees it")
+        if self.proxy is None:
+            self.address_policy.check_host(request.url)  # the connection vets the addresses it uses
+        else:
+            self.address_policy.check_url(request.url)  # the proxy connects: vet a local lookup now
+            proxies = {"http": self.proxy.url, "https": self.proxy.url}
         try:
             return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
         except AddressRefused as err:

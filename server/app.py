@@ -18,7 +18,7 @@ from .problems import register_problem_handlers
 from .services import service_calls
 from .services.specs import SpecCache
 from .services.store import EngineSettings, InstanceStore
-from .social import outbox, reviews
+from .social import channels, outbox, reviews
 from .social.credentials import Vault
 from .social.media_store import FileMediaStore
 from .web import register_web
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                        poll_interval=settings.job_poll_interval)
     service_calls.register_dispatcher("social.", outbox.dispatch)
     service_calls.register_closer("social.", reviews.close)  # a step left without its decision
+    channels.use_outbound_proxy(settings.outbound_proxy)  # connectors' HTTP: through it, or direct
     if settings.job_runner == "celery":  # scaled out: jobs written by a commit go to the broker after it
         from .jobs.celery_app import CelerySender
         from .jobs.dispatch import Dispatcher

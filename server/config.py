@@ -7,9 +7,22 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from connectors.http import OutboundProxy
 from connectors.media import DEFAULT_MAX_PIXELS
 
 MAX_TOKEN_DAYS = 36_500  # a hundred years: the longest lifetime an API token may be given
+
+
+def _outbound_proxy(value: str | None) -> OutboundProxy | None:
+    """PROCESSCAFE_OUTBOUND_PROXY, checked at startup; the error never repeats the value (it may
+    carry the proxy's password). HTTP(S)_PROXY are not read: connectors use this proxy or none."""
+    if not (value or "").strip():
+        return None
+    try:
+        return OutboundProxy.from_url(value or "")
+    except ValueError as err:
+        raise ValueError(f"PROCESSCAFE_OUTBOUND_PROXY is not a proxy URL (http://[user:password@]host:port): "
+                         f"{err}") from None
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -46,6 +59,7 @@ class Settings:
     # most days a token may be asked for (0: no maximum, tokens that never expire allowed)
     token_days: int = 90
     token_max_days: int = 0
+    outbound_proxy: OutboundProxy | None = None  # every connector's HTTP goes through it (not SMTP)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -74,6 +88,7 @@ class Settings:
             secure_cookies=_bool(env.get("PROCESSCAFE_SECURE_COOKIES"), False),
             token_days=int(env.get("PROCESSCAFE_TOKEN_DAYS", "90")),
             token_max_days=int(env.get("PROCESSCAFE_TOKEN_MAX_DAYS", "0")),
+            outbound_proxy=_outbound_proxy(env.get("PROCESSCAFE_OUTBOUND_PROXY")),
         )
         return replace(base, **overrides).resolved()
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector
-from connectors.http import guarded_session, is_private_address
+from connectors.http import OutboundProxy, guarded_session, is_private_address
 from connectors.registry import connector_class
 
 from ..models import Channel
@@ -22,6 +22,15 @@ from .credentials import Vault
 FEED = "feed"  # the built-in channel: always there, no network
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 URL_START = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://")  # a value with an authority: it may name a port
+
+_outbound_proxy: OutboundProxy | None = None  # the server's PROCESSCAFE_OUTBOUND_PROXY
+
+
+def use_outbound_proxy(proxy: OutboundProxy | None) -> None:
+    """Send every channel's HTTP through the admin's egress proxy (None: connect directly). Set
+    once for the process when the app is built, like the service-call dispatchers."""
+    global _outbound_proxy
+    _outbound_proxy = proxy
 
 
 @dataclass(frozen=True)
@@ -188,7 +197,7 @@ def _check_public(hosts, allow_private: bool) -> None:
 
 def _build(cls: type, name: str, settings: dict, credentials: dict, allow_private: bool) -> Connector:
     hosts = cls.hosts(settings, credentials)
-    return cls(name, settings, credentials, guarded_session(hosts, allow_private=allow_private))
+    return cls(name, settings, credentials, guarded_session(hosts, allow_private=allow_private, proxy=_outbound_proxy))
 
 
 def connector_for(channel: Channel, vault: Vault) -> Connector:
