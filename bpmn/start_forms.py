@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinitio
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 
 from .forms import form_of
+from .timer_starts import start_events
 
 
 def _q(local: str) -> str:
@@ -62,10 +63,7 @@ def start_form_of(spec) -> dict | None:
 
 
 def _none_start_events(spec) -> list:
-    starts = []
-    for output in spec.start.outputs:
-        starts.extend(output.outputs if output.name == "StartEventSplit" else [output])
-    return [s for s in starts if isinstance(getattr(s, "event_definition", None), NoneEventDefinition)]
+    return [s for s in start_events(spec) if isinstance(getattr(s, "event_definition", None), NoneEventDefinition)]
 
 
 _FORMS: WeakKeyDictionary = WeakKeyDictionary()

@@ -48,7 +48,8 @@ class TimerStartError(ValueError):
         self.bpmn_id = bpmn_id
 
 
-def _start_events(spec: BpmnProcessSpec) -> list:
+def start_events(spec: BpmnProcessSpec) -> list:
+    """The start event specs of a process itself (one, or those behind its StartEventSplit)."""
     starts = []
     for output in spec.start.outputs:
         starts.extend(output.outputs if output.name == "StartEventSplit" else [output])
@@ -58,7 +59,7 @@ def _start_events(spec: BpmnProcessSpec) -> list:
 def timer_start_events(spec: BpmnProcessSpec) -> list:
     """The process's own start event specs with a timer (event sub-processes hang off the start
     too, but carry no event definition themselves)."""
-    return [s for s in _start_events(spec) if isinstance(getattr(s, "event_definition", None), TimerEventDefinition)]
+    return [s for s in start_events(spec) if isinstance(getattr(s, "event_definition", None), TimerEventDefinition)]
 
 
 def start_by_hand(spec: BpmnProcessSpec) -> str | None:
@@ -72,7 +73,7 @@ def start_by_hand(spec: BpmnProcessSpec) -> str | None:
         return _BY_HAND[spec]
     except KeyError:
         pass
-    starts = _start_events(spec)
+    starts = start_events(spec)
     timers_only = starts and all(isinstance(getattr(s, "event_definition", None), TimerEventDefinition)
                                  for s in starts)
     found = _BY_HAND[spec] = starts[0].bpmn_id if timers_only else None

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the fake webhook's fixture comes from tests.connectors.test_webhook)
 """The admin's outbound proxy (PROCESSCAFE_OUTBOUND_PROXY): with it, connectors' HTTP goes through
 it (a real forward proxy on a loopback port, `ForwardProxy`); without it, nothing does, whatever
 HTTP(S)_PROXY say. The channel's hosts are still the only ones reached, a host's local answer is
@@ -30,9 +31,8 @@ from server.models import Channel
 from server.social import channels
 from tests.connectors.forward_proxy import ForwardProxy
 from tests.connectors.rebinding import PUBLIC, ChangingDNS, recording_server, refuse_public_connections, self_signed
+from tests.connectors.test_webhook import receiver  # noqa: F401 - the fake webhook's fixture
 from tests.fakes.mastodon import FakeMastodon
-from tests.fakes.webhook import WebhookReceiver
-from tests.fakes.wsgi_thread import serve_wsgi
 
 POST = Post(key="inst-1:announce:0", text="Order 42 shipped")
 TOKEN = "mtok-proxy-7c1d9e"
@@ -43,14 +43,6 @@ PROXY_USER, PROXY_SECRET = "egress", "pr0xy-S3CRET-91f"
 def proxy():
     with ForwardProxy().serving() as running:
         yield running
-
-
-@pytest.fixture
-def receiver():
-    fake = WebhookReceiver()
-    with serve_wsgi(fake) as base_url:
-        fake.base_url = base_url
-        yield fake
 
 
 @pytest.fixture
